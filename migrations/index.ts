@@ -1,0 +1,7 @@
+import type { Knex } from 'knex';
+import * as extensions from './20261123000000_extensions';
+
+/** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
+export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
+  ['20261123000000_extensions', extensions],
+];

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# There is no Docker engine on the build machines, so this replays Dockerfile_production's steps in a
+# clean directory (both stages) and smoke-tests the result: migrate, serve, /health/ready, SIGTERM.
+# Needs DATABASE_URL (production refuses the embedded database).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+: "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo "== build stage in $work/build"
+mkdir -p "$work/build" "$work/runtime"
+cd "$root"
+cp package.json package-lock.json tsconfig.json tsconfig.build.json redocly.yaml "$work/build/"
+cp -r openapi generated migrations src "$work/build/"
+(cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && REDOCLY_TELEMETRY=off npm run --silent docs)
+
+echo "== runtime stage in $work/runtime"
+cp package.json package-lock.json "$work/runtime/"
+(cd "$work/runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+cp -r "$work/build/dist" "$work/runtime/dist"
+mkdir -p "$work/runtime/build" && cp -r "$work/build/build/docs" "$work/runtime/build/docs"
+test ! -e "$work/runtime/node_modules/typescript" || { echo 'dev dependency leaked into runtime'; exit 1; }
+
+echo "== migrate then serve (NODE_ENV=production)"
+port=$(node -e "const s=require('net').createServer().listen(0,()=>{console.log(s.address().port);s.close()})")
+cd "$work/runtime"
+export NODE_ENV=production PORT="$port" HOST=127.0.0.1 DOCS_HTML_PATH=build/docs/index.html
+node dist/src/cli.js migrate
+node dist/src/main.js > "$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  if node -e "fetch('http://127.0.0.1:$port/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then break; fi
+  sleep 0.2
+done
+node -e "fetch('http://127.0.0.1:$port/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { cat "$work/server.log"; exit 1; }
+node -e "fetch('http://127.0.0.1:$port/docs').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { echo '/docs failed'; exit 1; }
+kill -TERM "$pid"
+wait "$pid"
+echo "== production steps OK (ready, docs served, clean exit on SIGTERM)"

@@ -1,0 +1,55 @@
+import bundledDocument from '../../generated/openapi.json';
+
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface SecurityRequirement {
+  [scheme: string]: string[];
+}
+
+interface OperationObject {
+  operationId?: string;
+  security?: SecurityRequirement[];
+  deprecated?: boolean;
+  [key: string]: unknown;
+}
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: Record<string, unknown>;
+  paths: Record<string, Partial<Record<HttpMethod, OperationObject>> & Record<string, unknown>>;
+  security?: SecurityRequirement[];
+  components?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface OperationEntry {
+  operationId: string;
+  method: HttpMethod;
+  /** The OpenAPI path template, e.g. `/v1/items/{item_id}`. */
+  path: string;
+  operation: OperationObject;
+}
+
+/** A fresh copy of the bundled spec (generated/openapi.json); consumers such as the validator mutate it. */
+export function loadOpenApiDocument(): OpenApiDocument {
+  return structuredClone(bundledDocument);
+}
+
+export function listOperations(document: OpenApiDocument): OperationEntry[] {
+  const entries: OperationEntry[] = [];
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of HTTP_METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      if (!operation.operationId) throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
+      entries.push({ operationId: operation.operationId, method, path, operation });
+    }
+  }
+  return entries;
+}
+
+/** `/v1/items/{item_id}` -> `/v1/items/:item_id` */
+export function toExpressPath(openApiPath: string): string {
+  return openApiPath.replace(/\{([^}]+)\}/g, ':$1');
+}

@@ -1,0 +1,9 @@
+import type { Database } from '../dependencies/database';
+
+export class HealthRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async ping(): Promise<void> {
+    await this.deps.db.raw('select 1');
+  }
+}

@@ -1,0 +1,60 @@
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { operations } from '../../generated/api';
+import { listOperations, toExpressPath, type OpenApiDocument } from '../internal/openapi-document';
+
+export type OperationId = keyof operations;
+
+type Operation<K extends OperationId> = operations[K];
+type OrEmpty<T> = [T] extends [never]
+  ? Record<string, never>
+  : [T] extends [undefined]
+    ? Record<string, never>
+    : T;
+type ContentOf<T> = T extends { content: infer C } ? C[keyof C] : never;
+type SuccessStatus = 200 | 201 | 202 | 203 | 204 | 206 | 304;
+
+export type PathParams<K extends OperationId> = OrEmpty<NonNullable<Operation<K>['parameters']['path']>>;
+export type QueryParams<K extends OperationId> = OrEmpty<NonNullable<Operation<K>['parameters']['query']>>;
+export type RequestBody<K extends OperationId> =
+  Operation<K> extends { requestBody: infer B }
+    ? ContentOf<B>
+    : Operation<K> extends { requestBody?: infer B }
+      ? ContentOf<B> | undefined
+      : undefined;
+export type SuccessBody<K extends OperationId> = {
+  [S in keyof Operation<K>['responses']]: S extends SuccessStatus
+    ? ContentOf<Operation<K>['responses'][S]>
+    : never;
+}[keyof Operation<K>['responses']];
+
+/** A route handler whose request and response are typed from the operation in the generated spec types. */
+export type OperationHandler<K extends OperationId> = (
+  req: Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>,
+  res: Response<SuccessBody<K>>,
+  next: NextFunction,
+) => void | Promise<void>;
+
+/** Exactly one handler per operationId: a missing or misspelt key is a compile error. */
+export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
+
+/** Routes every operation of the spec to its handler; refuses to start if the two disagree. */
+export function bindOperations(router: Router, document: OpenApiDocument, handlers: HandlerMap): void {
+  const operations = listOperations(document);
+  const specIds = new Set(operations.map((entry) => entry.operationId));
+  const handlerIds = Object.keys(handlers);
+  const unrouted = [...specIds].filter((id) => !handlerIds.includes(id));
+  const unknown = handlerIds.filter((id) => !specIds.has(id));
+  if (unrouted.length || unknown.length) {
+    throw new Error(
+      `Spec and handlers disagree. Without handler: [${unrouted.join(', ')}]; not in spec: [${unknown.join(', ')}]`,
+    );
+  }
+  for (const { operationId, method, path } of operations) {
+    const handler = handlers[operationId as OperationId] as unknown as (
+      req: Request,
+      res: Response,
+      next: NextFunction,
+    ) => void | Promise<void>;
+    router[method](toExpressPath(path), handler);
+  }
+}

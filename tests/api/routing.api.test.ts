@@ -1,0 +1,48 @@
+import type { Express } from 'express';
+import request from 'supertest';
+import { listOperations, loadOpenApiDocument, toExpressPath } from '../../src/internal/openapi-document';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+}
+
+function routedOperations(app: Express): string[] {
+  const routes: string[] = [];
+  const walk = (stack: RouterLayer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods)) routes.push(`${method} ${layer.route.path}`);
+      } else if (layer.handle?.stack) {
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
+  return routes.sort();
+}
+
+describe('every operation in the spec is routed, and nothing else', () => {
+  const operations = listOperations(loadOpenApiDocument());
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('when the app is built, then its routes are exactly the spec operations', () => {
+    const expected = operations.map(({ method, path }) => `${method} ${toExpressPath(path)}`).sort();
+    expect(routedOperations(t.app)).toEqual(expected);
+  });
+
+  it.each(operations.map((op) => [op.operationId, op] as const))(
+    'when %s is called, then it answers a status its operation documents',
+    async (_id, { method, path, operation }) => {
+      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+      const res = await request(t.app)[method](url);
+      const documented = Object.keys(operation.responses as Record<string, unknown>);
+      expect(documented).toContain(String(res.status));
+    },
+  );
+});
