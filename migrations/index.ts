@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import * as extensions from './20261123000000_extensions';
+import * as identity from './20261123000100_identity';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000000_extensions', extensions],
+  ['20261123000100_identity', identity],
 ];

@@ -1,18 +1,34 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { createAccessTokenCodec } from './dependencies/access-tokens';
+import { createAuthenticator } from './dependencies/authenticator';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
-import { createSecurityHandlers } from './dependencies/security-handlers';
+import { createPasswordHasher } from './dependencies/password-hasher';
+import { createAuthRateLimits } from './dependencies/rate-limit';
+import type { SigningKeys } from './dependencies/signing-keys';
 import type { Config } from './internal/config';
 import { loadOpenApiDocument } from './internal/openapi-document';
+import { ClientsRepository } from './repositories/clients.repository';
+import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
 import { HealthRepository } from './repositories/health.repository';
-import { bindOperations, type HandlerMap } from './routers/handler-map';
+import { SessionsRepository } from './repositories/sessions.repository';
+import { UsersRepository } from './repositories/users.repository';
+import { createAuthHandlers } from './routers/auth.router';
+import { createClientsHandlers } from './routers/clients.router';
+import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
 import { createHealthHandlers } from './routers/health.router';
 import { createMetaHandlers } from './routers/meta.router';
+import { createUsersHandlers } from './routers/users.router';
+import { createWellKnownHandlers } from './routers/well-known.router';
+import { createAuthService } from './services/auth.service';
+import { createClientsService } from './services/clients.service';
 import { createHealthService } from './services/health.service';
+import { createUsersService } from './services/users.service';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
 
@@ -20,23 +36,58 @@ export interface AppDependencies {
   config: Config;
   logger: Logger;
   db: Database;
+  signingKeys: SigningKeys;
+  /** Shares rate-limit counters between instances when present. */
+  redis?: Redis | undefined;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
 
 /** The composition root: repositories, then services, then handlers, then the Express app. */
 export function createApp(deps: AppDependencies): Express {
-  const { config, logger, db } = deps;
+  const { config, logger, db, signingKeys } = deps;
   const document = loadOpenApiDocument();
 
-  const healthRepository = new HealthRepository({ db });
-  const healthService = createHealthService({ health: healthRepository });
+  const repositories = {
+    health: new HealthRepository({ db }),
+    users: new UsersRepository({ db }),
+    sessions: new SessionsRepository({ db }),
+    clients: new ClientsRepository({ db }),
+    externalIdentities: new ExternalIdentitiesRepository({ db }),
+  };
+  const hasher = createPasswordHasher();
+  const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
+  const authenticator = createAuthenticator({ db, auth: config.auth, codec, logger, ...repositories });
+
+  const services = {
+    health: createHealthService({ health: repositories.health }),
+    auth: createAuthService({ db, hasher, codec, auth: config.auth, ...repositories }),
+    users: createUsersService({ db, hasher, ...repositories }),
+    clients: createClientsService({ clients: repositories.clients }),
+  };
 
   const handlers = {
-    ...createHealthHandlers({ health: healthService }),
+    ...createHealthHandlers({ health: services.health }),
     ...createMetaHandlers({ document, docsHtmlPath: config.docsHtmlPath }),
+    ...createAuthHandlers({ auth: services.auth }),
+    ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
+    ...createUsersHandlers({ users: services.users }),
+    ...createClientsHandlers({ clients: services.clients }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
+
+  const limits = createAuthRateLimits({ config, redis: deps.redis });
+  const operationMiddleware: OperationMiddleware = {
+    registerUser: [limits.perIp, limits.perAccount((req) => (req.body as { email?: string }).email)],
+    createToken: [
+      limits.perIp,
+      limits.perAccount((req) => {
+        const body = req.body as { username?: string; client_id?: string };
+        return body.username ?? body.client_id;
+      }),
+    ],
+    changeCurrentUserPassword: [limits.perIp, limits.perAccount((req) => req.principal?.id)],
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -95,12 +146,12 @@ export function createApp(deps: AppDependencies): Express {
     createOpenApiValidator({
       document,
       validateResponses: config.http.validateResponses,
-      securityHandlers: createSecurityHandlers(),
+      securityHandlers: authenticator.securityHandlers,
     }),
   );
 
   const router = express.Router();
-  bindOperations(router, document, handlers);
+  bindOperations(router, document, handlers, operationMiddleware);
   app.use(router);
 
   app.use(createErrorHandler());

@@ -1,6 +1,8 @@
+import { Redis } from 'ioredis';
 import { createApp } from './app';
 import { openDatabase } from './dependencies/database';
 import { migrateToLatest } from './dependencies/migrations';
+import { loadSigningKeys } from './dependencies/signing-keys';
 import { ConfigError, loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
 import { startServer } from './server';
@@ -22,7 +24,10 @@ async function main(): Promise<void> {
     const applied = await migrateToLatest(database.db);
     logger.info({ applied }, `migrations: ${applied.length} applied`);
   }
-  const app = createApp({ config, logger, db: database.db });
+  const signingKeys = loadSigningKeys(config.auth, logger);
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+  redis?.on('error', (error) => logger.error({ err: error }, 'redis: connection error'));
+  const app = createApp({ config, logger, db: database.db, signingKeys, redis });
   const running = await startServer(app, config, logger);
   logger.info(
     { url: running.url, env: config.env },
@@ -36,7 +41,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutdown: draining in-flight requests');
     void running
       .stop()
-      .then(() => database.close())
+      .then(() => Promise.all([database.close(), redis?.quit()]))
       .then(() => {
         logger.info('shutdown: complete');
         process.exit(0);

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenApiDocument } from '../internal/openapi-document';
-import type { SecurityHandlers } from './security-handlers';
+import type { SecurityHandlers } from './authenticator';
 
 /** The one validator mount: requests, responses and security, all from the bundled spec. */
 export function createOpenApiValidator(deps: {

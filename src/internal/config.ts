@@ -35,6 +35,30 @@ const envSchema = z.object({
   VALIDATE_RESPONSES: booleanFromEnv.default(true),
   DOCS_HTML_PATH: z.string().default('build/docs/index.html'),
 
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().min(1).max(2048).optional(),
+  AUTH_AUDIENCE: z.string().min(1).max(256).default('partner-api'),
+  AUTH_JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  AUTH_JWT_PREVIOUS_PUBLIC_KEY: z.string().min(1).optional(),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  AUTH_REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .default(30 * 86_400),
+  AUTH_EXTERNAL_ISSUER: z.string().min(1).max(2048).optional(),
+  AUTH_EXTERNAL_JWKS_URI: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_EXTERNAL_AUDIENCE: z.string().min(1).max(256).optional(),
+  AUTH_EXTERNAL_ALGORITHMS: commaSeparatedList
+    .pipe(z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512'])).min(1))
+    .default(['RS256', 'ES256']),
+  AUTH_EXTERNAL_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3000),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
@@ -61,6 +85,10 @@ export type Config = Readonly<{
   }>;
   log: Readonly<{ level: Env['LOG_LEVEL']; pretty: boolean }>;
   database: Readonly<DatabaseConfig>;
+  publicBaseUrl: string;
+  auth: Readonly<AuthConfig>;
+  redisUrl: string | undefined;
+  rateLimit: Readonly<{ windowSeconds: number; authPerIp: number; authPerAccount: number }>;
   docsHtmlPath: string;
 }>;
 
@@ -82,6 +110,26 @@ export type DatabaseConfig =
       acquireTimeoutMs: number;
       migrateOnStart: boolean;
     };
+
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  /** PEM (PKCS#8) of the ES256 signing key; absent only in development and test, where one is generated. */
+  privateKeyPem: string | undefined;
+  /** PEM of the previous key's public half, still accepted and published during a rotation. */
+  previousPublicKeyPem: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  external:
+    | {
+        issuer: string;
+        jwksUri: string;
+        audience: string;
+        algorithms: readonly string[];
+        jwksTimeoutMs: number;
+      }
+    | undefined;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -125,11 +173,27 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
         migrateOnStart,
       };
-  if (env.NODE_ENV === 'production' && database.driver === 'pglite') {
-    throw new ConfigError([
-      'DATABASE_URL: required in production (the embedded database is for development)',
-    ]);
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production') {
+    if (database.driver === 'pglite') {
+      problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+    }
+    if (!env.AUTH_JWT_PRIVATE_KEY) problems.push('AUTH_JWT_PRIVATE_KEY: required in production');
+    if (!env.PUBLIC_BASE_URL)
+      problems.push('PUBLIC_BASE_URL: required in production (it is the token issuer)');
   }
+  const externalVariables = [
+    env.AUTH_EXTERNAL_ISSUER,
+    env.AUTH_EXTERNAL_JWKS_URI,
+    env.AUTH_EXTERNAL_AUDIENCE,
+  ];
+  if (externalVariables.some(Boolean) && !externalVariables.every(Boolean)) {
+    problems.push(
+      'AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URI, AUTH_EXTERNAL_AUDIENCE: set all three or none',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
 
   return deepFreeze({
     env: env.NODE_ENV,
@@ -150,7 +214,37 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? isDevelopment },
     database,
     docsHtmlPath: env.DOCS_HTML_PATH,
+    publicBaseUrl,
+    auth: {
+      issuer: env.AUTH_ISSUER ?? publicBaseUrl,
+      audience: env.AUTH_AUDIENCE,
+      privateKeyPem: unescapeNewlines(env.AUTH_JWT_PRIVATE_KEY),
+      previousPublicKeyPem: unescapeNewlines(env.AUTH_JWT_PREVIOUS_PUBLIC_KEY),
+      accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.AUTH_REFRESH_TOKEN_TTL_SECONDS,
+      external:
+        env.AUTH_EXTERNAL_ISSUER && env.AUTH_EXTERNAL_JWKS_URI && env.AUTH_EXTERNAL_AUDIENCE
+          ? {
+              issuer: env.AUTH_EXTERNAL_ISSUER,
+              jwksUri: env.AUTH_EXTERNAL_JWKS_URI,
+              audience: env.AUTH_EXTERNAL_AUDIENCE,
+              algorithms: env.AUTH_EXTERNAL_ALGORITHMS,
+              jwksTimeoutMs: env.AUTH_EXTERNAL_JWKS_TIMEOUT_MS,
+            }
+          : undefined,
+    },
+    redisUrl: env.REDIS_URL,
+    rateLimit: {
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
+      authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
+    },
   });
+}
+
+/** PEM keys often arrive through environments that cannot hold newlines, written as a literal backslash-n. */
+function unescapeNewlines(value: string | undefined): string | undefined {
+  return value?.replace(/\\n/g, '\n');
 }
 
 function deepFreeze<T>(value: T): T {

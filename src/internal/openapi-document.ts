@@ -33,7 +33,7 @@ export interface OperationEntry {
 
 /** A fresh copy of the bundled spec (generated/openapi.json); consumers such as the validator mutate it. */
 export function loadOpenApiDocument(): OpenApiDocument {
-  return structuredClone(bundledDocument);
+  return structuredClone(bundledDocument) as unknown as OpenApiDocument;
 }
 
 export function listOperations(document: OpenApiDocument): OperationEntry[] {

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { operations } from '../../generated/api';
 import { listOperations, toExpressPath, type OpenApiDocument } from '../internal/openapi-document';
 
@@ -37,8 +37,16 @@ export type OperationHandler<K extends OperationId> = (
 /** Exactly one handler per operationId: a missing or misspelt key is a compile error. */
 export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
 
+/** Middleware that runs for one operation only, after validation and security, before its handler (rate limits). */
+export type OperationMiddleware = Partial<Record<OperationId, RequestHandler[]>>;
+
 /** Routes every operation of the spec to its handler; refuses to start if the two disagree. */
-export function bindOperations(router: Router, document: OpenApiDocument, handlers: HandlerMap): void {
+export function bindOperations(
+  router: Router,
+  document: OpenApiDocument,
+  handlers: HandlerMap,
+  middleware: OperationMiddleware = {},
+): void {
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -55,6 +63,6 @@ export function bindOperations(router: Router, document: OpenApiDocument, handle
       res: Response,
       next: NextFunction,
     ) => void | Promise<void>;
-    router[method](toExpressPath(path), handler);
+    router[method](toExpressPath(path), ...(middleware[operationId as OperationId] ?? []), handler);
   }
 }

@@ -1,14 +1,18 @@
-import type { ErrorRequestHandler, Request } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
-import { AppError, type FieldError } from './errors';
+import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
+import { AppError, type FieldError, type OAuthErrorCode } from './errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
 
 type Problem = components['schemas']['Problem'];
 type ValidatorError = InstanceType<typeof OpenApiValidatorErrors.BadRequest>;
 
+// For errors that only carry a status (validator, body parser). `oauth-error` is raised by name only.
 const STATUS_TO_KIND = new Map<number, ProblemKind>(
-  Object.entries(PROBLEM_TYPES).map(([kind, { status }]) => [status, kind as ProblemKind]),
+  Object.entries(PROBLEM_TYPES)
+    .filter(([kind]) => kind !== 'oauth-error')
+    .map(([kind, { status }]) => [status, kind as ProblemKind]),
 );
 
 const MAX_DETAIL_LENGTH = 4096;
@@ -19,6 +23,7 @@ interface ClassifiedError {
   detail: string;
   fieldErrors?: FieldError[];
   headers?: Record<string, string>;
+  oauth?: { error: OAuthErrorCode; error_description?: string };
   /** Errors the client did not cause; logged with their stack and never described to the client. */
   unexpected: boolean;
 }
@@ -30,11 +35,17 @@ export function createErrorHandler(): ErrorRequestHandler {
       next(err);
       return;
     }
-    const classified = classify(err, req);
+    // The validator reports a failed security handler by status only; the handler left the real reason.
+    const authFailure: unknown = res.locals[AUTH_FAILURE_LOCAL];
+    const cause = isValidatorError(err) && authFailure !== undefined ? authFailure : err;
+    const classified = classify(cause, req);
     const { status, title } = PROBLEM_TYPES[classified.kind];
     if (classified.unexpected || status >= 500) {
       // pino-http attaches res.err to the request's single log line, stack included.
-      res.err = err instanceof Error ? err : new Error(String(err));
+      res.err = cause instanceof Error ? cause : new Error(String(cause));
+    }
+    if (isOAuthEndpoint(req) && classified.kind === 'validation-error' && !classified.oauth) {
+      classified.oauth = oauthErrorForInvalidRequest(classified.fieldErrors ?? []);
     }
     const problem: Problem = {
       type: problemTypeUri(classified.kind),
@@ -43,11 +54,13 @@ export function createErrorHandler(): ErrorRequestHandler {
       detail: classified.detail.slice(0, MAX_DETAIL_LENGTH),
       instance: req.originalUrl.split('?')[0]!.slice(0, 2048),
       request_id: typeof req.id === 'string' ? req.id : '',
+      ...(classified.oauth ?? {}),
       ...(classified.fieldErrors?.length
         ? { errors: classified.fieldErrors.slice(0, MAX_FIELD_ERRORS) }
         : {}),
     };
     for (const [name, value] of Object.entries(classified.headers ?? {})) res.setHeader(name, value);
+    if (status === 401 && !res.hasHeader('WWW-Authenticate')) challengeBearer(res);
     res.status(status).type('application/problem+json').send(JSON.stringify(problem));
   };
 }
@@ -60,6 +73,7 @@ function classify(err: unknown, req: Request): ClassifiedError {
       unexpected: false,
       ...(err.options.fieldErrors ? { fieldErrors: err.options.fieldErrors } : {}),
       ...(err.options.headers ? { headers: err.options.headers } : {}),
+      ...(err.options.oauth ? { oauth: err.options.oauth } : {}),
     };
   }
   if (err instanceof OpenApiValidatorErrors.InternalServerError || isResponseValidationError(err)) {
@@ -149,6 +163,34 @@ function toFieldError(item: { path: string; message: string }): FieldError {
       .join('')
       .slice(0, 1024),
     detail: item.message.slice(0, 1024),
+  };
+}
+
+/** RFC 6750 section 3: every 401 names the scheme the client should use. */
+function challengeBearer(res: Response): void {
+  res.setHeader('WWW-Authenticate', 'Bearer realm="partner-api"');
+}
+
+/** Operations marked `x-oauth-endpoint` in the spec answer malformed requests with RFC 6749 error codes too. */
+function isOAuthEndpoint(req: Request): boolean {
+  const schema = (req as { openapi?: { schema?: Record<string, unknown> } }).openapi?.schema;
+  return schema?.['x-oauth-endpoint'] === true;
+}
+
+function oauthErrorForInvalidRequest(fieldErrors: FieldError[]): NonNullable<ClassifiedError['oauth']> {
+  const badGrantType = fieldErrors.some(
+    (field) => field.pointer === '/grant_type' && /allowed values/.test(field.detail),
+  );
+  if (badGrantType) {
+    return {
+      error: 'unsupported_grant_type',
+      error_description: 'Supported: password, refresh_token, client_credentials.',
+    };
+  }
+  const description = fieldErrors.map((field) => `${field.pointer || 'body'} ${field.detail}`).join('; ');
+  return {
+    error: 'invalid_request',
+    error_description: (description || 'The request is malformed.').slice(0, 1024),
   };
 }
 

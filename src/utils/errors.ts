@@ -2,6 +2,16 @@ import type { components } from '../../generated/api';
 import type { ProblemKind } from './problem-types';
 
 export type FieldError = components['schemas']['FieldError'];
+type Problem = components['schemas']['Problem'];
+export type OAuthErrorCode = NonNullable<Problem['error']>;
+
+export interface AppErrorOptions {
+  fieldErrors?: FieldError[];
+  headers?: Record<string, string>;
+  /** RFC 6749 / RFC 6750 members added to the problem document. */
+  oauth?: { error: OAuthErrorCode; error_description?: string };
+  cause?: unknown;
+}
 
 /**
  * Base of every error the application raises on purpose. Services throw these without knowing about
@@ -11,7 +21,7 @@ export class AppError extends Error {
   constructor(
     readonly kind: ProblemKind,
     message: string,
-    readonly options: { fieldErrors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+    readonly options: AppErrorOptions = {},
   ) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
@@ -39,5 +49,54 @@ export class ConflictError extends AppError {
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('service-unavailable', message, options);
+  }
+}
+
+/** A missing, malformed, expired or revoked bearer token (RFC 6750 `invalid_token`). */
+export class InvalidTokenError extends AppError {
+  constructor(
+    message = 'The access token is invalid, expired or revoked.',
+    options: { cause?: unknown } = {},
+  ) {
+    super('unauthorized', message, {
+      ...options,
+      headers: { 'WWW-Authenticate': `Bearer realm="partner-api", error="invalid_token"` },
+      oauth: { error: 'invalid_token', error_description: message },
+    });
+  }
+}
+
+/** A valid token that lacks a scope the operation requires (RFC 6750 `insufficient_scope`). */
+export class InsufficientScopeError extends AppError {
+  constructor(required: readonly string[]) {
+    const scope = required.join(' ');
+    super('forbidden', `This operation requires the scope ${scope}.`, {
+      headers: {
+        'WWW-Authenticate': `Bearer realm="partner-api", error="insufficient_scope", scope="${scope}"`,
+      },
+      oauth: { error: 'insufficient_scope', error_description: `Requires ${scope}` },
+    });
+  }
+}
+
+/** An RFC 6749 section 5.2 error from the token or revocation endpoint. */
+export class OAuthError extends AppError {
+  constructor(code: Exclude<OAuthErrorCode, 'invalid_token' | 'insufficient_scope'>, description: string) {
+    super(
+      code === 'invalid_client' ? 'unauthorized' : 'oauth-error',
+      description,
+      code === 'invalid_client'
+        ? {
+            headers: { 'WWW-Authenticate': 'Basic realm="partner-api"' },
+            oauth: { error: code, error_description: description },
+          }
+        : { oauth: { error: code, error_description: description } },
+    );
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('too-many-requests', `Too many requests; retry in ${retryAfterSeconds} seconds.`);
   }
 }

@@ -1,8 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import pino from 'pino';
 import { createApp, type AppDependencies } from '../../src/app';
 import type { DatabaseHandle } from '../../src/dependencies/database';
+import { loadSigningKeys, type SigningKeys } from '../../src/dependencies/signing-keys';
 import { loadConfig, type Config } from '../../src/internal/config';
 import { REDACTED_PATHS } from '../../src/internal/logger';
 import { createTestDatabase } from './test-database';
@@ -13,11 +15,29 @@ export interface TestApp {
   database: DatabaseHandle;
   /** Every log line the app wrote, parsed. */
   logs: Array<Record<string, unknown>>;
+  signingKeys: SigningKeys;
   close(): Promise<void>;
 }
 
+/** One ES256 key per test file, handed to the app through the environment like in production. */
+export const TEST_SIGNING_KEY_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
+
+export const TEST_BASE_URL = 'http://api.test';
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', ...overrides });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    PGLITE_DATA_DIR: 'memory://',
+    PUBLIC_BASE_URL: TEST_BASE_URL,
+    AUTH_JWT_PRIVATE_KEY: TEST_SIGNING_KEY_PEM,
+    // Most tests log in many times from one address; the throttling tests set their own limits.
+    RATE_LIMIT_AUTH_PER_IP: '10000',
+    RATE_LIMIT_AUTH_PER_ACCOUNT: '10000',
+    ...overrides,
+  });
 }
 
 /** The real app on a private database, with logs captured instead of printed. */
@@ -35,11 +55,13 @@ export async function createTestApp(
   });
   const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
   const database = await createTestDatabase();
+  const signingKeys = loadSigningKeys(config.auth, logger);
   const app = createApp({
     config,
     logger,
     db: database.db,
+    signingKeys,
     ...(options.handlerOverrides ? { handlerOverrides: options.handlerOverrides } : {}),
   });
-  return { app, config, database, logs, close: () => database.close() };
+  return { app, config, database, logs, signingKeys, close: () => database.close() };
 }

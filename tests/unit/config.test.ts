@@ -7,8 +7,32 @@ describe('config', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
-  it('when production has no DATABASE_URL, then it refuses to start', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL: required in production/);
+  it('when production lacks the database, the signing key or the public URL, then it refuses to start naming each', () => {
+    let error: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      expect.stringMatching(/^DATABASE_URL: required in production/),
+      expect.stringMatching(/^AUTH_JWT_PRIVATE_KEY: required in production/),
+      expect.stringMatching(/^PUBLIC_BASE_URL: required in production/),
+    ]);
+  });
+
+  it('when only part of the external identity provider is configured, then it refuses to start', () => {
+    expect(() => loadConfig({ AUTH_EXTERNAL_ISSUER: 'https://idp.example' })).toThrow(
+      /set all three or none/,
+    );
+  });
+
+  it('when a PEM arrives with escaped newlines, then they are restored', () => {
+    const config = loadConfig({
+      AUTH_JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
+    });
+    expect(config.auth.privateKeyPem).toBe('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----');
   });
 
   it('when DATABASE_URL is unset, then the embedded database is used and migrations run at start', () => {
@@ -25,7 +49,10 @@ describe('config', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/app',
       DB_POOL_MAX: '4',
+      AUTH_JWT_PRIVATE_KEY: 'pem',
+      PUBLIC_BASE_URL: 'https://api.example.org/',
     });
+    expect(config.auth.issuer).toBe('https://api.example.org');
     expect(config.database).toMatchObject({ driver: 'pg', poolMax: 4, migrateOnStart: false });
   });
 

@@ -1,0 +1,80 @@
+import type { Database } from '../dependencies/database';
+import type { Client } from '../models/client';
+import type { ClientScope } from '../models/scopes';
+
+interface ClientRow {
+  id: string;
+  name: string;
+  scopes: ClientScope[];
+  created_at: Date;
+}
+
+const CLIENT_COLUMNS = ['id', 'name', 'scopes', 'created_at'] as const;
+
+function toClient(row: ClientRow): Client {
+  return { client_id: row.id, name: row.name, scopes: row.scopes, created_at: row.created_at.toISOString() };
+}
+
+export class ClientsRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async create(input: {
+    name: string;
+    scopes: ClientScope[];
+    secretHash: string;
+    createdBy: string;
+  }): Promise<Client> {
+    const [row] = await this.deps
+      .db('oauth_clients')
+      .insert({
+        name: input.name,
+        scopes: input.scopes,
+        secret_hash: input.secretHash,
+        created_by: input.createdBy,
+      })
+      .returning<ClientRow[]>(CLIENT_COLUMNS);
+    return toClient(row!);
+  }
+
+  async findById(id: string): Promise<Client | undefined> {
+    const row = (await this.deps.db('oauth_clients').select(CLIENT_COLUMNS).where({ id }).first()) as
+      ClientRow | undefined;
+    return row ? toClient(row) : undefined;
+  }
+
+  async findSecretHash(id: string): Promise<{ secret_hash: string; scopes: ClientScope[] } | undefined> {
+    return (await this.deps.db('oauth_clients').select('secret_hash', 'scopes').where({ id }).first()) as
+      { secret_hash: string; scopes: ClientScope[] } | undefined;
+  }
+
+  async updateSecretHash(id: string, secretHash: string): Promise<Client | undefined> {
+    const [row] = await this.deps
+      .db('oauth_clients')
+      .where({ id })
+      .update({ secret_hash: secretHash })
+      .returning<ClientRow[]>(CLIENT_COLUMNS);
+    return row ? toClient(row) : undefined;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.deps.db('oauth_clients').where({ id }).del()) > 0;
+  }
+
+  async list(
+    limit: number,
+    after: readonly [string, string] | undefined,
+  ): Promise<Array<ClientRow & { cursor_created_at: string }>> {
+    const query = this.deps
+      .db('oauth_clients')
+      .select(...CLIENT_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
+      .orderBy([
+        { column: 'created_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(limit);
+    if (after) void query.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    return (await query) as Array<ClientRow & { cursor_created_at: string }>;
+  }
+
+  static toClient = toClient;
+}

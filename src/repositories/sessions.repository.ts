@@ -1,0 +1,118 @@
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+import type { ClientScope, UserRole } from '../models/scopes';
+import type { UserStatus } from '../models/user';
+
+export interface SessionPrincipalRow {
+  session_id: string;
+  scope: string;
+  revoked_at: Date | null;
+  user_id: string | null;
+  client_id: string | null;
+  role: UserRole | null;
+  status: UserStatus | null;
+  client_scopes: ClientScope[] | null;
+}
+
+export interface RefreshTokenRow {
+  token_hash: string;
+  session_id: string;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export class SessionsRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async create(
+    input: { userId?: string; clientId?: string; scope: string },
+    db: Knex = this.deps.db,
+  ): Promise<string> {
+    const [row] = await db('auth_sessions')
+      .insert({ user_id: input.userId ?? null, client_id: input.clientId ?? null, scope: input.scope })
+      .returning<Array<{ id: string }>>('id');
+    return row!.id;
+  }
+
+  async revoke(sessionId: string, db: Knex = this.deps.db): Promise<void> {
+    await db('auth_sessions')
+      .where({ id: sessionId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: db.fn.now() });
+  }
+
+  async revokeAllOfUser(
+    userId: string,
+    exceptSessionId: string | undefined,
+    db: Knex = this.deps.db,
+  ): Promise<number> {
+    const query = db('auth_sessions').where({ user_id: userId }).whereNull('revoked_at');
+    if (exceptSessionId) void query.whereNot({ id: exceptSessionId });
+    return query.update({ revoked_at: db.fn.now() });
+  }
+
+  /** The session with what is needed to authorize a request made with one of its access tokens. */
+  async findPrincipal(sessionId: string): Promise<SessionPrincipalRow | undefined> {
+    return (await this.deps
+      .db('auth_sessions as s')
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('oauth_clients as c', 'c.id', 's.client_id')
+      .select(
+        's.id as session_id',
+        's.scope',
+        's.revoked_at',
+        's.user_id',
+        's.client_id',
+        'u.role',
+        'u.status',
+        'c.scopes as client_scopes',
+      )
+      .where('s.id', sessionId)
+      .first()) as SessionPrincipalRow | undefined;
+  }
+
+  async findSession(
+    sessionId: string,
+    db: Knex = this.deps.db,
+  ): Promise<{ id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined> {
+    return (await db('auth_sessions')
+      .select('id', 'scope', 'user_id', 'revoked_at')
+      .where({ id: sessionId })
+      .first()) as { id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined;
+  }
+
+  async insertRefreshToken(
+    input: { tokenHash: string; sessionId: string; expiresAt: Date },
+    db: Knex = this.deps.db,
+  ): Promise<void> {
+    await db('refresh_tokens').insert({
+      token_hash: input.tokenHash,
+      session_id: input.sessionId,
+      expires_at: input.expiresAt,
+    });
+  }
+
+  /**
+   * Marks an unused, unexpired refresh token used and returns it. The conditional UPDATE takes the row
+   * lock, so of two concurrent refreshes with the same token exactly one gets the row back.
+   */
+  async consumeRefreshToken(
+    tokenHash: string,
+    db: Knex = this.deps.db,
+  ): Promise<RefreshTokenRow | undefined> {
+    const [row] = await db('refresh_tokens')
+      .where({ token_hash: tokenHash })
+      .whereNull('used_at')
+      .where('expires_at', '>', db.fn.now())
+      .update({ used_at: db.fn.now() })
+      .returning<RefreshTokenRow[]>(['token_hash', 'session_id', 'expires_at', 'used_at']);
+    return row;
+  }
+
+  async findRefreshToken(tokenHash: string, db: Knex = this.deps.db): Promise<RefreshTokenRow | undefined> {
+    return (await db('refresh_tokens')
+      .select('token_hash', 'session_id', 'expires_at', 'used_at')
+      .where({ token_hash: tokenHash })
+      .first()) as RefreshTokenRow | undefined;
+  }
+}

@@ -1,0 +1,122 @@
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+import type { UserRole } from '../models/scopes';
+import type { User, UserStatus } from '../models/user';
+import { ConflictError } from '../utils/errors';
+import { isUniqueViolation } from './postgres-errors';
+
+interface UserRow {
+  id: string;
+  email: string | null;
+  name: string;
+  role: UserRole;
+  status: UserStatus;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface UserCredentials {
+  id: string;
+  role: UserRole;
+  status: UserStatus;
+  password_hash: string | null;
+}
+
+export interface UserListFilters {
+  role?: UserRole;
+  status?: UserStatus;
+  email?: string;
+}
+
+const USER_COLUMNS = ['id', 'email', 'name', 'role', 'status', 'created_at', 'updated_at'] as const;
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+export class UsersRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async create(
+    input: { email: string | null; name: string; passwordHash: string | null; role: UserRole },
+    db: Knex = this.deps.db,
+  ): Promise<User> {
+    try {
+      const [row] = await db('users')
+        .insert({ email: input.email, name: input.name, password_hash: input.passwordHash, role: input.role })
+        .returning<UserRow[]>(USER_COLUMNS);
+      return toUser(row!);
+    } catch (error) {
+      if (isUniqueViolation(error, 'users_email_unique')) {
+        throw new ConflictError('An account with this email already exists.', { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async findById(id: string, db: Knex = this.deps.db): Promise<User | undefined> {
+    const row = (await db('users').select(USER_COLUMNS).where({ id }).first()) as UserRow | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async findCredentialsByEmail(email: string): Promise<UserCredentials | undefined> {
+    return (await this.deps
+      .db('users')
+      .select('id', 'role', 'status', 'password_hash')
+      .where({ email })
+      .first()) as UserCredentials | undefined;
+  }
+
+  async findCredentialsById(id: string, db: Knex = this.deps.db): Promise<UserCredentials | undefined> {
+    return (await db('users').select('id', 'role', 'status', 'password_hash').where({ id }).first()) as
+      UserCredentials | undefined;
+  }
+
+  async update(
+    id: string,
+    changes: { name?: string; role?: UserRole; status?: UserStatus; passwordHash?: string },
+    db: Knex = this.deps.db,
+  ): Promise<User | undefined> {
+    const { passwordHash, ...rest } = changes;
+    const [row] = await db('users')
+      .where({ id })
+      .update({ ...rest, ...(passwordHash ? { password_hash: passwordHash } : {}), updated_at: db.fn.now() })
+      .returning<UserRow[]>(USER_COLUMNS);
+    return row ? toUser(row) : undefined;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.deps.db('users').where({ id }).del()) > 0;
+  }
+
+  /** Oldest first; `after` is the (created_at text, id) of the previous page's last row. */
+  async list(
+    filters: UserListFilters,
+    limit: number,
+    after: readonly [string, string] | undefined,
+  ): Promise<Array<UserRow & { cursor_created_at: string }>> {
+    const query = this.deps
+      .db('users')
+      .select(...USER_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
+      .orderBy([
+        { column: 'created_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(limit);
+    if (filters.role) void query.where('role', filters.role);
+    if (filters.status) void query.where('status', filters.status);
+    if (filters.email) void query.where('email', filters.email);
+    if (after) void query.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    return (await query) as Array<UserRow & { cursor_created_at: string }>;
+  }
+
+  static toUser = toUser;
+}

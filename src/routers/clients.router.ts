@@ -1,0 +1,34 @@
+import { requirePrincipal } from '../dependencies/authenticator';
+import type { ClientsService } from '../services/clients.service';
+import type { HandlerMap } from './handler-map';
+
+const DEFAULT_PAGE_SIZE = 20;
+
+export function createClientsHandlers(deps: {
+  clients: ClientsService;
+}): Pick<HandlerMap, 'createClient' | 'listClients' | 'getClient' | 'deleteClient' | 'rotateClientSecret'> {
+  const { clients } = deps;
+  return {
+    createClient: async (req, res) => {
+      const client = await clients.create(requirePrincipal(req), req.body);
+      res
+        .status(201)
+        .location(`/v1/clients/${client.client_id}`)
+        .set('Cache-Control', 'no-store')
+        .json(client);
+    },
+    listClients: async (req, res) => {
+      res.json(await clients.list(req.query.limit ?? DEFAULT_PAGE_SIZE, req.query.cursor));
+    },
+    getClient: async (req, res) => {
+      res.json(await clients.get(req.params.client_id));
+    },
+    deleteClient: async (req, res) => {
+      await clients.delete(req.params.client_id);
+      res.status(204).end();
+    },
+    rotateClientSecret: async (req, res) => {
+      res.set('Cache-Control', 'no-store').json(await clients.rotateSecret(req.params.client_id));
+    },
+  };
+}

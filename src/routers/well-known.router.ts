@@ -1,0 +1,30 @@
+import type { SigningKeys } from '../dependencies/signing-keys';
+import type { AuthConfig } from '../internal/config';
+import { ALL_SCOPES } from '../models/scopes';
+import type { HandlerMap } from './handler-map';
+
+export function createWellKnownHandlers(deps: {
+  keys: SigningKeys;
+  auth: Pick<AuthConfig, 'issuer'>;
+  publicBaseUrl: string;
+}): Pick<HandlerMap, 'getJwks' | 'getAuthorizationServerMetadata'> {
+  const metadata = {
+    issuer: deps.auth.issuer,
+    token_endpoint: `${deps.publicBaseUrl}/v1/auth/token`,
+    revocation_endpoint: `${deps.publicBaseUrl}/v1/auth/revoke`,
+    jwks_uri: `${deps.publicBaseUrl}/.well-known/jwks.json`,
+    response_types_supported: [],
+    grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+    scopes_supported: [...ALL_SCOPES],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+  };
+  return {
+    getJwks: (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=300').json(deps.keys.jwks);
+    },
+    getAuthorizationServerMetadata: (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=3600').json(metadata);
+    },
+  };
+}

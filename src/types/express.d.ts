@@ -1,0 +1,10 @@
+import type { Principal } from '../models/principal';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by the security handlers before any secured operation's handler runs. */
+      principal?: Principal;
+    }
+  }
+}
