@@ -313,6 +313,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current user (deprecated alias)
+         * @deprecated
+         * @description The first name of `GET /v1/users/me`; it answers the same, with `Deprecation` and `Sunset` headers. Use `GET /v1/users/me`.
+         */
+        get: operations["getCurrentUserLegacy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List items
+         * @description The caller's items, newest first unless `sort` says otherwise, with keyset pagination: every page costs the same however deep. Administrators may list another owner's items with `owner_id`.
+         */
+        get: operations["listItems"];
+        put?: never;
+        /**
+         * Create an item
+         * @description Creates an item owned by the caller. Send an `Idempotency-Key` so a retry after a timeout cannot create it twice.
+         */
+        post: operations["createItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The item's id. */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an item
+         * @description One item with its `ETag`. With `If-None-Match` holding the current ETag the answer is 304 and no body. Someone else's item is 404.
+         */
+        get: operations["getItem"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an item
+         * @description Deletes the item. `If-Match` with the current ETag is required (428 without it, 412 when stale).
+         */
+        delete: operations["deleteItem"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an item (JSON merge patch)
+         * @description Applies a JSON merge patch. `If-Match` with the current ETag is required: without it 428, and 412 if the item changed since you read it.
+         */
+        patch: operations["updateItem"];
+        trace?: never;
+    };
+    "/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit events (admin)
+         * @description Every write, newest first, each recorded in the transaction of the write itself.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -583,7 +679,7 @@ export interface components {
          * @description A permission carried by a token; each operation lists the scope it requires.
          * @enum {string}
          */
-        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write";
+        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read";
         /** @description OAuth 2.0 authorization server metadata (RFC 8414). */
         AuthorizationServerMetadata: {
             /** Format: uri */
@@ -666,6 +762,101 @@ export interface components {
             created_at: string;
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
             client_secret: string;
+        };
+        /** @enum {string} */
+        ItemStatus: "draft" | "active" | "archived";
+        ItemName: string;
+        ItemTags: string[];
+        /** @description Up to 20 string key/value pairs for the partner's own use. */
+        ItemMetadata: {
+            [key: string]: string;
+        };
+        /**
+         * @description An item, the example resource. Owned by the user or partner client that created it.
+         * @example {
+         *       "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+         *       "name": "Blue widget",
+         *       "description": "The widget partners ask for most.",
+         *       "status": "active",
+         *       "tags": [
+         *         "widgets",
+         *         "blue"
+         *       ],
+         *       "metadata": {
+         *         "sku": "BW-001"
+         *       },
+         *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+         *       "owner_type": "user",
+         *       "version": 1,
+         *       "created_at": "2026-11-23T10:00:00.000Z",
+         *       "updated_at": "2026-11-23T10:00:00.000Z"
+         *     }
+         */
+        Item: {
+            /** Format: uuid */
+            readonly id: string;
+            name: components["schemas"]["ItemName"];
+            description: string | null;
+            status: components["schemas"]["ItemStatus"];
+            tags: components["schemas"]["ItemTags"];
+            metadata: components["schemas"]["ItemMetadata"];
+            /** Format: uuid */
+            readonly owner_id: string;
+            /** @enum {string} */
+            readonly owner_type: "user" | "client";
+            /** @description Incremented by every change; the `ETag` is this number, quoted. */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @description One page of items in the requested order. Pass `next_cursor` as `cursor`, with the same filters and sort, for the next page. */
+        ItemPage: {
+            data: components["schemas"]["Item"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        CreateItemRequest: {
+            name: components["schemas"]["ItemName"];
+            description?: string | null;
+            status?: components["schemas"]["ItemStatus"];
+            tags?: components["schemas"]["ItemTags"];
+            metadata?: components["schemas"]["ItemMetadata"];
+        };
+        /**
+         * @description A JSON merge patch (RFC 7386): fields present replace the item's, `null` clears `description`, and in
+         *     `metadata` a key set to `null` is removed while other keys are kept.
+         */
+        ItemMergePatch: {
+            name?: components["schemas"]["ItemName"];
+            description?: string | null;
+            status?: components["schemas"]["ItemStatus"];
+            tags?: components["schemas"]["ItemTags"];
+            metadata?: {
+                [key: string]: string | null;
+            };
+        };
+        /** @description One write, as recorded in the same transaction as the write itself. */
+        AuditEvent: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @enum {string} */
+            actor_type: "user" | "client";
+            /** Format: uuid */
+            actor_id: string;
+            /** @example item.created */
+            action: string;
+            /** @example item */
+            resource_type: string;
+            resource_id: string;
+            request_id: string;
+        };
+        /** @description One page of audit events, newest first. */
+        AuditEventPage: {
+            data: components["schemas"]["AuditEvent"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
     };
     responses: {
@@ -984,6 +1175,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
+         *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
+         *     key with a different request answers 422; a retry while the first is still running answers 409.
+         */
+        IdempotencyKey: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
@@ -992,6 +1189,15 @@ export interface components {
         UserId: string;
         /** @description The client's id. */
         ClientId: string;
+        /** @description The item's id. */
+        ItemId: string;
+        /** @description An `ETag` you hold; when it is still current the answer is 304 with no body. */
+        IfNoneMatch: string;
+        /**
+         * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+         *     the item has changed since, with 412 — so no update is ever lost.
+         */
+        IfMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -1014,6 +1220,14 @@ export interface components {
         "Cache-Control-No-Store": "no-store";
         /** @description The authentication challenge, e.g. `Bearer error="invalid_token"` or `Basic realm="partner-api"`. */
         "WWW-Authenticate": string;
+        /** @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`. */
+        "Idempotent-Replayed": "true";
+        /** @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`. */
+        Deprecation: string;
+        /** @description RFC 8594; the HTTP date after which the operation may stop working. */
+        Sunset: string;
+        /** @description The current version of the resource, for `If-Match` and `If-None-Match`. */
+        ETag: string;
     };
     pathItems: never;
 }
@@ -1181,6 +1395,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1355,7 +1571,14 @@ export interface operations {
     changeCurrentUserPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
+                 *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
+                 *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1377,6 +1600,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1384,7 +1608,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
         };
@@ -1741,6 +1967,396 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    getCurrentUserLegacy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    listItems: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only items with this status. */
+                status?: components["schemas"]["ItemStatus"];
+                /** @description Only items carrying this tag. */
+                tag?: string;
+                /** @description Only items created at or after this instant. */
+                created_after?: string;
+                /** @description Only items created before this instant. */
+                created_before?: string;
+                /** @description Only items whose name contains this text (case-insensitive). */
+                q?: string;
+                /** @description Order of the results; `-` means descending. */
+                sort?: "created_at" | "-created_at" | "name" | "-name";
+                /** @description Administrators only: list this owner's items (a user or client id). */
+                owner_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of items. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+                     *           "name": "Blue widget",
+                     *           "description": "The widget partners ask for most.",
+                     *           "status": "active",
+                     *           "tags": [
+                     *             "widgets",
+                     *             "blue"
+                     *           ],
+                     *           "metadata": {
+                     *             "sku": "BW-001"
+                     *           },
+                     *           "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+                     *           "owner_type": "user",
+                     *           "version": 1,
+                     *           "created_at": "2026-11-23T10:00:00.000Z",
+                     *           "updated_at": "2026-11-23T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "WyIyMDI2LTExLTIzIDEwOjAwOjAwKzAwIiwiN2QxZjBjMmEiXQ"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ItemPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    createItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
+                 *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
+                 *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Blue widget",
+                 *       "description": "The widget partners ask for most.",
+                 *       "status": "active",
+                 *       "tags": [
+                 *         "widgets",
+                 *         "blue"
+                 *       ],
+                 *       "metadata": {
+                 *         "sku": "BW-001"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateItemRequest"];
+            };
+        };
+        responses: {
+            /** @description The item was created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+                     *       "name": "Blue widget",
+                     *       "description": "The widget partners ask for most.",
+                     *       "status": "active",
+                     *       "tags": [
+                     *         "widgets",
+                     *         "blue"
+                     *       ],
+                     *       "metadata": {
+                     *         "sku": "BW-001"
+                     *       },
+                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+                     *       "owner_type": "user",
+                     *       "version": 1,
+                     *       "created_at": "2026-11-23T10:00:00.000Z",
+                     *       "updated_at": "2026-11-23T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    getItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An `ETag` you hold; when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The item's id. */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+                     *       "name": "Blue widget",
+                     *       "description": "The widget partners ask for most.",
+                     *       "status": "active",
+                     *       "tags": [
+                     *         "widgets",
+                     *         "blue"
+                     *       ],
+                     *       "metadata": {
+                     *         "sku": "BW-001"
+                     *       },
+                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+                     *       "owner_type": "user",
+                     *       "version": 1,
+                     *       "created_at": "2026-11-23T10:00:00.000Z",
+                     *       "updated_at": "2026-11-23T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            /** @description The item has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    deleteItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the item has changed since, with 412 — so no update is ever lost.
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The item's id. */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item was deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    updateItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the item has changed since, with 412 — so no update is ever lost.
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The item's id. */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "archived",
+                 *       "metadata": {
+                 *         "sku": null,
+                 *         "color": "blue"
+                 *       }
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["ItemMergePatch"];
+            };
+        };
+        responses: {
+            /** @description The changed item. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+                     *       "name": "Blue widget",
+                     *       "description": "The widget partners ask for most.",
+                     *       "status": "active",
+                     *       "tags": [
+                     *         "widgets",
+                     *         "blue"
+                     *       ],
+                     *       "metadata": {
+                     *         "sku": "BW-001"
+                     *       },
+                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+                     *       "owner_type": "user",
+                     *       "version": 1,
+                     *       "created_at": "2026-11-23T10:00:00.000Z",
+                     *       "updated_at": "2026-11-23T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *           "occurred_at": "2026-11-23T10:00:00.000Z",
+                     *           "actor_type": "user",
+                     *           "actor_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+                     *           "action": "item.created",
+                     *           "resource_type": "item",
+                     *           "resource_id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+                     *           "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalServerError"];
         };
     };

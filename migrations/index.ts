@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import * as extensions from './20261123000000_extensions';
 import * as identity from './20261123000100_identity';
+import * as itemsAuditIdempotency from './20261123000200_items_audit_idempotency';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000000_extensions', extensions],
   ['20261123000100_identity', identity],
+  ['20261123000200_items_audit_idempotency', itemsAuditIdempotency],
 ];

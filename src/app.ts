@@ -1,33 +1,43 @@
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { createAccessTokenCodec } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
+import { deprecationHeaders } from './dependencies/deprecation';
+import { createIdempotency } from './dependencies/idempotency';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import type { SigningKeys } from './dependencies/signing-keys';
 import type { Config } from './internal/config';
-import { loadOpenApiDocument } from './internal/openapi-document';
+import { declaresHeader, loadOpenApiDocument } from './internal/openapi-document';
+import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
 import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
 import { HealthRepository } from './repositories/health.repository';
+import { IdempotencyRepository } from './repositories/idempotency.repository';
+import { ItemsRepository } from './repositories/items.repository';
 import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
+import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
+import { parseBasicClientCredentials } from './routers/basic-auth';
 import { createClientsHandlers } from './routers/clients.router';
 import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
 import { createHealthHandlers } from './routers/health.router';
+import { createItemsHandlers } from './routers/items.router';
 import { createMetaHandlers } from './routers/meta.router';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
+import { createAuditService } from './services/audit.service';
 import { createAuthService } from './services/auth.service';
 import { createClientsService } from './services/clients.service';
 import { createHealthService } from './services/health.service';
+import { createItemsService } from './services/items.service';
 import { createUsersService } from './services/users.service';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
@@ -43,6 +53,17 @@ export interface AppDependencies {
   handlerOverrides?: Partial<HandlerMap>;
 }
 
+/** The account a token or revocation request tries credentials for: a username or a client id (form or Basic). */
+function tokenRequestAccount(req: Request): string | undefined {
+  const body = req.body as { username?: string; client_id?: string };
+  if (body.username ?? body.client_id) return body.username ?? body.client_id;
+  try {
+    return parseBasicClientCredentials(req.headers.authorization)?.clientId;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The composition root: repositories, then services, then handlers, then the Express app. */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
@@ -54,6 +75,9 @@ export function createApp(deps: AppDependencies): Express {
     sessions: new SessionsRepository({ db }),
     clients: new ClientsRepository({ db }),
     externalIdentities: new ExternalIdentitiesRepository({ db }),
+    items: new ItemsRepository({ db }),
+    audit: new AuditRepository({ db }),
+    idempotency: new IdempotencyRepository({ db }),
   };
   const hasher = createPasswordHasher();
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
@@ -63,34 +87,45 @@ export function createApp(deps: AppDependencies): Express {
     health: createHealthService({ health: repositories.health }),
     auth: createAuthService({ db, hasher, codec, auth: config.auth, ...repositories }),
     users: createUsersService({ db, hasher, ...repositories }),
-    clients: createClientsService({ clients: repositories.clients }),
+    clients: createClientsService({ db, ...repositories }),
+    items: createItemsService({ db, ...repositories }),
+    audit: createAuditService({ audit: repositories.audit }),
   };
+  const idempotency = createIdempotency({ repository: repositories.idempotency });
 
   const handlers = {
     ...createHealthHandlers({ health: services.health }),
     ...createMetaHandlers({ document, docsHtmlPath: config.docsHtmlPath }),
     ...createAuthHandlers({ auth: services.auth }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
-    ...createUsersHandlers({ users: services.users }),
+    ...createUsersHandlers({ users: services.users, idempotency }),
     ...createClientsHandlers({ clients: services.clients }),
+    ...createItemsHandlers({ items: services.items, idempotency }),
+    ...createAuditHandlers({ audit: services.audit }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
   const limits = createAuthRateLimits({ config, redis: deps.redis });
-  const operationMiddleware: OperationMiddleware = {
-    registerUser: [limits.perIp, limits.perAccount((req) => (req.body as { email?: string }).email)],
-    createToken: [
+  const rateLimited: Partial<Record<keyof HandlerMap, RequestHandler[]>> = {
+    registerUser: [
       limits.perIp,
-      limits.perAccount((req) => {
-        const body = req.body as { username?: string; client_id?: string };
-        return body.username ?? body.client_id;
-      }),
+      limits.perAccount('register', (req) => (req.body as { email?: string }).email),
     ],
-    changeCurrentUserPassword: [limits.perIp, limits.perAccount((req) => req.principal?.id)],
+    createToken: [limits.perIp, limits.perAccount('token', tokenRequestAccount)],
+    revokeToken: [limits.perIp, limits.perAccount('revoke', tokenRequestAccount)],
+    changeCurrentUserPassword: [limits.perIp, limits.perAccount('password', (req) => req.principal?.id)],
   };
+  // Conventions the spec switches on per operation: deprecation headers, Idempotency-Key, rate limits.
+  const operationMiddleware: OperationMiddleware = (entry) => [
+    ...deprecationHeaders(entry),
+    ...(rateLimited[entry.operationId as keyof HandlerMap] ?? []),
+    ...(declaresHeader(document, entry, 'Idempotency-Key') ? [idempotency.middleware] : []),
+  ];
 
   const app = express();
   app.disable('x-powered-by');
+  // ETags are the resources' own versions (items); no body hashing on every response.
+  app.set('etag', false);
   app.set('trust proxy', config.http.trustProxy);
   app.set('query parser', 'extended');
 

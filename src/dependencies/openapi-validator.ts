@@ -11,7 +11,12 @@ export function createOpenApiValidator(deps: {
 }): RequestHandler[] {
   return OpenApiValidator.middleware({
     apiSpec: deps.document as unknown as string,
-    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true, removeAdditional: false },
+    validateRequests: {
+      allowUnknownQueryParameters: false,
+      coerceTypes: true,
+      removeAdditional: false,
+      allErrors: true,
+    },
     validateResponses: deps.validateResponses ? { removeAdditional: false, onError: undefined } : false,
     validateSecurity: { handlers: deps.securityHandlers },
     validateFormats: true,

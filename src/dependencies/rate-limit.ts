@@ -8,7 +8,7 @@ import { TooManyRequestsError } from '../utils/errors';
 export interface AuthRateLimits {
   perIp: RequestHandler;
   /** Keyed by the account a request acts on (email, client id or user id); requests without one pass. */
-  perAccount: (accountOf: (req: Request) => string | undefined) => RequestHandler;
+  perAccount: (endpoint: string, accountOf: (req: Request) => string | undefined) => RequestHandler;
 }
 
 /**
@@ -34,7 +34,6 @@ export function createAuthRateLimits(deps: {
     legacyHeaders: false,
     handler: ((_req, _res, next) => next(new TooManyRequestsError(windowSeconds))) satisfies RequestHandler,
   };
-  const accountStore = store('auth-account');
   return {
     perIp: rateLimit({
       ...common,
@@ -42,14 +41,15 @@ export function createAuthRateLimits(deps: {
       identifier: 'auth-ip',
       ...optional('store', store('auth-ip')),
     }),
-    perAccount: (accountOf) =>
+    // Each endpoint counts attempts per account on its own, in memory and in Redis alike.
+    perAccount: (endpoint, accountOf) =>
       rateLimit({
         ...common,
         limit: authPerAccount,
-        identifier: 'auth-account',
+        identifier: `auth-account-${endpoint}`,
         skip: (req) => accountOf(req) === undefined,
         keyGenerator: (req) => `account:${accountOf(req)!.toLowerCase()}`,
-        ...optional('store', accountStore),
+        ...optional('store', store(`auth-account:${endpoint}`)),
       }),
   };
 }

@@ -67,6 +67,9 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
+/** Every variable the API reads; `.env.sample` must document each one. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Config = Readonly<{
   env: Env['NODE_ENV'];
   isProduction: boolean;

@@ -49,6 +49,26 @@ export function listOperations(document: OpenApiDocument): OperationEntry[] {
   return entries;
 }
 
+/** Whether the operation declares a header parameter of this name (directly or through a component $ref). */
+export function declaresHeader(document: OpenApiDocument, entry: OperationEntry, name: string): boolean {
+  const pathItem = document.paths[entry.path] as { parameters?: unknown[] };
+  const parameters = [
+    ...(pathItem.parameters ?? []),
+    ...((entry.operation.parameters as unknown[] | undefined) ?? []),
+  ];
+  const components = (document.components?.parameters ?? {}) as Record<
+    string,
+    { in?: string; name?: string }
+  >;
+  return parameters.some((parameter) => {
+    const ref = (parameter as { $ref?: string }).$ref;
+    const resolved = ref
+      ? components[ref.replace('#/components/parameters/', '')]
+      : (parameter as { in?: string; name?: string });
+    return resolved?.in === 'header' && resolved.name?.toLowerCase() === name.toLowerCase();
+  });
+}
+
 /** `/v1/items/{item_id}` -> `/v1/items/:item_id` */
 export function toExpressPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ':$1');

@@ -4,15 +4,19 @@ export type Scope = components['schemas']['Scope'];
 export type ClientScope = components['schemas']['ClientScope'];
 export type UserRole = components['schemas']['UserRole'];
 
-export const ALL_SCOPES: readonly Scope[] = [
-  'profile',
-  'items:read',
-  'items:write',
-  'users:read',
-  'users:write',
-  'clients:read',
-  'clients:write',
-];
+// A record keyed by the spec's Scope enum: adding a scope to the spec without listing it here fails to compile.
+const KNOWN_SCOPES: Record<Scope, true> = {
+  profile: true,
+  'items:read': true,
+  'items:write': true,
+  'users:read': true,
+  'users:write': true,
+  'clients:read': true,
+  'clients:write': true,
+  'audit:read': true,
+};
+
+export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
 
 export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
   user: ['profile', 'items:read', 'items:write'],

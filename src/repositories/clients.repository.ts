@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { Client } from '../models/client';
 import type { ClientScope } from '../models/scopes';
@@ -18,14 +19,11 @@ function toClient(row: ClientRow): Client {
 export class ClientsRepository {
   constructor(private readonly deps: { db: Database }) {}
 
-  async create(input: {
-    name: string;
-    scopes: ClientScope[];
-    secretHash: string;
-    createdBy: string;
-  }): Promise<Client> {
-    const [row] = await this.deps
-      .db('oauth_clients')
+  async create(
+    input: { name: string; scopes: ClientScope[]; secretHash: string; createdBy: string },
+    db: Knex = this.deps.db,
+  ): Promise<Client> {
+    const [row] = await db('oauth_clients')
       .insert({
         name: input.name,
         scopes: input.scopes,
@@ -47,17 +45,20 @@ export class ClientsRepository {
       { secret_hash: string; scopes: ClientScope[] } | undefined;
   }
 
-  async updateSecretHash(id: string, secretHash: string): Promise<Client | undefined> {
-    const [row] = await this.deps
-      .db('oauth_clients')
+  async updateSecretHash(
+    id: string,
+    secretHash: string,
+    db: Knex = this.deps.db,
+  ): Promise<Client | undefined> {
+    const [row] = await db('oauth_clients')
       .where({ id })
       .update({ secret_hash: secretHash })
       .returning<ClientRow[]>(CLIENT_COLUMNS);
     return row ? toClient(row) : undefined;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.deps.db('oauth_clients').where({ id }).del()) > 0;
+  async delete(id: string, db: Knex = this.deps.db): Promise<boolean> {
+    return (await db('oauth_clients').where({ id }).del()) > 0;
   }
 
   async list(

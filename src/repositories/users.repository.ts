@@ -93,8 +93,8 @@ export class UsersRepository {
     return row ? toUser(row) : undefined;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.deps.db('users').where({ id }).del()) > 0;
+  async delete(id: string, db: Knex = this.deps.db): Promise<boolean> {
+    return (await db('users').where({ id }).del()) > 0;
   }
 
   /** Oldest first; `after` is the (created_at text, id) of the previous page's last row. */

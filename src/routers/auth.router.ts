@@ -1,4 +1,5 @@
 import type { AuthService } from '../services/auth.service';
+import { requestIdOf } from '../utils/request-id';
 import { parseBasicClientCredentials } from './basic-auth';
 import type { HandlerMap } from './handler-map';
 
@@ -7,7 +8,7 @@ export function createAuthHandlers(deps: {
 }): Pick<HandlerMap, 'registerUser' | 'createToken' | 'revokeToken'> {
   return {
     registerUser: async (req, res) => {
-      const user = await deps.auth.register(req.body);
+      const user = await deps.auth.register(req.body, requestIdOf(req));
       res.status(201).location(`/v1/users/${user.id}`).json(user);
     },
     createToken: async (req, res) => {

@@ -1,4 +1,4 @@
-import { requirePrincipal } from '../dependencies/authenticator';
+import { writeContextOf } from '../dependencies/write-context';
 import type { ClientsService } from '../services/clients.service';
 import type { HandlerMap } from './handler-map';
 
@@ -10,7 +10,7 @@ export function createClientsHandlers(deps: {
   const { clients } = deps;
   return {
     createClient: async (req, res) => {
-      const client = await clients.create(requirePrincipal(req), req.body);
+      const client = await clients.create(req.body, writeContextOf(req));
       res
         .status(201)
         .location(`/v1/clients/${client.client_id}`)
@@ -24,11 +24,12 @@ export function createClientsHandlers(deps: {
       res.json(await clients.get(req.params.client_id));
     },
     deleteClient: async (req, res) => {
-      await clients.delete(req.params.client_id);
+      await clients.delete(req.params.client_id, writeContextOf(req));
       res.status(204).end();
     },
     rotateClientSecret: async (req, res) => {
-      res.set('Cache-Control', 'no-store').json(await clients.rotateSecret(req.params.client_id));
+      const client = await clients.rotateSecret(req.params.client_id, writeContextOf(req));
+      res.set('Cache-Control', 'no-store').json(client);
     },
   };
 }

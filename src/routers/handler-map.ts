@@ -1,6 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { operations } from '../../generated/api';
-import { listOperations, toExpressPath, type OpenApiDocument } from '../internal/openapi-document';
+import {
+  listOperations,
+  toExpressPath,
+  type OpenApiDocument,
+  type OperationEntry,
+} from '../internal/openapi-document';
 
 export type OperationId = keyof operations;
 
@@ -37,15 +42,15 @@ export type OperationHandler<K extends OperationId> = (
 /** Exactly one handler per operationId: a missing or misspelt key is a compile error. */
 export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
 
-/** Middleware that runs for one operation only, after validation and security, before its handler (rate limits). */
-export type OperationMiddleware = Partial<Record<OperationId, RequestHandler[]>>;
+/** Middleware for one operation, run after validation and security, before its handler. */
+export type OperationMiddleware = (entry: OperationEntry) => RequestHandler[];
 
 /** Routes every operation of the spec to its handler; refuses to start if the two disagree. */
 export function bindOperations(
   router: Router,
   document: OpenApiDocument,
   handlers: HandlerMap,
-  middleware: OperationMiddleware = {},
+  middlewareFor: OperationMiddleware = () => [],
 ): void {
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
@@ -57,12 +62,13 @@ export function bindOperations(
       `Spec and handlers disagree. Without handler: [${unrouted.join(', ')}]; not in spec: [${unknown.join(', ')}]`,
     );
   }
-  for (const { operationId, method, path } of operations) {
+  for (const entry of operations) {
+    const { operationId, method, path } = entry;
     const handler = handlers[operationId as OperationId] as unknown as (
       req: Request,
       res: Response,
       next: NextFunction,
     ) => void | Promise<void>;
-    router[method](toExpressPath(path), ...(middleware[operationId as OperationId] ?? []), handler);
+    router[method](toExpressPath(path), ...middlewareFor(entry), handler);
   }
 }

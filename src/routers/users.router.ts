@@ -1,4 +1,6 @@
 import { requirePrincipal } from '../dependencies/authenticator';
+import type { Idempotency } from '../dependencies/idempotency';
+import { writeContextOf } from '../dependencies/write-context';
 import type { UsersService } from '../services/users.service';
 import type { HandlerMap } from './handler-map';
 
@@ -6,9 +8,11 @@ const DEFAULT_PAGE_SIZE = 20;
 
 export function createUsersHandlers(deps: {
   users: UsersService;
+  idempotency: Idempotency;
 }): Pick<
   HandlerMap,
   | 'getCurrentUser'
+  | 'getCurrentUserLegacy'
   | 'updateCurrentUser'
   | 'changeCurrentUserPassword'
   | 'listUsers'
@@ -16,16 +20,22 @@ export function createUsersHandlers(deps: {
   | 'updateUser'
   | 'deleteUser'
 > {
-  const { users } = deps;
+  const { users, idempotency } = deps;
   return {
     getCurrentUser: async (req, res) => {
       res.json(await users.getCurrent(requirePrincipal(req)));
     },
+    getCurrentUserLegacy: async (req, res) => {
+      res.json(await users.getCurrent(requirePrincipal(req)));
+    },
     updateCurrentUser: async (req, res) => {
-      res.json(await users.updateCurrent(requirePrincipal(req), req.body));
+      res.json(await users.updateCurrent(req.body, writeContextOf(req)));
     },
     changeCurrentUserPassword: async (req, res) => {
-      await users.changePassword(requirePrincipal(req), req.body);
+      await users.changePassword(
+        req.body,
+        idempotency.writeContext(req, () => ({ status: 204, headers: {}, body: null })),
+      );
       res.status(204).end();
     },
     listUsers: async (req, res) => {
@@ -36,10 +46,10 @@ export function createUsersHandlers(deps: {
       res.json(await users.get(req.params.user_id));
     },
     updateUser: async (req, res) => {
-      res.json(await users.update(requirePrincipal(req), req.params.user_id, req.body));
+      res.json(await users.update(req.params.user_id, req.body, writeContextOf(req)));
     },
     deleteUser: async (req, res) => {
-      await users.delete(requirePrincipal(req), req.params.user_id);
+      await users.delete(req.params.user_id, writeContextOf(req));
       res.status(204).end();
     },
   };

@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../dependencies/password-hasher';
 import type { AuthConfig } from '../internal/config';
 import { isScope, parseScopeList, ROLE_SCOPES, type Scope } from '../models/scopes';
 import type { User } from '../models/user';
+import type { AuditRepository } from '../repositories/audit.repository';
 import type { ClientsRepository } from '../repositories/clients.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
@@ -20,7 +21,7 @@ export interface ClientCredentials {
 }
 
 export interface AuthService {
-  register(input: { email: string; password: string; name: string }): Promise<User>;
+  register(input: { email: string; password: string; name: string }, requestId: string): Promise<User>;
   issueToken(request: TokenRequest, basicAuth: ClientCredentials | undefined): Promise<TokenResponse>;
   revoke(
     token: string,
@@ -36,11 +37,12 @@ export function createAuthService(deps: {
   users: UsersRepository;
   clients: ClientsRepository;
   sessions: SessionsRepository;
+  audit: AuditRepository;
   hasher: PasswordHasher;
   codec: AccessTokenCodec;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
 }): AuthService {
-  const { db, users, clients, sessions, hasher, codec } = deps;
+  const { db, users, clients, sessions, hasher, codec, audit } = deps;
 
   /** The requested scopes, all of which must be allowed; none requested means all allowed ones. */
   const grantScopes = (requested: string | undefined, allowed: readonly Scope[]): Scope[] => {
@@ -154,14 +156,28 @@ export function createAuthService(deps: {
   };
 
   return {
-    async register(input) {
+    async register(input, requestId) {
       if (hasher.isCommon(input.password)) {
         throw new ValidationError('The password is too common.', [
           { location: 'body', pointer: '/password', detail: 'is one of the most common passwords' },
         ]);
       }
       const passwordHash = await hasher.hash(input.password);
-      return users.create({ email: input.email, name: input.name, passwordHash, role: 'user' });
+      return db.transaction(async (trx) => {
+        const user = await users.create(
+          { email: input.email, name: input.name, passwordHash, role: 'user' },
+          trx,
+        );
+        await audit.append(trx, {
+          actor_type: 'user',
+          actor_id: user.id,
+          action: 'user.registered',
+          resource_type: 'user',
+          resource_id: user.id,
+          request_id: requestId,
+        });
+        return user;
+      });
     },
 
     async issueToken(request, basicAuth) {

@@ -1,35 +1,52 @@
+import type { Database } from '../dependencies/database';
 import type { Client, ClientWithSecret } from '../models/client';
-import type { Principal } from '../models/principal';
 import type { ClientScope } from '../models/scopes';
+import type { WriteContext } from '../models/write-context';
+import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
-import { decodeCursor, toPage, type Page } from '../utils/cursor';
+import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 
 export interface ClientsService {
-  create(actor: Principal, input: { name: string; scopes: ClientScope[] }): Promise<ClientWithSecret>;
+  create(
+    input: { name: string; scopes: ClientScope[] },
+    context: WriteContext<ClientWithSecret>,
+  ): Promise<ClientWithSecret>;
   list(limit: number, cursor: string | undefined): Promise<Page<Client>>;
   get(id: string): Promise<Client>;
-  delete(id: string): Promise<void>;
-  rotateSecret(id: string): Promise<ClientWithSecret>;
+  delete(id: string, context: WriteContext<undefined>): Promise<void>;
+  rotateSecret(id: string, context: WriteContext<ClientWithSecret>): Promise<ClientWithSecret>;
 }
 
-export function createClientsService(deps: { clients: ClientsRepository }): ClientsService {
-  const { clients } = deps;
+export function createClientsService(deps: {
+  db: Database;
+  clients: ClientsRepository;
+  audit: AuditRepository;
+}): ClientsService {
+  const { db, clients, audit } = deps;
   return {
-    async create(actor, input) {
+    create(input, context) {
       const secret = generateOpaqueToken('cs');
-      const client = await clients.create({
-        name: input.name,
-        scopes: [...new Set(input.scopes)],
-        secretHash: hashOpaqueToken(secret),
-        createdBy: actor.id,
+      return db.transaction(async (trx) => {
+        const client = await clients.create(
+          {
+            name: input.name,
+            scopes: [...new Set(input.scopes)],
+            secretHash: hashOpaqueToken(secret),
+            createdBy: context.actor.id,
+          },
+          trx,
+        );
+        await audit.append(trx, auditEventFor(context, 'client.created', 'client', client.client_id));
+        return { ...client, client_secret: secret };
       });
-      return { ...client, client_secret: secret };
     },
 
     async list(limit, cursor) {
-      const after = cursor ? (decodeCursor(cursor, 2) as [string, string]) : undefined;
+      const after = cursor
+        ? (decodeCursor(cursor, [cursorValue.timestamp, cursorValue.uuid]) as [string, string])
+        : undefined;
       const rows = await clients.list(limit + 1, after);
       return toPage(rows, limit, ClientsRepository.toClient, (row) => [row.cursor_created_at, row.id]);
     },
@@ -40,15 +57,21 @@ export function createClientsService(deps: { clients: ClientsRepository }): Clie
       return client;
     },
 
-    async delete(id) {
-      if (!(await clients.delete(id))) throw new NotFoundError('No client with this id.');
+    async delete(id, context) {
+      await db.transaction(async (trx) => {
+        if (!(await clients.delete(id, trx))) throw new NotFoundError('No client with this id.');
+        await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
+      });
     },
 
-    async rotateSecret(id) {
+    rotateSecret(id, context) {
       const secret = generateOpaqueToken('cs');
-      const client = await clients.updateSecretHash(id, hashOpaqueToken(secret));
-      if (!client) throw new NotFoundError('No client with this id.');
-      return { ...client, client_secret: secret };
+      return db.transaction(async (trx) => {
+        const client = await clients.updateSecretHash(id, hashOpaqueToken(secret), trx);
+        if (!client) throw new NotFoundError('No client with this id.');
+        await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
+        return { ...client, client_secret: secret };
+      });
     },
   };
 }

@@ -3,22 +3,28 @@ import type { PasswordHasher } from '../dependencies/password-hasher';
 import type { Principal } from '../models/principal';
 import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
+import type { WriteContext } from '../models/write-context';
+import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
+import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
-import { decodeCursor, toPage, type Page } from '../utils/cursor';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;
-  updateCurrent(principal: Principal, changes: { name: string }): Promise<User>;
+  updateCurrent(changes: { name: string }, context: WriteContext<User>): Promise<User>;
   changePassword(
-    principal: Principal,
     input: { current_password: string; new_password: string },
+    context: WriteContext<undefined>,
   ): Promise<void>;
   list(filters: UserListFilters, limit: number, cursor: string | undefined): Promise<Page<User>>;
   get(id: string): Promise<User>;
-  update(actor: Principal, id: string, changes: { role?: UserRole; status?: UserStatus }): Promise<User>;
-  delete(actor: Principal, id: string): Promise<void>;
+  update(
+    id: string,
+    changes: { role?: UserRole; status?: UserStatus },
+    context: WriteContext<User>,
+  ): Promise<User>;
+  delete(id: string, context: WriteContext<undefined>): Promise<void>;
 }
 
 export function createUsersService(deps: {
@@ -26,8 +32,9 @@ export function createUsersService(deps: {
   users: UsersRepository;
   sessions: SessionsRepository;
   hasher: PasswordHasher;
+  audit: AuditRepository;
 }): UsersService {
-  const { db, users, sessions, hasher } = deps;
+  const { db, users, sessions, hasher, audit } = deps;
 
   const userIdOf = (principal: Principal): string => {
     // Clients never hold the `profile` scope these operations require; this guards the invariant.
@@ -48,14 +55,19 @@ export function createUsersService(deps: {
       return user;
     },
 
-    async updateCurrent(principal, changes) {
-      const user = await users.update(userIdOf(principal), { name: changes.name });
-      if (!user) throw new NotFoundError('The user no longer exists.');
-      return user;
+    updateCurrent(changes, context) {
+      const userId = userIdOf(context.actor);
+      return db.transaction(async (trx) => {
+        const user = await users.update(userId, { name: changes.name }, trx);
+        if (!user) throw new NotFoundError('The user no longer exists.');
+        await audit.append(trx, auditEventFor(context, 'user.updated', 'user', userId));
+        await context.beforeCommit?.(trx, user);
+        return user;
+      });
     },
 
-    async changePassword(principal, input) {
-      const userId = userIdOf(principal);
+    async changePassword(input, context) {
+      const userId = userIdOf(context.actor);
       const account = await users.findCredentialsById(userId);
       if (!account?.password_hash || !(await hasher.verify(account.password_hash, input.current_password))) {
         throw new ValidationError('The current password is incorrect.', [
@@ -70,12 +82,17 @@ export function createUsersService(deps: {
       const passwordHash = await hasher.hash(input.new_password);
       await db.transaction(async (trx) => {
         await users.update(userId, { passwordHash }, trx);
-        await sessions.revokeAllOfUser(userId, principal.sessionId, trx);
+        // Every other sign-in ends; the session making this call stays.
+        await sessions.revokeAllOfUser(userId, context.actor.sessionId, trx);
+        await audit.append(trx, auditEventFor(context, 'user.password_changed', 'user', userId));
+        await context.beforeCommit?.(trx, undefined);
       });
     },
 
     async list(filters, limit, cursor) {
-      const after = cursor ? (decodeCursor(cursor, 2) as [string, string]) : undefined;
+      const after = cursor
+        ? (decodeCursor(cursor, [cursorValue.timestamp, cursorValue.uuid]) as [string, string])
+        : undefined;
       const rows = await users.list(filters, limit + 1, after);
       return toPage(rows, limit, UsersRepository.toUser, (row) => [row.cursor_created_at, row.id]);
     },
@@ -86,19 +103,25 @@ export function createUsersService(deps: {
       return user;
     },
 
-    async update(actor, id, changes) {
-      refuseSelf(actor, id, 'change the role or status of');
+    update(id, changes, context) {
+      refuseSelf(context.actor, id, 'change the role or status of');
       return db.transaction(async (trx) => {
         const user = await users.update(id, changes, trx);
         if (!user) throw new NotFoundError('No user with this id.');
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
+        await audit.append(trx, auditEventFor(context, 'user.admin_updated', 'user', id));
+        await context.beforeCommit?.(trx, user);
         return user;
       });
     },
 
-    async delete(actor, id) {
-      refuseSelf(actor, id, 'delete');
-      if (!(await users.delete(id))) throw new NotFoundError('No user with this id.');
+    async delete(id, context) {
+      refuseSelf(context.actor, id, 'delete');
+      await db.transaction(async (trx) => {
+        if (!(await users.delete(id, trx))) throw new NotFoundError('No user with this id.');
+        await audit.append(trx, auditEventFor(context, 'user.deleted', 'user', id));
+        await context.beforeCommit?.(trx, undefined);
+      });
     },
   };
 }

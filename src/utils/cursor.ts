@@ -8,7 +8,42 @@ export function encodeCursor(values: readonly string[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, length: number): string[] {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PG_TIMESTAMPTZ =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::?(\d{2}))?$/;
+
+/** A calendar-valid PostgreSQL timestamptz text (no 30 February, no year zero), as our cursors carry. */
+function isTimestamp(value: string): boolean {
+  const match = PG_TIMESTAMPTZ.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes = 0] = match
+    .slice(1, 9)
+    .map(Number);
+  const daysInMonth = new Date(Date.UTC(year!, month as number, 0)).getUTCDate();
+  return (
+    year! >= 1 &&
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! < 24 &&
+    minute! < 60 &&
+    second! < 60 &&
+    offsetHours! <= 15 &&
+    (Number.isNaN(offsetMinutes) || offsetMinutes < 60)
+  );
+}
+
+export const cursorValue = {
+  uuid: (value: string) => UUID.test(value),
+  timestamp: isTimestamp,
+  text: (value: string) => value.length <= 200,
+};
+
+export function decodeCursor(
+  cursor: string,
+  validators: ReadonlyArray<(value: string) => boolean>,
+): string[] {
   let values: unknown;
   try {
     values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -17,8 +52,10 @@ export function decodeCursor(cursor: string, length: number): string[] {
   }
   if (
     !Array.isArray(values) ||
-    values.length !== length ||
-    !values.every((value) => typeof value === 'string' && value.length <= 200)
+    values.length !== validators.length ||
+    !values.every(
+      (value, index) => typeof value === 'string' && value.length <= 200 && validators[index]!(value),
+    )
   ) {
     throw new ValidationError('The cursor is not one this API issued.', [
       { location: 'query', pointer: '/cursor', detail: 'is not a valid cursor' },

@@ -4,6 +4,7 @@ import type { components } from '../../generated/api';
 import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
 import { AppError, type FieldError, type OAuthErrorCode } from './errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
+import { requestIdOf } from './request-id';
 
 type Problem = components['schemas']['Problem'];
 type ValidatorError = InstanceType<typeof OpenApiValidatorErrors.BadRequest>;
@@ -53,7 +54,7 @@ export function createErrorHandler(): ErrorRequestHandler {
       status,
       detail: classified.detail.slice(0, MAX_DETAIL_LENGTH),
       instance: req.originalUrl.split('?')[0]!.slice(0, 2048),
-      request_id: typeof req.id === 'string' ? req.id : '',
+      request_id: requestIdOf(req),
       ...(classified.oauth ?? {}),
       ...(classified.fieldErrors?.length
         ? { errors: classified.fieldErrors.slice(0, MAX_FIELD_ERRORS) }

@@ -100,3 +100,27 @@ export class TooManyRequestsError extends AppError {
     super('too-many-requests', `Too many requests; retry in ${retryAfterSeconds} seconds.`);
   }
 }
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
+
+export class PreconditionRequiredError extends AppError {
+  constructor(message = 'Send If-Match with the ETag you last read.') {
+    super('precondition-required', message);
+  }
+}
+
+export class PreconditionFailedError extends AppError {
+  constructor(message = 'The resource has changed since the ETag you sent; read it again.') {
+    super('precondition-failed', message);
+  }
+}
+
+export class UnprocessableError extends AppError {
+  constructor(message: string) {
+    super('unprocessable-content', message);
+  }
+}

@@ -12,3 +12,8 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   res.setHeader(REQUEST_ID_HEADER, id);
   return id;
 }
+
+/** The id assignRequestId gave this request (pino-http types it loosely). */
+export function requestIdOf(req: { id?: unknown }): string {
+  return typeof req.id === 'string' ? req.id : '';
+}

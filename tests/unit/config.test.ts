@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../../src/internal/config';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/internal/config';
 
 describe('config', () => {
   it('when a variable is invalid, then loading fails naming it', () => {
@@ -61,5 +63,11 @@ describe('config', () => {
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(Object.isFrozen(config.http)).toBe(true);
     expect(Object.isFrozen(config.http.corsOrigins)).toBe(true);
+  });
+
+  it('when .env.sample is read, then it documents every variable the config parses', () => {
+    const sample = readFileSync(resolve(__dirname, '../../.env.sample'), 'utf8');
+    const documented = new Set([...sample.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
+    expect(ENV_VARIABLES.filter((name) => !documented.has(name))).toEqual([]);
   });
 });

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import type { WriteContext } from '../models/write-context';
+import type { IdempotencyRepository, StoredResponse } from '../repositories/idempotency.repository';
+import { ConflictError, UnprocessableError } from '../utils/errors';
+import { writeContextOf } from './write-context';
+import { requirePrincipal } from './authenticator';
+
+const RECORD_TTL_SECONDS = 24 * 60 * 60;
+const CLAIM_LOCAL = 'idempotencyClaim';
+
+type IdempotentRequest = Pick<Request, 'principal' | 'method' | 'path' | 'id'> & {
+  res?: { locals: Record<string, unknown> };
+};
+
+interface Claim {
+  principalId: string;
+  key: string;
+  completed: boolean;
+}
+
+export interface Idempotency {
+  /** For operations that declare the Idempotency-Key header: replays, refuses or claims the key. */
+  middleware: RequestHandler;
+  /** The write context of a request; with a claimed key, its hook stores `toResponse(result)` in the write's transaction. */
+  writeContext<T>(req: IdempotentRequest, toResponse: (result: T) => StoredResponse): WriteContext<T>;
+}
+
+/** Object keys sorted at every level, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([key, nested]) => `${JSON.stringify(key)}:${canonicalJson(nested)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function fingerprint(req: Request): string {
+  return createHash('sha256')
+    .update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
+    .digest('hex');
+}
+
+function replay(res: Response, stored: StoredResponse): void {
+  res.status(stored.status).set(stored.headers).set('Idempotent-Replayed', 'true');
+  if (stored.body === null) res.end();
+  else res.send(stored.body);
+}
+
+export function createIdempotency(deps: { repository: IdempotencyRepository }): Idempotency {
+  const { repository } = deps;
+  return {
+    middleware: async (req, res, next) => {
+      const key = req.get('Idempotency-Key');
+      if (!key) {
+        next();
+        return;
+      }
+      const principalId = requirePrincipal(req).id;
+      const outcome = await repository.begin(principalId, key, fingerprint(req), RECORD_TTL_SECONDS);
+      switch (outcome.kind) {
+        case 'mismatch':
+          throw new UnprocessableError('This Idempotency-Key was already used with a different request.');
+        case 'in-progress':
+          throw new ConflictError(
+            'A request with this Idempotency-Key is still being processed; retry later.',
+          );
+        case 'completed':
+          replay(res, outcome.response);
+          return;
+        case 'started': {
+          const claim: Claim = { principalId, key, completed: false };
+          res.locals[CLAIM_LOCAL] = claim;
+          // Anything but a committed success frees the key, so the client can retry.
+          res.on('finish', () => {
+            if (!claim.completed || res.statusCode >= 400) {
+              repository
+                .release(principalId, key)
+                .catch((error: unknown) => req.log.error({ err: error }, 'idempotency: release failed'));
+            }
+          });
+          next();
+        }
+      }
+    },
+
+    writeContext<T>(req: IdempotentRequest, toResponse: (result: T) => StoredResponse): WriteContext<T> {
+      const claim = req.res?.locals[CLAIM_LOCAL] as Claim | undefined;
+      return {
+        ...writeContextOf<T>(req),
+        ...(claim
+          ? {
+              beforeCommit: async (trx, result) => {
+                await repository.complete(trx, claim.principalId, claim.key, toResponse(result));
+                claim.completed = true;
+              },
+            }
+          : {}),
+      };
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+import type { Item, ItemSort, ItemStatus } from '../models/item';
+
+interface ItemRow {
+  id: string;
+  owner_id: string;
+  owner_user_id: string | null;
+  name: string;
+  description: string | null;
+  status: ItemStatus;
+  tags: string[];
+  metadata: Record<string, string>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type ItemListRow = ItemRow & { cursor_created_at: string };
+
+export interface ItemFilters {
+  ownerId: string;
+  status?: ItemStatus;
+  tag?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  nameContains?: string;
+}
+
+export interface ItemFields {
+  name: string;
+  description: string | null;
+  status: ItemStatus;
+  tags: string[];
+  metadata: Record<string, string>;
+}
+
+const ITEM_COLUMNS = [
+  'id',
+  'owner_id',
+  'owner_user_id',
+  'name',
+  'description',
+  'status',
+  'tags',
+  'metadata',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
+
+function toItem(row: ItemRow): Item {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    status: row.status,
+    tags: row.tags,
+    metadata: row.metadata,
+    owner_id: row.owner_id,
+    owner_type: row.owner_user_id ? 'user' : 'client',
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** `%` and `_` in the user's text are literals, not wildcards. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export class ItemsRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async create(
+    trx: Knex.Transaction,
+    owner: { userId?: string; clientId?: string },
+    fields: ItemFields,
+  ): Promise<Item> {
+    const [row] = await trx('items')
+      .insert({
+        owner_user_id: owner.userId ?? null,
+        owner_client_id: owner.clientId ?? null,
+        ...fields,
+        metadata: JSON.stringify(fields.metadata),
+      })
+      .returning<ItemRow[]>(ITEM_COLUMNS);
+    return toItem(row!);
+  }
+
+  async findById(id: string): Promise<Item | undefined> {
+    const row = (await this.deps.db('items').select(ITEM_COLUMNS).where({ id }).first()) as
+      ItemRow | undefined;
+    return row ? toItem(row) : undefined;
+  }
+
+  /** Locks the row until the transaction ends, so a concurrent update waits and then sees the new version. */
+  async findByIdForUpdate(trx: Knex.Transaction, id: string): Promise<Item | undefined> {
+    const row = (await trx('items').select(ITEM_COLUMNS).where({ id }).forUpdate().first()) as
+      ItemRow | undefined;
+    return row ? toItem(row) : undefined;
+  }
+
+  async update(trx: Knex.Transaction, id: string, fields: ItemFields, version: number): Promise<Item> {
+    const [row] = await trx('items')
+      .where({ id })
+      .update({ ...fields, metadata: JSON.stringify(fields.metadata), version, updated_at: trx.fn.now() })
+      .returning<ItemRow[]>(ITEM_COLUMNS);
+    return toItem(row!);
+  }
+
+  async delete(trx: Knex.Transaction, id: string): Promise<void> {
+    await trx('items').where({ id }).del();
+  }
+
+  /** One page in `sort` order after the keyset `after` = [sort value as text, id]. */
+  async list(
+    filters: ItemFilters,
+    sort: ItemSort,
+    limit: number,
+    after: readonly [string, string] | undefined,
+  ): Promise<ItemListRow[]> {
+    const { db } = this.deps;
+    const column = sort.endsWith('name') ? 'name' : 'created_at';
+    const direction = sort.startsWith('-') ? 'desc' : 'asc';
+    const query = db('items')
+      .select(...ITEM_COLUMNS, db.raw('created_at::text as cursor_created_at'))
+      .where('owner_id', filters.ownerId)
+      .orderBy([
+        { column, order: direction },
+        { column: 'id', order: direction },
+      ])
+      .limit(limit);
+    if (filters.status) void query.where('status', filters.status);
+    if (filters.tag) void query.whereRaw('tags @> ARRAY[?]::text[]', [filters.tag]);
+    if (filters.createdAfter) void query.where('created_at', '>=', filters.createdAfter);
+    if (filters.createdBefore) void query.where('created_at', '<', filters.createdBefore);
+    if (filters.nameContains) void query.whereILike('name', `%${escapeLike(filters.nameContains)}%`);
+    if (after) {
+      const comparison = direction === 'desc' ? '<' : '>';
+      const cast = column === 'created_at' ? 'timestamptz' : 'text';
+      void query.whereRaw(`(${column}, id) ${comparison} (?::${cast}, ?::uuid)`, [after[0], after[1]]);
+    }
+    return (await query) as ItemListRow[];
+  }
+
+  /** For seeding benchmarks: many rows in one statement. */
+  async insertMany(rows: Array<ItemFields & { owner_user_id: string; created_at: Date }>): Promise<void> {
+    await this.deps
+      .db('items')
+      .insert(rows.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata) })));
+  }
+
+  static toItem = toItem;
+}

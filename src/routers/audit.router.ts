@@ -1,0 +1,12 @@
+import type { AuditService } from '../services/audit.service';
+import type { HandlerMap } from './handler-map';
+
+const DEFAULT_PAGE_SIZE = 20;
+
+export function createAuditHandlers(deps: { audit: AuditService }): Pick<HandlerMap, 'listAuditEvents'> {
+  return {
+    listAuditEvents: async (req, res) => {
+      res.json(await deps.audit.list(req.query.limit ?? DEFAULT_PAGE_SIZE, req.query.cursor));
+    },
+  };
+}

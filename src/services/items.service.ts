@@ -1,0 +1,145 @@
+import type { Database } from '../dependencies/database';
+import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
+import type { Principal } from '../models/principal';
+import type { WriteContext } from '../models/write-context';
+import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
+import { ItemsRepository, type ItemFields, type ItemListRow } from '../repositories/items.repository';
+import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+} from '../utils/errors';
+import { ifMatchSatisfied } from '../utils/etag';
+
+export interface ItemsService {
+  create(input: CreateItemInput, context: WriteContext<Item>): Promise<Item>;
+  get(actor: Principal, id: string): Promise<Item>;
+  list(actor: Principal, query: ItemListQuery): Promise<Page<Item>>;
+  update(
+    id: string,
+    patch: ItemMergePatch,
+    ifMatch: string | undefined,
+    context: WriteContext<Item>,
+  ): Promise<Item>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
+}
+
+function isAdmin(actor: Principal): boolean {
+  return actor.kind === 'user' && actor.role === 'admin';
+}
+
+/** RFC 7386 on an item: present fields replace, `null` clears, metadata merges key by key. */
+function applyMergePatch(item: Item, patch: ItemMergePatch): ItemFields {
+  const metadata = { ...item.metadata };
+  for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+    if (value === null) delete metadata[key];
+    else metadata[key] = value;
+  }
+  return {
+    name: patch.name ?? item.name,
+    description: patch.description === undefined ? item.description : patch.description,
+    status: patch.status ?? item.status,
+    tags: patch.tags ?? item.tags,
+    metadata,
+  };
+}
+
+export function createItemsService(deps: {
+  db: Database;
+  items: ItemsRepository;
+  audit: AuditRepository;
+}): ItemsService {
+  const { db, items, audit } = deps;
+
+  // Someone else's item answers exactly like a missing one, so ids reveal nothing.
+  const ensureVisible = (actor: Principal, item: Item | undefined): Item => {
+    if (!item || (item.owner_id !== actor.id && !isAdmin(actor)))
+      throw new NotFoundError('No item with this id.');
+    return item;
+  };
+
+  const cursorOf = (sort: ItemListQuery['sort']) => (row: ItemListRow) => [
+    sort,
+    sort.endsWith('name') ? row.name : row.cursor_created_at,
+    row.id,
+  ];
+
+  return {
+    create(input, context) {
+      const { actor } = context;
+      return db.transaction(async (trx) => {
+        const item = await items.create(
+          trx,
+          actor.kind === 'user' ? { userId: actor.id } : { clientId: actor.id },
+          {
+            name: input.name,
+            description: input.description ?? null,
+            status: input.status ?? 'draft',
+            tags: input.tags ?? [],
+            metadata: input.metadata ?? {},
+          },
+        );
+        await audit.append(trx, auditEventFor(context, 'item.created', 'item', item.id));
+        await context.beforeCommit?.(trx, item);
+        return item;
+      });
+    },
+
+    async get(actor, id) {
+      return ensureVisible(actor, await items.findById(id));
+    },
+
+    async list(actor, query) {
+      if (query.owner_id && query.owner_id !== actor.id && !isAdmin(actor)) {
+        throw new ForbiddenError('Only administrators may list the items of another owner.');
+      }
+      let after: [string, string] | undefined;
+      if (query.cursor) {
+        // The sort is part of the cursor, so a cursor is only ever read with the order it was made for.
+        const sortedBy = (value: string) => value === query.sort;
+        const sortValue = query.sort.endsWith('name') ? cursorValue.text : cursorValue.timestamp;
+        const [, value, id] = decodeCursor(query.cursor, [sortedBy, sortValue, cursorValue.uuid]);
+        after = [value!, id!];
+      }
+      const rows = await items.list(
+        {
+          ownerId: query.owner_id ?? actor.id,
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.tag ? { tag: query.tag } : {}),
+          ...(query.created_after ? { createdAfter: query.created_after } : {}),
+          ...(query.created_before ? { createdBefore: query.created_before } : {}),
+          ...(query.q ? { nameContains: query.q } : {}),
+        },
+        query.sort,
+        query.limit + 1,
+        after,
+      );
+      return toPage(rows, query.limit, ItemsRepository.toItem, cursorOf(query.sort));
+    },
+
+    update(id, patch, ifMatch, context) {
+      if (!ifMatch) throw new PreconditionRequiredError();
+      return db.transaction(async (trx) => {
+        const current = ensureVisible(context.actor, await items.findByIdForUpdate(trx, id));
+        if (!ifMatchSatisfied(ifMatch, current.version)) throw new PreconditionFailedError();
+        const item = await items.update(trx, id, applyMergePatch(current, patch), current.version + 1);
+        await audit.append(trx, auditEventFor(context, 'item.updated', 'item', id));
+        await context.beforeCommit?.(trx, item);
+        return item;
+      });
+    },
+
+    delete(id, ifMatch, context) {
+      if (!ifMatch) throw new PreconditionRequiredError();
+      return db.transaction(async (trx) => {
+        const current = ensureVisible(context.actor, await items.findByIdForUpdate(trx, id));
+        if (!ifMatchSatisfied(ifMatch, current.version)) throw new PreconditionFailedError();
+        await items.delete(trx, id);
+        await audit.append(trx, auditEventFor(context, 'item.deleted', 'item', id));
+        await context.beforeCommit?.(trx, undefined);
+      });
+    },
+  };
+}

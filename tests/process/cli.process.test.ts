@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { openDatabase } from '../../src/dependencies/database';
+
+const ROOT = resolve(__dirname, '../..');
+
+async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  stdin = '',
+): Promise<{ code: number; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_PRETTY: 'false', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdin.end(stdin);
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, output };
+}
+
+describe('the create-admin command', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'cli-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('when given an email and a password on stdin, then an admin with an argon2id hash exists, and a common password is refused', async () => {
+    const env = { PGLITE_DATA_DIR: dataDir };
+    const created = await runCli(
+      ['create-admin', '--email', 'Boss@Example.com', '--name', 'Boss'],
+      env,
+      'violet-kettle-orbit-42\n',
+    );
+    expect(created.output).toContain('administrator created');
+    expect(created.code).toBe(0);
+
+    const refused = await runCli(['create-admin', '--email', 'weak@example.com'], {
+      ...env,
+      ADMIN_PASSWORD: 'password1',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('not a common one');
+
+    const database = await openDatabase(
+      { driver: 'pglite', dataDir, statementTimeoutMs: 5000, acquireTimeoutMs: 5000, migrateOnStart: false },
+      pino({ level: 'silent' }),
+    );
+    try {
+      const rows = await database.db('users').select('email', 'role', 'password_hash');
+      expect(rows).toEqual([
+        { email: 'Boss@Example.com', role: 'admin', password_hash: expect.stringMatching(/^\$argon2id\$/) },
+      ]);
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import type { DatabaseHandle } from '../../src/dependencies/database';
+import { loadSigningKeys } from '../../src/dependencies/signing-keys';
+import type { Config } from '../../src/internal/config';
+import { REDACTED_PATHS } from '../../src/internal/logger';
+import { testConfig } from './test-app';
+import { createTestDatabase } from './test-database';
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface RedisTestInstance {
+  app: Express;
+  redis: Redis;
+}
+
+export interface RedisTestApps {
+  config: Config;
+  database: DatabaseHandle;
+  /** Separate app instances, each with its own Redis connection, sharing one database and one Redis server. */
+  instances: RedisTestInstance[];
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Like createTestApp, but builds `count` app instances the way main.ts does with REDIS_URL set: each gets its own
+ * ioredis client, so rate-limit counters are shared through Redis exactly as between production replicas.
+ */
+export async function createRedisTestApps(
+  options: { count?: number; env?: Record<string, string> } = {},
+): Promise<RedisTestApps> {
+  const config = testConfig({ REDIS_URL: TEST_REDIS_URL, ...options.env });
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
+  const database = await createTestDatabase();
+  const signingKeys = loadSigningKeys(config.auth, logger);
+  const instances: RedisTestInstance[] = [];
+  for (let index = 0; index < (options.count ?? 2); index += 1) {
+    const redis = new Redis(config.redisUrl!, { maxRetriesPerRequest: 2 });
+    redis.on('error', (error) => logger.error({ err: error }, 'redis: connection error'));
+    instances.push({ app: createApp({ config, logger, db: database.db, signingKeys, redis }), redis });
+  }
+  return {
+    config,
+    database,
+    instances,
+    logs,
+    close: async () => {
+      await Promise.all(instances.map(({ redis }) => redis.quit()));
+      await database.close();
+    },
+  };
+}
+
+/** Deletes the rate-limit counters a test created for these accounts (never anything else in Redis). */
+export async function deleteAccountCounters(redis: Redis, accounts: readonly string[]): Promise<void> {
+  const keys = accounts.flatMap((account) =>
+    ['register', 'token', 'revoke', 'password'].map(
+      (endpoint) => `rl:auth-account:${endpoint}:account:${account.toLowerCase()}`,
+    ),
+  );
+  if (keys.length > 0) await redis.del(...keys);
+}
