@@ -1,0 +1,90 @@
+import { listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
+
+interface Response {
+  $ref?: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: { $ref?: string } }>;
+}
+interface OAuthScheme {
+  flows: Record<string, { scopes: Record<string, string> }>;
+}
+
+const document = loadOpenApiDocument();
+const operations = listOperations(document);
+const components = document.components as {
+  responses: Record<string, Response>;
+  securitySchemes: Record<string, unknown> & { oauth2: OAuthScheme };
+};
+
+/** The operations src/app.ts puts behind a rate limiter (express-rate-limit, draft-8 RateLimit headers). */
+const RATE_LIMITED = ['registerUser', 'createToken', 'revokeToken', 'changeCurrentUserPassword'];
+
+const deref = (response: Response): Response => {
+  if (!response.$ref) return response;
+  const target = components.responses[response.$ref.replace('#/components/responses/', '')];
+  if (!target) throw new Error(`Unresolvable ${response.$ref}`);
+  return target;
+};
+const responsesOf = (operation: Record<string, unknown>): Record<string, Response> =>
+  Object.fromEntries(
+    Object.entries(operation.responses as Record<string, Response>).map(([status, res]) => [
+      status,
+      deref(res),
+    ]),
+  );
+const isProblem = (response: Response): boolean =>
+  response.content?.['application/problem+json']?.schema?.$ref === '#/components/schemas/Problem';
+const headerNames = (response: Response | undefined): string[] => Object.keys(response?.headers ?? {});
+
+const table = operations.map((entry) => [entry.operationId, entry] as const);
+
+describe('every operation follows the conventions', () => {
+  it('when the spec is listed, then every operation is checked, the rate-limited ones included', () => {
+    expect(operations.length).toBeGreaterThan(20);
+    expect(operations.map((entry) => entry.operationId)).toEqual(expect.arrayContaining(RATE_LIMITED));
+  });
+
+  it.each(table)('%s documents a 4xx and a 500, all of them problem documents', (_id, entry) => {
+    const responses = responsesOf(entry.operation);
+    const errors = Object.keys(responses).filter((status) => /^[45]/.test(status));
+    expect(errors.some((status) => /^4\d\d$/.test(status))).toBe(true);
+    expect(errors).toContain('500');
+    for (const status of errors) expect([status, isProblem(responses[status]!)]).toEqual([status, true]);
+  });
+
+  it.each(table)('%s declares its security explicitly, with defined schemes and scopes', (_id, entry) => {
+    const security = entry.operation.security;
+    expect(Array.isArray(security)).toBe(true);
+    const schemes = components.securitySchemes;
+    const oauthScopes = new Set(
+      Object.values(schemes.oauth2.flows).flatMap((flow) => Object.keys(flow.scopes)),
+    );
+    for (const requirement of security ?? [])
+      for (const [name, scopes] of Object.entries(requirement)) {
+        expect(Object.keys(schemes)).toContain(name);
+        // bearerAuth lists the same scopes as oauth2 (OAS 3.1 allows role names on other schemes).
+        for (const scope of scopes)
+          expect([name, scope, oauthScopes.has(scope)]).toEqual([name, scope, true]);
+      }
+  });
+
+  it.each(RATE_LIMITED.map((id) => [id]))(
+    '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',
+    (id) => {
+      const entry = operations.find((candidate) => candidate.operationId === id)!;
+      const responses = responsesOf(entry.operation);
+      const tooMany = responses['429'];
+      expect(tooMany && isProblem(tooMany)).toBe(true);
+      expect(headerNames(tooMany)).toEqual(
+        expect.arrayContaining(['Retry-After', 'RateLimit', 'RateLimit-Policy']),
+      );
+      const success = Object.entries(responses).filter(([status]) => status.startsWith('2'));
+      expect(success.length).toBeGreaterThan(0);
+      for (const [status, response] of success)
+        expect([status, headerNames(response)]).toEqual([
+          status,
+          expect.arrayContaining(['RateLimit', 'RateLimit-Policy']),
+        ]);
+    },
+  );
+});
