@@ -3,7 +3,8 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps clean
+.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps clean \
+	sdk sdk-check breaking changelog mock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +42,12 @@ build: install ## Compile to dist/ for production
 
 migrate: install ## Apply pending migrations to the configured database
 	@$(NPM) cli -- migrate
+
+sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types) into build/sdk/ and pack it
+	@bash scripts/sdk.sh build
+
+sdk-check: install ## Generate a second client with @hey-api/openapi-ts into build/sdk-hey-api/ and compile it
+	@bash scripts/sdk.sh check
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPartnerApiClient, formEncoded, mergePatch, type PartnerApiClient } from '../../sdk';
+import { expectSchema } from '../support/contract';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * A partner's whole journey, driven only through the SDK (openapi-fetch over the generated types) against
+ * the real app listening on a real port: no supertest, no database shortcuts.
+ */
+describe('the SDK against the running API', () => {
+  let t: TestApp;
+  let server: Server;
+  let baseUrl: string;
+  let accessToken: string | undefined;
+  let api: PartnerApiClient;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = createServer(t.app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = createPartnerApiClient({ baseUrl, accessToken: () => accessToken });
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await t.close();
+  });
+
+  it('when a partner registers, signs in, manages an item and signs out, then every step answers as documented', async () => {
+    const email = `sdk-${randomUUID()}@example.com`;
+    const password = 'saffron-lantern-quartz-17';
+
+    const registered = await api.POST('/v1/auth/register', {
+      body: { email, password, name: 'SDK Partner' },
+    });
+    expect(registered.response.status).toBe(201);
+    expect(registered.data).toMatchObject({ email, role: 'user' });
+
+    const signedIn = await api.POST('/v1/auth/token', {
+      body: { grant_type: 'password', username: email, password },
+      ...formEncoded,
+    });
+    expect(signedIn.response.status).toBe(200);
+    expect(signedIn.data?.refresh_token).toEqual(expect.any(String));
+    accessToken = signedIn.data!.access_token;
+
+    // Create with an Idempotency-Key, then retry it: the same item, replayed.
+    const key = randomUUID();
+    const body = { name: 'Blue widget', tags: ['sdk'], metadata: { sku: 'BW-1' } };
+    const created = await api.POST('/v1/items', { params: { header: { 'Idempotency-Key': key } }, body });
+    expect(created.response.status).toBe(201);
+    const item = created.data!;
+    expectSchema('Item', item);
+    expect(created.response.headers.get('location')).toBe(`/v1/items/${item.id}`);
+    const retried = await api.POST('/v1/items', { params: { header: { 'Idempotency-Key': key } }, body });
+    expect(retried.response.status).toBe(201);
+    expect(retried.data?.id).toBe(item.id);
+    expect(retried.response.headers.get('idempotent-replayed')).toBe('true');
+
+    const listed = await api.GET('/v1/items', { params: { query: { limit: 10, tag: 'sdk' } } });
+    expect(listed.data?.data.map((each) => each.id)).toEqual([item.id]);
+    expect(listed.data?.next_cursor).toBeNull();
+
+    // Read its ETag, change it with If-Match (merge patch), then delete it with the new ETag.
+    const read = await api.GET('/v1/items/{item_id}', { params: { path: { item_id: item.id } } });
+    const etag = read.response.headers.get('etag')!;
+    expect(etag).toBe('"1"');
+    const patched = await api.PATCH('/v1/items/{item_id}', {
+      params: { path: { item_id: item.id }, header: { 'If-Match': etag } },
+      body: { status: 'archived', metadata: { sku: null, color: 'blue' } },
+      ...mergePatch,
+    });
+    expect(patched.response.status).toBe(200);
+    expect(patched.data).toMatchObject({ status: 'archived', metadata: { color: 'blue' }, version: 2 });
+    const stale = await api.DELETE('/v1/items/{item_id}', {
+      params: { path: { item_id: item.id }, header: { 'If-Match': etag } },
+    });
+    expect(stale.response.status).toBe(412);
+    expect(stale.error).toMatchObject({ type: '/problems/precondition-failed', status: 412 });
+    const deleted = await api.DELETE('/v1/items/{item_id}', {
+      params: { path: { item_id: item.id }, header: { 'If-Match': patched.response.headers.get('etag')! } },
+    });
+    expect(deleted.response.status).toBe(204);
+    const gone = await api.GET('/v1/items/{item_id}', { params: { path: { item_id: item.id } } });
+    expect(gone.error).toMatchObject({ type: '/problems/not-found', status: 404 });
+
+    // Refresh (the refresh token rotates), revoke the session, and its access token stops working.
+    const refreshed = await api.POST('/v1/auth/token', {
+      body: { grant_type: 'refresh_token', refresh_token: signedIn.data!.refresh_token! },
+      ...formEncoded,
+    });
+    expect(refreshed.response.status).toBe(200);
+    expect(refreshed.data?.refresh_token).not.toBe(signedIn.data!.refresh_token);
+    accessToken = refreshed.data!.access_token;
+    expect((await api.GET('/v1/users/me')).data).toMatchObject({ email });
+
+    const revoked = await api.POST('/v1/auth/revoke', {
+      body: { token: refreshed.data!.refresh_token!, token_type_hint: 'refresh_token' },
+      ...formEncoded,
+    });
+    expect(revoked.response.status).toBe(200);
+    const after = await api.GET('/v1/users/me');
+    expect(after.response.status).toBe(401);
+    expect(after.error).toMatchObject({ type: '/problems/unauthorized', status: 401 });
+  });
+});
