@@ -477,7 +477,7 @@ export interface components {
         Problem: {
             /**
              * Format: uri-reference
-             * @description Stable URI reference identifying the kind of problem. Match on this.
+             * @description Stable URI reference identifying the kind of problem (`/problems/<kind>`). Match on this. Each kind is explained in the reference under Errors, at `/docs#section/errors/<kind>`.
              * @example /problems/validation-error
              */
             type: string;
