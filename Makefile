@@ -56,6 +56,10 @@ breaking: install ## Fail on breaking changes from the spec at REF (default: las
 changelog: install ## Write the spec changes FROM=<ref> (default as breaking) TO=<ref> (default HEAD) as Markdown
 	@$(NPM) spec-diff -- changelog --out build/changelog.md $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
+MOCK_PORT ?= 4010
+mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:$(MOCK_PORT) (no database, offline)
+	@$(NPM) mock -- --port $(MOCK_PORT)
+
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
 
