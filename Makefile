@@ -57,7 +57,7 @@ changelog: install ## Write the spec changes FROM=<ref> (default as breaking) TO
 	@$(NPM) spec-diff -- changelog --out build/changelog.md $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
 MOCK_PORT ?= 4010
-mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:$(MOCK_PORT) (no database, offline)
+mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (MOCK_PORT=... to change; offline)
 	@$(NPM) mock -- --port $(MOCK_PORT)
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
