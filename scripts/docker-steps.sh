@@ -6,7 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
 work=$(mktemp -d)
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# (Only the server, once started: `kill 0` would signal this whole process group, make and CI included.)
+trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 echo "== build stage in $work/build"
 mkdir -p "$work/build" "$work/runtime"
@@ -26,6 +27,10 @@ echo "== migrate then serve (NODE_ENV=production)"
 port=$(node -e "const s=require('net').createServer().listen(0,()=>{console.log(s.address().port);s.close()})")
 cd "$work/runtime"
 export NODE_ENV=production PORT="$port" HOST=127.0.0.1 DOCS_HTML_PATH=build/docs/index.html
+# Production has no defaults for the token issuer and signing key: a throwaway pair for the smoke test.
+export PUBLIC_BASE_URL="http://127.0.0.1:$port"
+AUTH_JWT_PRIVATE_KEY=$(node -e "process.stdout.write(require('crypto').generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }))")
+export AUTH_JWT_PRIVATE_KEY
 node dist/src/cli.js migrate
 node dist/src/main.js > "$work/server.log" 2>&1 &
 pid=$!
