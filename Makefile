@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps clean
+.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ migrate: install ## Apply pending migrations to the configured database
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
+
+bench: install ## Print login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
+	@npx tsx scripts/bench/login-latency.ts
+	@npx tsx scripts/bench/items-pagination.ts
 
 clean: ## Remove build output and the local embedded database
 	rm -rf dist build coverage .data
