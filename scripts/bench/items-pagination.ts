@@ -5,18 +5,12 @@
  *   npx tsx scripts/bench/items-pagination.ts                      # embedded PGlite, in memory
  *   DATABASE_URL=postgres://.../scratch npx tsx scripts/bench/items-pagination.ts   # writes to that database
  */
-import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { createApp } from '../../src/app';
-import { openDatabase } from '../../src/dependencies/database';
-import { migrateToLatest } from '../../src/dependencies/migrations';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
-import { loadSigningKeys } from '../../src/dependencies/signing-keys';
-import { loadConfig } from '../../src/internal/config';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems } from '../../src/services/seed.service';
+import { signIn, startBenchApp } from './bench-app';
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
 const PAGE_SIZE = 20;
@@ -28,45 +22,23 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.99) - 1]!;
 
 async function main(): Promise<void> {
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'test',
-    PGLITE_DATA_DIR: 'memory://',
-    LOG_LEVEL: 'silent',
-  });
-  const logger = pino({ level: 'silent' });
-  const database = await openDatabase(config.database, logger);
-  await migrateToLatest(database.db);
   const email = `bench-${Date.now()}@example.com`;
-  const seedStarted = performance.now();
-  await seedItems(
-    {
-      users: new UsersRepository({ db: database.db }),
-      items: new ItemsRepository({ db: database.db }),
-      hasher: createPasswordHasher(),
-    },
-    { email, count: ITEMS, password: PASSWORD },
-  );
-  await database.db.raw('ANALYZE items');
-  const seedSeconds = (performance.now() - seedStarted) / 1000;
-
-  const app = createApp({
-    config,
-    logger,
-    db: database.db,
-    signingKeys: loadSigningKeys(config.auth, logger),
+  let seedSeconds = 0;
+  const bench = await startBenchApp(async ({ db }) => {
+    const seedStarted = performance.now();
+    await seedItems(
+      {
+        users: new UsersRepository({ db }),
+        items: new ItemsRepository({ db }),
+        hasher: createPasswordHasher(),
+      },
+      { email, count: ITEMS, password: PASSWORD },
+    );
+    await db.raw('ANALYZE items');
+    seedSeconds = (performance.now() - seedStarted) / 1000;
   });
-  const server = createServer(app).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const token = (await (
-    await fetch(`${base}/v1/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }),
-    })
-  ).json()) as { access_token: string };
-  const headers = { authorization: `Bearer ${token.access_token}` };
+  const { base, database } = bench;
+  const headers = { authorization: `Bearer ${await signIn(base, email, PASSWORD)}` };
 
   const page = async (cursor: string | null): Promise<{ ms: number; next: string | null }> => {
     const started = performance.now();
@@ -94,14 +66,13 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     [
-      `driver: ${config.database.driver}; ${ITEMS} items seeded in ${seedSeconds.toFixed(1)} s; page size ${PAGE_SIZE}; ${SAMPLES} samples each`,
+      `driver: ${bench.config.database.driver}; ${ITEMS} items seeded in ${seedSeconds.toFixed(1)} s; page size ${PAGE_SIZE}; ${SAMPLES} samples each`,
       `page 1:     p50 ${median(first).toFixed(2)} ms, p99 ${p99(first).toFixed(2)} ms`,
       `page ${DEEP_PAGE}:  p50 ${median(deep).toFixed(2)} ms, p99 ${p99(deep).toFixed(2)} ms`,
       `plan: ${plan.rows.map((row) => Object.values(row)[0]).join(' | ')}`,
     ].join('\n') + '\n',
   );
-  server.close();
-  await database.close();
+  await bench.stop();
 }
 
 main().catch((error: unknown) => {

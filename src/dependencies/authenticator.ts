@@ -16,7 +16,12 @@ import { isScope, parseScopeList, ROLE_SCOPES, type Scope } from '../models/scop
 import type { ExternalIdentitiesRepository } from '../repositories/external-identities.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
-import { AppError, InsufficientScopeError, InvalidTokenError } from '../utils/errors';
+import {
+  AppError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  MissingCredentialsError,
+} from '../utils/errors';
 import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
 import type { Database } from './database';
 
@@ -192,7 +197,7 @@ export function createAuthenticator(deps: {
     new Promise((resolve, reject) => {
       const token = fromBearer(req);
       if (!token) {
-        reject(new InvalidTokenError('A bearer token is required.'));
+        reject(new MissingCredentialsError());
         return;
       }
       const unverifiedIssuer = (jwt.decode(token, { json: true }) ?? {}).iss;
