@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps clean \
+.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench clean \
 	sdk sdk-check breaking changelog mock
 
 help: ## List the targets
@@ -34,7 +34,10 @@ lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings), Spect
 typecheck: install ## TypeScript, strict, no emit
 	@$(NPM) typecheck
 
-docs: install ## Build the standalone Redoc reference into build/docs/index.html (served at /docs)
+docs: install build/docs/index.html ## Build the standalone Redoc reference into build/docs/index.html (served at /docs)
+
+# Rebuilt only when the spec changed, so `make run` starts at once the second time.
+build/docs/index.html: redocly.yaml $(shell find openapi -type f)
 	@$(NPM) docs
 
 build: install ## Compile to dist/ for production
@@ -62,6 +65,10 @@ mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
+
+bench: install ## Print login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
+	@npx tsx scripts/bench/login-latency.ts
+	@npx tsx scripts/bench/items-pagination.ts
 
 clean: ## Remove build output and the local embedded database
 	rm -rf dist build coverage .data

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # There is no Docker engine on the build machines, so this replays Dockerfile_production's steps in a
 # clean directory (both stages) and smoke-tests the result: migrate, serve, /health/ready, SIGTERM.
-# Needs DATABASE_URL (production refuses the embedded database).
+# Needs DATABASE_URL (production refuses the embedded database); generates a throwaway signing key.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
@@ -27,9 +27,9 @@ echo "== migrate then serve (NODE_ENV=production)"
 port=$(node -e "const s=require('net').createServer().listen(0,()=>{console.log(s.address().port);s.close()})")
 cd "$work/runtime"
 export NODE_ENV=production PORT="$port" HOST=127.0.0.1 DOCS_HTML_PATH=build/docs/index.html
-# Production has no defaults for the token issuer and signing key: a throwaway pair for the smoke test.
 export PUBLIC_BASE_URL="http://127.0.0.1:$port"
-AUTH_JWT_PRIVATE_KEY=$(node -e "process.stdout.write(require('crypto').generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }))")
+# A throwaway signing key for this smoke test only; production supplies its own through the environment.
+AUTH_JWT_PRIVATE_KEY=$(node -e "process.stdout.write(require('crypto').generateKeyPairSync('ec',{namedCurve:'P-256'}).privateKey.export({format:'pem',type:'pkcs8'}))")
 export AUTH_JWT_PRIVATE_KEY
 node dist/src/cli.js migrate
 node dist/src/main.js > "$work/server.log" 2>&1 &
@@ -40,6 +40,7 @@ for _ in $(seq 1 100); do
 done
 node -e "fetch('http://127.0.0.1:$port/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { cat "$work/server.log"; exit 1; }
 node -e "fetch('http://127.0.0.1:$port/docs').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { echo '/docs failed'; exit 1; }
+node -e "fetch('http://127.0.0.1:$port/.well-known/jwks.json').then(r=>r.json()).then(b=>process.exit(b.keys.length===1?0:1),()=>process.exit(1))" || { echo 'JWKS failed'; exit 1; }
 kill -TERM "$pid"
 wait "$pid"
 echo "== production steps OK (ready, docs served, clean exit on SIGTERM)"

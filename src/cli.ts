@@ -5,7 +5,9 @@ import { migrateToLatest, rollbackAll } from './dependencies/migrations';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
+import { ItemsRepository } from './repositories/items.repository';
 import { UsersRepository } from './repositories/users.repository';
+import { seedItems } from './services/seed.service';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -14,7 +16,9 @@ commands:
   rollback                                 undo every migration (refused in production)
   create-admin --email <email> [--name <name>]
                                            create an administrator; the password is read from
-                                           ADMIN_PASSWORD or, if unset, the first line of stdin`;
+                                           ADMIN_PASSWORD or, if unset, the first line of stdin
+  seed --items <n> [--email <email>]       load n items for a user (created if missing, password from
+                                           SEED_PASSWORD or printed once), for benchmarks`;
 
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 128;
@@ -29,15 +33,19 @@ async function readPassword(): Promise<string> {
   return '';
 }
 
+function optionalPassword(password: string | undefined): { password?: string } {
+  return password ? { password } : {};
+}
+
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { email: { type: 'string' }, name: { type: 'string' } },
+    options: { email: { type: 'string' }, name: { type: 'string' }, items: { type: 'string' } },
   });
   const [command] = positionals;
-  if (command !== 'migrate' && command !== 'rollback' && command !== 'create-admin') {
+  if (!['migrate', 'rollback', 'create-admin', 'seed'].includes(command ?? '')) {
     process.stderr.write(`${USAGE}\n`);
     return 64; // EX_USAGE
   }
@@ -52,6 +60,21 @@ async function run(argv: string[]): Promise<number> {
       if (config.isProduction) throw new Error('rollback is refused in production');
       await rollbackAll(database.db);
       logger.info('migrations: all rolled back');
+    } else if (command === 'seed') {
+      if (config.database.migrateOnStart) await migrateToLatest(database.db);
+      const count = Number(values.items);
+      if (!Number.isInteger(count) || count < 1) throw new Error('seed needs --items <positive integer>');
+      const result = await seedItems(
+        {
+          users: new UsersRepository({ db: database.db }),
+          items: new ItemsRepository({ db: database.db }),
+          hasher: createPasswordHasher(),
+        },
+        { email: values.email ?? 'seed@example.com', count, ...optionalPassword(process.env.SEED_PASSWORD) },
+      );
+      logger.info(result, `seeded ${count} items`);
+      if (result.generatedPassword)
+        process.stdout.write(`password for ${result.email}: ${result.generatedPassword}\n`);
     } else {
       if (!values.email) throw new Error('create-admin needs --email');
       if (config.database.migrateOnStart) await migrateToLatest(database.db);

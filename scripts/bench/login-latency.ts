@@ -2,17 +2,11 @@
  * Login latency under 20 concurrent password grants, with /health/live probed meanwhile to show the
  * event loop stays responsive (argon2 runs on the libuv pool). Prints figures; asserts nothing.
  *
- *   npx tsx scripts/bench/login-latency.ts            # embedded PGlite
- *   DATABASE_URL=postgres://... npx tsx scripts/bench/login-latency.ts
+ *   npx tsx scripts/bench/login-latency.ts            # embedded PGlite, in memory
+ *   DATABASE_URL=postgres://.../scratch npx tsx scripts/bench/login-latency.ts   # writes to that database
  */
-import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { createApp } from '../../src/app';
-import { openDatabase } from '../../src/dependencies/database';
-import { migrateToLatest } from '../../src/dependencies/migrations';
-import { loadSigningKeys } from '../../src/dependencies/signing-keys';
-import { loadConfig } from '../../src/internal/config';
+import { signIn, startBenchApp } from './bench-app';
 
 const CONCURRENCY = 20;
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
@@ -23,26 +17,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'test',
-    PGLITE_DATA_DIR: 'memory://',
-    RATE_LIMIT_AUTH_PER_IP: '1000000',
-    RATE_LIMIT_AUTH_PER_ACCOUNT: '1000000',
-  });
-  const logger = pino({ level: 'silent' });
-  const database = await openDatabase(config.database, logger);
-  await migrateToLatest(database.db);
-  const app = createApp({
-    config,
-    logger,
-    db: database.db,
-    signingKeys: loadSigningKeys(config.auth, logger),
-  });
-  const server = createServer(app).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-
+  const bench = await startBenchApp();
+  const { base } = bench;
   const emails = Array.from({ length: CONCURRENCY }, (_, i) => `bench-${Date.now()}-${i}@example.com`);
   for (const email of emails) {
     await fetch(`${base}/v1/auth/register`, {
@@ -52,15 +28,9 @@ async function main(): Promise<void> {
     });
   }
 
-  const login = async (email: string): Promise<number> => {
+  const timedLogin = async (email: string): Promise<number> => {
     const started = performance.now();
-    const res = await fetch(`${base}/v1/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }),
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`login answered ${res.status}`);
+    await signIn(base, email, PASSWORD);
     return performance.now() - started;
   };
 
@@ -77,7 +47,7 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const started = performance.now();
   for (let round = 0; round < ROUNDS; round += 1) {
-    latencies.push(...(await Promise.all(emails.map(login))));
+    latencies.push(...(await Promise.all(emails.map(timedLogin))));
   }
   const elapsed = (performance.now() - started) / 1000;
   probing = false;
@@ -88,13 +58,12 @@ async function main(): Promise<void> {
   const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
   process.stdout.write(
     [
-      `driver: ${config.database.driver}; ${CONCURRENCY} concurrent logins x ${ROUNDS} rounds = ${latencies.length} logins in ${elapsed.toFixed(1)} s (${(latencies.length / elapsed).toFixed(0)}/s)`,
+      `driver: ${bench.config.database.driver}; ${CONCURRENCY} concurrent logins x ${ROUNDS} rounds = ${latencies.length} logins in ${elapsed.toFixed(1)} s (${(latencies.length / elapsed).toFixed(0)}/s)`,
       `login latency: median ${fmt(percentile(latencies, 50))}, p99 ${fmt(percentile(latencies, 99))}, max ${fmt(latencies[latencies.length - 1]!)}`,
       `/health/live meanwhile: ${probes.length} probes, median ${fmt(percentile(probes, 50))}, p99 ${fmt(percentile(probes, 99))}, max ${fmt(probes[probes.length - 1]!)}`,
     ].join('\n') + '\n',
   );
-  server.close();
-  await database.close();
+  await bench.stop();
 }
 
 main().catch((error: unknown) => {

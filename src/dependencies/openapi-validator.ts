@@ -17,7 +17,7 @@ export function createOpenApiValidator(deps: {
       removeAdditional: false,
       allErrors: true,
     },
-    validateResponses: deps.validateResponses ? { removeAdditional: false, onError: undefined } : false,
+    validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
     validateSecurity: { handlers: deps.securityHandlers },
     validateFormats: true,
     ajvFormats: { mode: 'full' },

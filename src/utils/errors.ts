@@ -52,7 +52,16 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
-/** A missing, malformed, expired or revoked bearer token (RFC 6750 `invalid_token`). */
+/** No bearer token at all: RFC 6750 section 3.1 says the challenge then carries no error code. */
+export class MissingCredentialsError extends AppError {
+  constructor() {
+    super('unauthorized', 'A bearer token is required.', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="partner-api"' },
+    });
+  }
+}
+
+/** A malformed, expired or revoked bearer token (RFC 6750 `invalid_token`). */
 export class InvalidTokenError extends AppError {
   constructor(
     message = 'The access token is invalid, expired or revoked.',

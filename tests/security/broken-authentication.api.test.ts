@@ -256,12 +256,20 @@ describe('broken authentication (OWASP API2)', () => {
       expectInvalidToken(res);
     });
 
-    it.each([['Bearer'], ['Bearer '], ['Basic x'], ['Basic dXNlcjpwYXNz'], ['Bearer not.a.jwt']])(
-      'when the Authorization header is %j, then 401 invalid_token',
+    it('when the Authorization header is "Bearer not.a.jwt", then 401 invalid_token', async () => {
+      const res = await getMe('Bearer not.a.jwt');
+
+      expectInvalidToken(res);
+    });
+
+    it.each([['Bearer'], ['Bearer '], ['Basic x'], ['Basic dXNlcjpwYXNz']])(
+      'when the Authorization header %j carries no bearer token, then 401 with a bare Bearer challenge (RFC 6750 3.1)',
       async (authorization) => {
         const res = await getMe(authorization);
 
-        expectInvalidToken(res);
+        const problem = expectProblem(res, 401, 'unauthorized');
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="partner-api"');
+        expect(problem.error).toBeUndefined();
       },
     );
   });

@@ -1,13 +1,10 @@
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { createApp } from '../../src/app';
 import type { DatabaseHandle } from '../../src/dependencies/database';
 import { loadSigningKeys } from '../../src/dependencies/signing-keys';
 import type { Config } from '../../src/internal/config';
-import { REDACTED_PATHS } from '../../src/internal/logger';
-import { testConfig } from './test-app';
+import { captureLogs, testConfig } from './test-app';
 import { createTestDatabase } from './test-database';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,15 +31,7 @@ export async function createRedisTestApps(
   options: { count?: number; env?: Record<string, string> } = {},
 ): Promise<RedisTestApps> {
   const config = testConfig({ REDIS_URL: TEST_REDIS_URL, ...options.env });
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
+  const { logger, logs } = captureLogs();
   const database = await createTestDatabase();
   const signingKeys = loadSigningKeys(config.auth, logger);
   const instances: RedisTestInstance[] = [];

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp, type AppDependencies } from '../../src/app';
 import type { DatabaseHandle } from '../../src/dependencies/database';
 import { loadSigningKeys, type SigningKeys } from '../../src/dependencies/signing-keys';
@@ -40,11 +40,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-/** The real app on a private database, with logs captured instead of printed. */
-export async function createTestApp(
-  options: { env?: Record<string, string>; handlerOverrides?: AppDependencies['handlerOverrides'] } = {},
-): Promise<TestApp> {
-  const config = testConfig(options.env);
+/** A logger with the app's redaction whose lines are parsed into `logs` instead of printed. */
+export function captureLogs(): { logger: Logger; logs: Array<Record<string, unknown>> } {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -53,7 +50,18 @@ export async function createTestApp(
       callback();
     },
   });
-  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
+  return {
+    logger: pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink),
+    logs,
+  };
+}
+
+/** The real app on a private database, with logs captured instead of printed. */
+export async function createTestApp(
+  options: { env?: Record<string, string>; handlerOverrides?: AppDependencies['handlerOverrides'] } = {},
+): Promise<TestApp> {
+  const config = testConfig(options.env);
+  const { logger, logs } = captureLogs();
   const database = await createTestDatabase();
   const signingKeys = loadSigningKeys(config.auth, logger);
   const app = createApp({
