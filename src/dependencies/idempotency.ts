@@ -74,8 +74,9 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
         case 'started': {
           const claim: Claim = { principalId, key, completed: false };
           res.locals[CLAIM_LOCAL] = claim;
-          // Anything but a committed success frees the key, so the client can retry.
-          res.on('finish', () => {
+          // Anything but a committed success frees the key, so the client can retry; 'close' also
+          // fires when the client hangs up before the response is sent.
+          res.on('close', () => {
             if (!claim.completed || res.statusCode >= 400) {
               repository
                 .release(principalId, key)

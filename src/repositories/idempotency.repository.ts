@@ -18,8 +18,10 @@ interface IdempotencyRow {
   response_status: number | null;
   response_headers: Record<string, string> | null;
   response_body: string | null;
-  expired: boolean;
 }
+
+/** Longer than the HTTP request timeout (30 s by default): no live request holds a key this long. */
+const ABANDONED_AFTER_SECONDS = 120;
 
 export class IdempotencyRepository {
   constructor(private readonly deps: { db: Database }) {}
@@ -49,12 +51,21 @@ export class IdempotencyRepository {
     if (inserted.length > 0) return { kind: 'started' };
     const row = (await db('idempotency_keys')
       .select('request_hash', 'response_status', 'response_headers', 'response_body')
-      .select(db.raw('expires_at <= now() as expired'))
       .where({ principal_id: principalId, key })
       .first()) as IdempotencyRow | undefined;
+    // Deleted between our insert and this read (released or expired): the key is free again.
     if (!row) return this.begin(principalId, key, requestHash, ttlSeconds);
     if (row.request_hash !== requestHash) return { kind: 'mismatch' };
-    if (row.response_status === null) return { kind: 'in-progress' };
+    if (row.response_status === null) {
+      // An unfinished record older than any request can run belongs to a process that died: take it over.
+      const reclaimed = await db('idempotency_keys')
+        .where({ principal_id: principalId, key })
+        .whereNull('completed_at')
+        .where('created_at', '<', db.raw(`now() - make_interval(secs => ?)`, [ABANDONED_AFTER_SECONDS]))
+        .update({ created_at: db.fn.now() })
+        .returning('key');
+      return reclaimed.length > 0 ? { kind: 'started' } : { kind: 'in-progress' };
+    }
     return {
       kind: 'completed',
       response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },

@@ -310,6 +310,27 @@ describe('items: idempotent creation', () => {
     expectProblem(await create(key, body), 409, 'conflict');
   });
 
+  it('when a key was left unfinished by a process that died, then a retry after the lease takes it over', async () => {
+    const key = randomUUID();
+    const { createHash } = await import('node:crypto');
+    const body = { name: 'orphaned' };
+    await t.database.db('idempotency_keys').insert({
+      principal_id: owner.id,
+      key,
+      request_hash: createHash('sha256')
+        .update(`POST /v1/items\n${JSON.stringify(body)}`)
+        .digest('hex'),
+      created_at: new Date(Date.now() - 10 * 60_000),
+      expires_at: new Date(Date.now() + 60_000),
+    });
+    const res = await create(key, body).expect(201);
+    expect(await t.database.db('idempotency_keys').where({ key }).first()).toMatchObject({
+      response_status: 201,
+      completed_at: expect.any(Date),
+    });
+    expect(res.body.name).toBe('orphaned');
+  });
+
   it('when two principals use the same key, then each gets its own item', async () => {
     const key = randomUUID();
     const other = await createUser(t);
