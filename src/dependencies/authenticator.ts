@@ -95,6 +95,8 @@ export function createAuthenticator(deps: {
         throw new InsufficientScopeError(requiredScopes);
       }
       req.principal = principal;
+      // Another scheme of the same requirement may have failed first; this one passing clears it.
+      if (req.res) delete req.res.locals[AUTH_FAILURE_LOCAL];
       return true;
     } catch (error) {
       if (req.res) req.res.locals[AUTH_FAILURE_LOCAL] = error;
