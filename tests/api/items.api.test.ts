@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { expectProblem, expectSchema } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
@@ -295,34 +295,29 @@ describe('items: idempotent creation', () => {
     expect(await t.database.db('items').where({ name: 'different' })).toEqual([]);
   });
 
-  it('when the first request with a key is still running, then a retry gets 409', async () => {
-    const key = randomUUID();
-    const { createHash } = await import('node:crypto');
-    const body = { name: 'slow' };
-    await t.database.db('idempotency_keys').insert({
+  /** The record a first request leaves while it is still running (or after its process died). */
+  const insertUnfinishedRecord = (key: string, body: Record<string, unknown>, startedAt = new Date()) =>
+    t.database.db('idempotency_keys').insert({
       principal_id: owner.id,
       key,
       request_hash: createHash('sha256')
         .update(`POST /v1/items\n${JSON.stringify(body)}`)
         .digest('hex'),
+      created_at: startedAt,
       expires_at: new Date(Date.now() + 60_000),
     });
+
+  it('when the first request with a key is still running, then a retry gets 409', async () => {
+    const key = randomUUID();
+    const body = { name: 'slow' };
+    await insertUnfinishedRecord(key, body);
     expectProblem(await create(key, body), 409, 'conflict');
   });
 
   it('when a key was left unfinished by a process that died, then a retry after the lease takes it over', async () => {
     const key = randomUUID();
-    const { createHash } = await import('node:crypto');
     const body = { name: 'orphaned' };
-    await t.database.db('idempotency_keys').insert({
-      principal_id: owner.id,
-      key,
-      request_hash: createHash('sha256')
-        .update(`POST /v1/items\n${JSON.stringify(body)}`)
-        .digest('hex'),
-      created_at: new Date(Date.now() - 10 * 60_000),
-      expires_at: new Date(Date.now() + 60_000),
-    });
+    await insertUnfinishedRecord(key, body, new Date(Date.now() - 10 * 60_000));
     const res = await create(key, body).expect(201);
     expect(await t.database.db('idempotency_keys').where({ key }).first()).toMatchObject({
       response_status: 201,
