@@ -1,7 +1,6 @@
 import type { AuditService } from '../services/audit.service';
+import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 export function createAuditHandlers(deps: { audit: AuditService }): Pick<HandlerMap, 'listAuditEvents'> {
   return {

@@ -1,8 +1,7 @@
 import { writeContextOf } from '../dependencies/write-context';
 import type { ClientsService } from '../services/clients.service';
+import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 export function createClientsHandlers(deps: {
   clients: ClientsService;

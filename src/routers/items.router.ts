@@ -4,10 +4,9 @@ import type { Item } from '../models/item';
 import type { StoredResponse } from '../repositories/idempotency.repository';
 import type { ItemsService } from '../services/items.service';
 import { etagOf, ifNoneMatchSatisfied } from '../utils/etag';
+import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
 import { writeContextOf } from '../dependencies/write-context';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 function createdResponse(item: Item): StoredResponse {
   return {

@@ -2,9 +2,8 @@ import { requirePrincipal } from '../dependencies/authenticator';
 import type { Idempotency } from '../dependencies/idempotency';
 import { writeContextOf } from '../dependencies/write-context';
 import type { UsersService } from '../services/users.service';
+import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 export function createUsersHandlers(deps: {
   users: UsersService;

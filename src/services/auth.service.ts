@@ -10,6 +10,7 @@ import type { ClientsRepository } from '../repositories/clients.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
 import { OAuthError, ValidationError } from '../utils/errors';
+import { isUuid } from '../utils/uuid';
 import { generateOpaqueToken, hashOpaqueToken, matchesOpaqueHash } from '../utils/opaque-tokens';
 import type { components } from '../../generated/api';
 
@@ -29,8 +30,6 @@ export interface AuthService {
     bodyAuth: { client_id?: string; client_secret?: string },
   ): Promise<void>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createAuthService(deps: {
   db: Database;
@@ -80,7 +79,7 @@ export function createAuthService(deps: {
   const authenticateClient = async (
     credentials: ClientCredentials,
   ): Promise<{ id: string; scopes: Scope[] }> => {
-    const client = UUID.test(credentials.clientId)
+    const client = isUuid(credentials.clientId)
       ? await clients.findSecretHash(credentials.clientId)
       : undefined;
     if (!client || !matchesOpaqueHash(credentials.clientSecret, client.secret_hash)) {

@@ -1,3 +1,4 @@
+import { isUuid } from './uuid';
 import { ValidationError } from './errors';
 
 /**
@@ -8,7 +9,6 @@ export function encodeCursor(values: readonly string[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PG_TIMESTAMPTZ =
   /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::?(\d{2}))?$/;
 
@@ -35,7 +35,7 @@ function isTimestamp(value: string): boolean {
 }
 
 export const cursorValue = {
-  uuid: (value: string) => UUID.test(value),
+  uuid: isUuid,
   timestamp: isTimestamp,
   text: (value: string) => value.length <= 200,
 };
@@ -63,6 +63,9 @@ export function decodeCursor(
   }
   return values as string[];
 }
+
+/** The page size when a list request names no `limit` (the spec documents the same default). */
+export const DEFAULT_PAGE_SIZE = 20;
 
 export interface Page<T> {
   data: T[];
