@@ -4,7 +4,7 @@ export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
 .PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench clean \
-	sdk sdk-check breaking changelog mock
+	sdk sdk-check breaking changelog mock fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
+
+fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n
+	@bash scripts/fuzz.sh
 
 bench: install ## Print login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts

@@ -7,6 +7,7 @@ import { pinoHttp } from 'pino-http';
 import { createAccessTokenCodec } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
+import { canonicalizeQuery, createHeadSupport, negotiateContent } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
@@ -14,6 +15,7 @@ import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import type { SigningKeys } from './dependencies/signing-keys';
 import type { Config } from './internal/config';
+import { createLifecycle, type Lifecycle } from './internal/lifecycle';
 import { declaresHeader, loadOpenApiDocument } from './internal/openapi-document';
 import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
@@ -47,6 +49,8 @@ export interface AppDependencies {
   logger: Logger;
   db: Database;
   signingKeys: SigningKeys;
+  /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
+  lifecycle?: Lifecycle;
   /** Shares rate-limit counters between instances when present. */
   redis?: Redis | undefined;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
@@ -62,6 +66,12 @@ function tokenRequestAccount(req: Request): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The client a client-credentials grant asks a token for (undefined for the other grants). */
+function clientCredentialsGrantClient(req: Request): string | undefined {
+  const { grant_type: grantType } = req.body as { grant_type?: string };
+  return grantType === 'client_credentials' ? tokenRequestAccount(req) : undefined;
 }
 
 /** The composition root: repositories, then services, then handlers, then the Express app. */
@@ -84,7 +94,10 @@ export function createApp(deps: AppDependencies): Express {
   const authenticator = createAuthenticator({ db, auth: config.auth, codec, logger, ...repositories });
 
   const services = {
-    health: createHealthService({ health: repositories.health }),
+    health: createHealthService({
+      health: repositories.health,
+      lifecycle: deps.lifecycle ?? createLifecycle(),
+    }),
     auth: createAuthService({ db, hasher, codec, auth: config.auth, ...repositories }),
     users: createUsersService({ db, hasher, ...repositories }),
     clients: createClientsService({ db, ...repositories }),
@@ -111,12 +124,21 @@ export function createApp(deps: AppDependencies): Express {
       limits.perIp,
       limits.perAccount('register', (req) => (req.body as { email?: string }).email),
     ],
-    createToken: [limits.perIp, limits.perAccount('token', tokenRequestAccount)],
-    revokeToken: [limits.perIp, limits.perAccount('revoke', tokenRequestAccount)],
-    changeCurrentUserPassword: [limits.perIp, limits.perAccount('password', (req) => req.principal?.id)],
+    createToken: [
+      limits.perIp,
+      limits.failuresPerAccountAndAddress('token', tokenRequestAccount),
+      limits.grantsPerClient(clientCredentialsGrantClient),
+    ],
+    revokeToken: [limits.perIp, limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount)],
+    changeCurrentUserPassword: [
+      limits.perIp,
+      limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
+    ],
   };
-  // Conventions the spec switches on per operation: deprecation headers, Idempotency-Key, rate limits.
+  // Conventions the spec switches on per operation: content negotiation, deprecation headers,
+  // Idempotency-Key, rate limits.
   const operationMiddleware: OperationMiddleware = (entry) => [
+    ...negotiateContent(entry),
     ...deprecationHeaders(entry),
     ...(rateLimited[entry.operationId as keyof HandlerMap] ?? []),
     ...(declaresHeader(document, entry, 'Idempotency-Key') ? [idempotency.middleware] : []),
@@ -177,6 +199,8 @@ export function createApp(deps: AppDependencies): Express {
     express.json({ limit: config.http.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
   );
   app.use(express.urlencoded({ limit: config.http.jsonBodyLimit, extended: false }));
+  const head = createHeadSupport();
+  app.use(canonicalizeQuery, head.validateAsGet);
   app.use(
     createOpenApiValidator({
       document,
@@ -184,6 +208,8 @@ export function createApp(deps: AppDependencies): Express {
       securityHandlers: authenticator.securityHandlers,
     }),
   );
+
+  app.use(head.restoreHead);
 
   const router = express.Router();
   bindOperations(router, document, handlers, operationMiddleware);

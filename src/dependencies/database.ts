@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { citext } from '@electric-sql/pglite/contrib/citext';
 import knex, { type Knex } from 'knex';
+import lockfile from 'proper-lockfile';
 import { types as pgTypes } from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../internal/config';
@@ -37,19 +38,69 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger): Prom
   }
 
   const inMemory = config.dataDir === 'memory://' || config.dataDir === '';
-  if (!inMemory) await mkdir(config.dataDir, { recursive: true });
-  const pglite = await createPglite(inMemory ? {} : { dataDir: config.dataDir });
-  logger.info(
-    { driver: 'pglite', dataDir: inMemory ? 'memory://' : config.dataDir },
-    'database: embedded PGlite (set DATABASE_URL to use a PostgreSQL server)',
-  );
-  return wrapPglite(pglite, config.acquireTimeoutMs);
+  if (inMemory) {
+    logger.info({ driver: 'pglite', dataDir: 'memory://' }, 'database: embedded PGlite in memory');
+    return wrapPglite(await createPglite({}), config.acquireTimeoutMs);
+  }
+  await mkdir(config.dataDir, { recursive: true });
+  const unlock = await lockDataDir(config.dataDir);
+  try {
+    const pglite = await createPglite({ dataDir: config.dataDir });
+    logger.info(
+      { driver: 'pglite', dataDir: config.dataDir },
+      'database: embedded PGlite (set DATABASE_URL to use a PostgreSQL server)',
+    );
+    const handle = wrapPglite(pglite, config.acquireTimeoutMs);
+    return { db: handle.db, close: () => handle.close().finally(unlock) };
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}
+
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string) {
+    super(
+      `The embedded database in ${dataDir} is open in another process (a running server or CLI). ` +
+        'PGlite serves one process at a time: stop that process first, point PGLITE_DATA_DIR elsewhere, ' +
+        'or set DATABASE_URL to a PostgreSQL server that several processes can share.',
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+/**
+ * PGlite has no postmaster to arbitrate: two processes opening one data directory each keep their own
+ * view and overwrite each other's files. The lock (`<dataDir>.lock`, beside the directory, so PGlite never
+ * finds a stranger inside it) is released on close and on exit, and is taken over
+ * when its holder died without releasing it (its mtime stops being refreshed).
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  try {
+    return await lockfile.lock(dataDir, {
+      stale: 10_000,
+      retries: 0,
+      onCompromised: (error) => {
+        process.stderr.write(`fatal: lost the lock on ${dataDir}: ${error.message}\n`);
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirInUseError(dataDir);
+    throw error;
+  }
 }
 
 export function createPgKnex(
   config: Pick<
     Extract<DatabaseConfig, { driver: 'pg' }>,
-    'url' | 'poolMin' | 'poolMax' | 'statementTimeoutMs' | 'acquireTimeoutMs'
+    | 'url'
+    | 'poolMin'
+    | 'poolMax'
+    | 'statementTimeoutMs'
+    | 'acquireTimeoutMs'
+    | 'connectTimeoutMs'
+    | 'queryTimeoutMs'
   >,
 ): Database {
   return knex({
@@ -57,10 +108,20 @@ export function createPgKnex(
     connection: {
       connectionString: config.url,
       statement_timeout: config.statementTimeoutMs,
+      // statement_timeout needs a server that answers; these also hold when packets vanish.
+      query_timeout: config.queryTimeoutMs,
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      keepAlive: true,
       application_name: 'partner-api',
       types: pgTypeParsers,
     },
-    pool: { min: config.poolMin, max: config.poolMax },
+    pool: {
+      min: config.poolMin,
+      max: config.poolMax,
+      // A connection whose query timed out on the client still has that query on the wire (and, after a
+      // network fault, a desynchronised stream); knex would hand it out again, so the pool drops it.
+      validate: (connection: { readyForQuery?: boolean }) => connection.readyForQuery === true,
+    },
     acquireConnectionTimeout: config.acquireTimeoutMs,
   });
 }

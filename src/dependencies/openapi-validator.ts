@@ -2,18 +2,20 @@ import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenApiDocument } from '../internal/openapi-document';
 import type { SecurityHandlers } from './authenticator';
+import { refuseNonFiniteNumbers } from './http-semantics';
 
-/** The one validator mount: requests, responses and security, all from the bundled spec. */
+/** The one validator mount: requests, responses and security, all from the bundled spec; one gap closed. */
 export function createOpenApiValidator(deps: {
   document: OpenApiDocument;
   validateResponses: boolean;
   securityHandlers: SecurityHandlers;
 }): RequestHandler[] {
-  return OpenApiValidator.middleware({
+  const validator = OpenApiValidator.middleware({
     apiSpec: deps.document as unknown as string,
     validateRequests: {
       allowUnknownQueryParameters: false,
-      coerceTypes: true,
+      // Query, path and header strings are always coerced; this governs bodies, where JSON has real types.
+      coerceTypes: false,
       removeAdditional: false,
       allErrors: true,
     },
@@ -24,4 +26,5 @@ export function createOpenApiValidator(deps: {
     ignoreUndocumented: false,
     $refParser: { mode: 'bundle' },
   }) as RequestHandler[];
+  return [...validator, refuseNonFiniteNumbers];
 }

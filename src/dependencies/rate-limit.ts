@@ -1,25 +1,36 @@
 import type { Request, RequestHandler } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../internal/config';
 import { TooManyRequestsError } from '../utils/errors';
 
+export type AccountOf = (req: Request) => string | undefined;
+
 export interface AuthRateLimits {
+  /** Every attempt from one client address, whatever the account. */
   perIp: RequestHandler;
-  /** Keyed by the account a request acts on (email, client id or user id); requests without one pass. */
-  perAccount: (endpoint: string, accountOf: (req: Request) => string | undefined) => RequestHandler;
+  /** Every attempt for one account (registration: one email), whatever the address. */
+  perAccount: (endpoint: string, accountOf: AccountOf) => RequestHandler;
+  /**
+   * Failed attempts for one account from one address. Guesses from elsewhere cannot lock a partner out of
+   * its own credentials, and successful attempts never count.
+   */
+  failuresPerAccountAndAddress: (endpoint: string, accountOf: AccountOf) => RequestHandler;
+  /** Successful client-credentials grants per client; generous, since a token serves for its lifetime. */
+  grantsPerClient: (clientOf: AccountOf) => RequestHandler;
 }
 
 /**
  * Limits for the endpoints that guess passwords or secrets. Counters live in Redis when REDIS_URL is set,
- * so every instance shares them; otherwise in this process's memory.
+ * so every instance shares them; otherwise in this process's memory. Requests without an account pass the
+ * account limits (the per-address limit still applies).
  */
 export function createAuthRateLimits(deps: {
   config: Pick<Config, 'rateLimit'>;
   redis: Redis | undefined;
 }): AuthRateLimits {
-  const { windowSeconds, authPerIp, authPerAccount } = deps.config.rateLimit;
+  const { windowSeconds, authPerIp, authPerAccount, tokenGrantsPerClient } = deps.config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     deps.redis
       ? new RedisStore({
@@ -34,22 +45,33 @@ export function createAuthRateLimits(deps: {
     legacyHeaders: false,
     handler: ((_req, _res, next) => next(new TooManyRequestsError(windowSeconds))) satisfies RequestHandler,
   };
-  return {
-    perIp: rateLimit({
+  const accountKey = (accountOf: AccountOf) => (req: Request) => `account:${accountOf(req)!.toLowerCase()}`;
+  const limiter = (identifier: string, limit: number, options: Parameters<typeof rateLimit>[0] = {}) =>
+    rateLimit({
       ...common,
-      limit: authPerIp,
-      identifier: 'auth-ip',
-      ...optional('store', store('auth-ip')),
-    }),
-    // Each endpoint counts attempts per account on its own, in memory and in Redis alike.
+      limit,
+      identifier,
+      ...options,
+      ...optional('store', store(identifier.replace(/^auth-account-/, 'auth-account:'))),
+    });
+  return {
+    perIp: limiter('auth-ip', authPerIp),
     perAccount: (endpoint, accountOf) =>
-      rateLimit({
-        ...common,
-        limit: authPerAccount,
-        identifier: `auth-account-${endpoint}`,
+      limiter(`auth-account-${endpoint}`, authPerAccount, {
         skip: (req) => accountOf(req) === undefined,
-        keyGenerator: (req) => `account:${accountOf(req)!.toLowerCase()}`,
-        ...optional('store', store(`auth-account:${endpoint}`)),
+        keyGenerator: accountKey(accountOf),
+      }),
+    failuresPerAccountAndAddress: (endpoint, accountOf) =>
+      limiter(`auth-account-${endpoint}`, authPerAccount, {
+        skip: (req) => accountOf(req) === undefined,
+        keyGenerator: (req) => `${accountKey(accountOf)(req)}:address:${ipKeyGenerator(req.ip ?? '')}`,
+        skipSuccessfulRequests: true,
+      }),
+    grantsPerClient: (clientOf) =>
+      limiter('token-grants-client', tokenGrantsPerClient, {
+        skip: (req) => clientOf(req) === undefined,
+        keyGenerator: accountKey(clientOf),
+        skipFailedRequests: true,
       }),
   };
 }

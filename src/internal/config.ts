@@ -25,6 +25,8 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(6000),
   DB_MIGRATE_ON_START: booleanFromEnv.optional(),
 
   JSON_BODY_LIMIT: z
@@ -58,11 +60,14 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().min(1).default(30),
   RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: z.coerce.number().int().min(1).default(600),
 
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -85,13 +90,20 @@ export type Config = Readonly<{
     headersTimeoutMs: number;
     keepAliveTimeoutMs: number;
     shutdownTimeoutMs: number;
+    shutdownDelayMs: number;
+    startupTimeoutMs: number;
   }>;
   log: Readonly<{ level: Env['LOG_LEVEL']; pretty: boolean }>;
   database: Readonly<DatabaseConfig>;
   publicBaseUrl: string;
   auth: Readonly<AuthConfig>;
   redisUrl: string | undefined;
-  rateLimit: Readonly<{ windowSeconds: number; authPerIp: number; authPerAccount: number }>;
+  rateLimit: Readonly<{
+    windowSeconds: number;
+    authPerIp: number;
+    authPerAccount: number;
+    tokenGrantsPerClient: number;
+  }>;
   docsHtmlPath: string;
 }>;
 
@@ -103,6 +115,9 @@ export type DatabaseConfig =
       poolMax: number;
       statementTimeoutMs: number;
       acquireTimeoutMs: number;
+      /** Client-side bounds, so a database that stops answering (even at the network level) fails fast. */
+      connectTimeoutMs: number;
+      queryTimeoutMs: number;
       migrateOnStart: boolean;
     }
   | {
@@ -167,6 +182,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         poolMax: env.DB_POOL_MAX,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
         acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+        connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+        queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
         migrateOnStart,
       }
     : {
@@ -177,6 +194,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         migrateOnStart,
       };
   const problems: string[] = [];
+  if (env.DB_QUERY_TIMEOUT_MS <= env.DB_STATEMENT_TIMEOUT_MS) {
+    problems.push(
+      'DB_QUERY_TIMEOUT_MS: must exceed DB_STATEMENT_TIMEOUT_MS (the server cancels a slow statement first)',
+    );
+  }
   if (env.NODE_ENV === 'production') {
     if (database.driver === 'pglite') {
       problems.push('DATABASE_URL: required in production (the embedded database is for development)');
@@ -213,6 +235,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+      startupTimeoutMs: env.STARTUP_TIMEOUT_MS,
     },
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? isDevelopment },
     database,
@@ -241,6 +265,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
+      tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
     },
   });
 }

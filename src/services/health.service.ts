@@ -1,3 +1,4 @@
+import type { Lifecycle } from '../internal/lifecycle';
 import type { HealthRepository } from '../repositories/health.repository';
 import { ServiceUnavailableError } from '../utils/errors';
 
@@ -5,9 +6,10 @@ export interface HealthService {
   checkReadiness(): Promise<{ database: 'ok' }>;
 }
 
-export function createHealthService(deps: { health: HealthRepository }): HealthService {
+export function createHealthService(deps: { health: HealthRepository; lifecycle: Lifecycle }): HealthService {
   return {
     async checkReadiness() {
+      if (deps.lifecycle.draining) throw new ServiceUnavailableError('The instance is shutting down.');
       try {
         await deps.health.ping();
       } catch (cause) {

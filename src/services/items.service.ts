@@ -12,6 +12,7 @@ import {
   PreconditionRequiredError,
 } from '../utils/errors';
 import { ifMatchSatisfied } from '../utils/etag';
+import { toDatabaseInstant } from '../utils/instant';
 
 export interface ItemsService {
   create(input: CreateItemInput, context: WriteContext<Item>): Promise<Item>;
@@ -108,8 +109,8 @@ export function createItemsService(deps: {
           ownerId: query.owner_id ?? actor.id,
           ...(query.status ? { status: query.status } : {}),
           ...(query.tag ? { tag: query.tag } : {}),
-          ...(query.created_after ? { createdAfter: query.created_after } : {}),
-          ...(query.created_before ? { createdBefore: query.created_before } : {}),
+          ...(query.created_after ? { createdAfter: toDatabaseInstant(query.created_after) } : {}),
+          ...(query.created_before ? { createdBefore: toDatabaseInstant(query.created_before) } : {}),
           ...(query.q ? { nameContains: query.q } : {}),
         },
         query.sort,

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
 import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
+import { translateDatabaseError } from './database-errors';
 import { AppError, type FieldError, type OAuthErrorCode } from './errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
 import { requestIdOf } from './request-id';
@@ -39,9 +40,10 @@ export function createErrorHandler(): ErrorRequestHandler {
     // The validator reports a failed security handler by status only; the handler left the real reason.
     const authFailure: unknown = res.locals[AUTH_FAILURE_LOCAL];
     const cause = isValidatorError(err) && authFailure !== undefined ? authFailure : err;
-    const classified = classify(cause, req);
+    const fromDatabase = translateDatabaseError(cause);
+    const classified = classify(fromDatabase ?? cause, req);
     const { status, title } = PROBLEM_TYPES[classified.kind];
-    if (classified.unexpected || status >= 500) {
+    if (classified.unexpected || status >= 500 || fromDatabase) {
       // pino-http attaches res.err to the request's single log line, stack included.
       res.err = cause instanceof Error ? cause : new Error(String(cause));
     }
@@ -139,7 +141,13 @@ function classifyBodyParserError(err: BodyParserError): ClassifiedError {
         unexpected: false,
       };
     default:
-      return { kind: 'validation-error', detail: 'The request body could not be read.', unexpected: false };
+      // A Content-Encoding the body does not actually have, or a truncated or corrupt compressed stream.
+      return {
+        kind: 'validation-error',
+        detail: 'The request body could not be read or decoded.',
+        fieldErrors: [{ location: 'body', pointer: '', detail: 'could not be decoded' }],
+        unexpected: false,
+      };
   }
 }
 
@@ -196,14 +204,18 @@ function oauthErrorForInvalidRequest(fieldErrors: FieldError[]): NonNullable<Cla
 }
 
 interface BodyParserError {
-  type: string;
+  type?: string;
   status: number;
   limit?: number;
 }
 
+/** body-parser's errors are http-errors: a `type` for the ones it names, `expose` and a 4xx status for all. */
 function isBodyParserError(err: unknown): err is BodyParserError {
+  if (!(err instanceof Error)) return false;
+  const { type, status, expose } = err as Partial<BodyParserError> & { expose?: unknown };
   return (
-    err instanceof Error && typeof (err as Partial<BodyParserError>).type === 'string' && 'status' in err
+    (typeof type === 'string' && typeof status === 'number') ||
+    (expose === true && typeof status === 'number' && status >= 400 && status < 500)
   );
 }
 

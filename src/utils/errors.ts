@@ -29,8 +29,8 @@ export class AppError extends Error {
 }
 
 export class ValidationError extends AppError {
-  constructor(message: string, fieldErrors: FieldError[] = []) {
-    super('validation-error', message, { fieldErrors });
+  constructor(message: string, fieldErrors: FieldError[] = [], options: { cause?: unknown } = {}) {
+    super('validation-error', message, { ...options, fieldErrors });
   }
 }
 
@@ -46,9 +46,15 @@ export class ConflictError extends AppError {
   }
 }
 
+/** How long a client should wait before retrying after a 503. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('service-unavailable', message, options);
+    super('service-unavailable', message, {
+      ...options,
+      headers: { 'Retry-After': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    });
   }
 }
 
@@ -131,5 +137,11 @@ export class PreconditionFailedError extends AppError {
 export class UnprocessableError extends AppError {
   constructor(message: string) {
     super('unprocessable-content', message);
+  }
+}
+
+export class NotAcceptableError extends AppError {
+  constructor(produces: readonly string[]) {
+    super('not-acceptable', `This operation produces ${produces.join(', ')}.`);
   }
 }

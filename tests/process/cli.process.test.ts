@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { openDatabase } from '../../src/dependencies/database';
 
+// Each test starts the CLI (and PGlite) as a child process; this timeout only guards against a hang.
+jest.setTimeout(180_000);
+
 const ROOT = resolve(__dirname, '../..');
 
 async function runCli(
@@ -61,6 +64,34 @@ describe('the create-admin command', () => {
       ]);
     } finally {
       await database.close();
+    }
+  });
+
+  it('when the embedded database is open in another process, then the CLI refuses, says what to do instead and writes nothing', async () => {
+    const pgliteConfig = {
+      driver: 'pglite' as const,
+      dataDir,
+      statementTimeoutMs: 5000,
+      acquireTimeoutMs: 5000,
+      migrateOnStart: false,
+    };
+    const holder = await openDatabase(pgliteConfig, pino({ level: 'silent' }));
+    let refused: { code: number; output: string };
+    try {
+      refused = await runCli(['create-admin', '--email', 'second@example.com'], {
+        PGLITE_DATA_DIR: dataDir,
+        ADMIN_PASSWORD: 'violet-kettle-orbit-42',
+      });
+    } finally {
+      await holder.close();
+    }
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/open in another process.*DATABASE_URL/s);
+    const reopened = await openDatabase(pgliteConfig, pino({ level: 'silent' }));
+    try {
+      expect(await reopened.db('users').where({ email: 'second@example.com' })).toEqual([]);
+    } finally {
+      await reopened.close();
     }
   });
 });

@@ -46,7 +46,7 @@ const WINDOW_SECONDS = 60;
 
 function expectTooManyRequests(
   res: Response,
-  policy: 'auth-ip' | `auth-account-${string}`,
+  policy: 'auth-ip' | 'token-grants-client' | `auth-account-${string}`,
   limit: number,
 ): void {
   expectProblem(res, 429, 'too-many-requests');
@@ -212,6 +212,62 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
     });
   });
 
+  describe('throttling that cannot be turned against a partner', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({
+        env: {
+          TRUST_PROXY: 'true',
+          RATE_LIMIT_AUTH_PER_IP: '1000',
+          RATE_LIMIT_AUTH_PER_ACCOUNT: '2',
+          RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: '3',
+        },
+      });
+    });
+    afterAll(() => t.close());
+
+    const grant = (clientId: string, secret: string, address: string) =>
+      request(t.app)
+        .post('/v1/auth/token')
+        .set('X-Forwarded-For', address)
+        .type('form')
+        .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+
+    it('when wrong secrets for a partner come from one address, then that address is throttled and the partner, elsewhere, is not', async () => {
+      const client = await request(t.app)
+        .post('/v1/clients')
+        .auth((await createUser(t, { role: 'admin' })).accessToken, { type: 'bearer' })
+        .send({ name: 'Partner', scopes: ['items:read'] })
+        .expect(201);
+      const { client_id: clientId, client_secret: secret } = client.body as {
+        client_id: string;
+        client_secret: string;
+      };
+      expect((await grant(clientId, 'cs_wrong-1', '203.0.113.7')).status).toBe(401);
+      expect((await grant(clientId, 'cs_wrong-2', '203.0.113.7')).status).toBe(401);
+
+      expectTooManyRequests(await grant(clientId, 'cs_wrong-3', '203.0.113.7'), 'auth-account-token', 2);
+      expect((await grant(clientId, secret, '198.51.100.20')).status).toBe(200);
+    });
+
+    it('when a partner obtains tokens successfully, then those grants never count as failures, and a generous separate limit applies', async () => {
+      const client = await request(t.app)
+        .post('/v1/clients')
+        .auth((await createUser(t, { role: 'admin' })).accessToken, { type: 'bearer' })
+        .send({ name: 'Partner', scopes: ['items:read'] })
+        .expect(201);
+      const { client_id: clientId, client_secret: secret } = client.body as {
+        client_id: string;
+        client_secret: string;
+      };
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await grant(clientId, secret, '192.0.2.1')).status);
+      expect(statuses).toEqual([200, 200, 200]);
+
+      expectTooManyRequests(await grant(clientId, secret, '192.0.2.1'), 'token-grants-client', 3);
+    });
+  });
+
   describe('throttling registration', () => {
     it('when a 4th registration comes from one address, then 429 and no account is created', async () => {
       const t = await createTestApp({
@@ -297,7 +353,7 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
       expectInvalidGrant(first);
       expectInvalidGrant(second);
       expectTooManyRequests(third, 'auth-account-token', 2);
-      expect(await cleanup.exists(`rl:auth-account:token:account:${email}`)).toBe(1);
+      expect(await cleanup.keys(`rl:auth-account:token:account:${email}:address:*`)).toHaveLength(1);
     });
 
     it('when the apps are built with Redis, then express-rate-limit reports no misconfiguration', () => {

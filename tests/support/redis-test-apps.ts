@@ -54,10 +54,12 @@ export async function createRedisTestApps(
 
 /** Deletes the rate-limit counters a test created for these accounts (never anything else in Redis). */
 export async function deleteAccountCounters(redis: Redis, accounts: readonly string[]): Promise<void> {
-  const keys = accounts.flatMap((account) =>
-    ['register', 'token', 'revoke', 'password'].map(
-      (endpoint) => `rl:auth-account:${endpoint}:account:${account.toLowerCase()}`,
+  const keys = await Promise.all(
+    accounts.flatMap((account) =>
+      ['register', 'token', 'revoke', 'password'].map((endpoint) =>
+        redis.keys(`rl:auth-account:${endpoint}:account:${account.toLowerCase()}*`),
+      ),
     ),
   );
-  if (keys.length > 0) await redis.del(...keys);
+  if (keys.flat().length > 0) await redis.del(...keys.flat());
 }

@@ -7,7 +7,7 @@ import type { DatabaseHandle } from '../../src/dependencies/database';
 import { loadSigningKeys, type SigningKeys } from '../../src/dependencies/signing-keys';
 import { loadConfig, type Config } from '../../src/internal/config';
 import { REDACTED_PATHS } from '../../src/internal/logger';
-import { createTestDatabase } from './test-database';
+import { createTestDatabase, type TestDatabaseOptions } from './test-database';
 
 export interface TestApp {
   app: Express;
@@ -58,11 +58,15 @@ export function captureLogs(): { logger: Logger; logs: Array<Record<string, unkn
 
 /** The real app on a private database, with logs captured instead of printed. */
 export async function createTestApp(
-  options: { env?: Record<string, string>; handlerOverrides?: AppDependencies['handlerOverrides'] } = {},
+  options: {
+    env?: Record<string, string>;
+    handlerOverrides?: AppDependencies['handlerOverrides'];
+    database?: TestDatabaseOptions;
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(options.env);
   const { logger, logs } = captureLogs();
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.database);
   const signingKeys = loadSigningKeys(config.auth, logger);
   const app = createApp({
     config,

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# make fuzz: Schemathesis against a freshly started instance, every operation, every check, three times
+# (no token, a user's token, an administrator's token), then stateful sequences through the spec's links.
+# Uses a fresh database on the server in DATABASE_URL, or a throwaway embedded PGlite directory.
+# FUZZ_EXAMPLES (examples per operation) and FUZZ_SEED (fixed in CI) tune the run; JUnit reports and the
+# server log land in build/fuzz/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=build/fuzz
+mkdir -p "$out"
+rm -f "$out"/*.xml
+
+if command -v st >/dev/null 2>&1; then st=st; else st="$root/../shared/tools/schemathesis/st"; fi
+[ -x "$st" ] || command -v "$st" >/dev/null || { echo "schemathesis not found: put st on PATH or see ../shared/tools/schemathesis" >&2; exit 1; }
+
+examples=${FUZZ_EXAMPLES:-60}
+seed=${FUZZ_SEED:-20261130}
+work=$(mktemp -d)
+server_pid=''
+fuzz_db=''
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$fuzz_db" ]; then psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $fuzz_db WITH (FORCE)" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export NODE_ENV=development LOG_LEVEL=warn LOG_PRETTY=false
+# Throttling answers 429 to a fuzzer's volume; raise the limits for the run and relax nothing else.
+export RATE_LIMIT_AUTH_PER_IP=100000000 RATE_LIMIT_AUTH_PER_ACCOUNT=100000000 RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT=100000000
+if [ -n "${DATABASE_URL:-}" ]; then
+  admin_url=$DATABASE_URL
+  fuzz_db="fuzz_$(date +%s)_$$"
+  psql -q "$admin_url" -c "CREATE DATABASE $fuzz_db"
+  export DATABASE_URL="${admin_url%/*}/$fuzz_db"
+  echo "== fuzzing on PostgreSQL database $fuzz_db"
+else
+  export PGLITE_DATA_DIR="$work/pglite"
+  echo "== fuzzing on embedded PGlite ($PGLITE_DATA_DIR)"
+fi
+port=$(node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+export HOST=127.0.0.1 PORT=$port
+base="http://127.0.0.1:$port"
+
+admin_password="fuzz-admin-$(node -e "console.log(require('node:crypto').randomBytes(12).toString('hex'))")"
+user_password="fuzz-user-$(node -e "console.log(require('node:crypto').randomBytes(12).toString('hex'))")"
+ADMIN_PASSWORD=$admin_password node --import tsx src/cli.ts create-admin --email fuzz-admin@example.com >/dev/null
+
+node --import tsx src/main.ts >"$out/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+  curl -fs "$base/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log"; echo 'the server exited during start-up' >&2; exit 1; }
+  sleep 0.5
+done
+curl -fs "$base/health/ready" >/dev/null || { echo 'the server did not become ready' >&2; exit 1; }
+
+token_for() {
+  curl -fs "$base/v1/auth/token" --data-urlencode grant_type=password --data-urlencode "username=$1" \
+    --data-urlencode "password=$2" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).access_token))"
+}
+curl -fs "$base/v1/auth/register" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"fuzz-user@example.com\",\"password\":\"$user_password\",\"name\":\"Fuzz User\"}" >/dev/null
+user_token=$(token_for fuzz-user@example.com "$user_password")
+admin_token=$(token_for fuzz-admin@example.com "$admin_password")
+
+failed=0
+fuzz() {
+  local name=$1
+  shift
+  echo "== schemathesis: $name"
+  "$st" run "$base/openapi.json" --experimental=openapi-3.1 --checks all --data-generation-method all \
+    --hypothesis-max-examples "$examples" --hypothesis-seed "$seed" --hypothesis-derandomize \
+    --hypothesis-suppress-health-check=all --workers 2 --request-timeout 20000 \
+    --junit-xml "$out/$name.xml" --no-color "$@" || failed=1
+}
+fuzz anonymous
+fuzz user -H "Authorization: Bearer $user_token"
+fuzz admin -H "Authorization: Bearer $admin_token"
+fuzz stateful -H "Authorization: Bearer $admin_token" --stateful=links --hypothesis-phases explicit,generate
+
+if grep -E '"level":(50|60)' "$out/server.log" >/dev/null; then
+  echo '== the server logged errors during the run:' >&2
+  grep -m 20 -E '"level":(50|60)' "$out/server.log" >&2
+  failed=1
+fi
+exit "$failed"

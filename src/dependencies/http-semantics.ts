@@ -1,0 +1,108 @@
+import type { Request, RequestHandler } from 'express';
+import type { OperationEntry } from '../internal/openapi-document';
+import { NotAcceptableError, ValidationError } from '../utils/errors';
+
+// RFC 3986 section 3.4 lets these stand unencoded in a query. express-openapi-validator refuses them in a
+// value unless the parameter says `allowReserved`, which would also tell generated clients to stop encoding
+// `&`, `=` and `+`. Encoding them here keeps the spec honest and accepts what hand-written URLs send.
+// (`,` separates array items and `[` `]` nest objects, so they keep their meaning and are left alone.)
+const LITERAL_IN_QUERY = /[:@/?!$'()*;]/g;
+
+/**
+ * Before validation: refuses a query parameter without a name (`?=x`, which the query parser silently
+ * drops) and percent-encodes the characters RFC 3986 allows literally in a query.
+ */
+export const canonicalizeQuery: RequestHandler = (req, _res, next) => {
+  const start = req.url.indexOf('?');
+  if (start === -1) {
+    next();
+    return;
+  }
+  const query = req.url.slice(start + 1);
+  if (query.split('&').some((pair) => pair.startsWith('='))) {
+    next(
+      new ValidationError('The request has 1 invalid field.', [
+        { location: 'query', pointer: '', detail: 'has a parameter without a name' },
+      ]),
+    );
+    return;
+  }
+  const encoded = query.replace(LITERAL_IN_QUERY, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  if (encoded !== query) {
+    const prefix = req.originalUrl.slice(0, req.originalUrl.indexOf('?'));
+    req.url = `${req.url.slice(0, start)}?${encoded}`;
+    req.originalUrl = `${prefix}?${encoded}`;
+  }
+  next();
+};
+
+/**
+ * HEAD is GET without the body (RFC 9110 section 9.3.2), so it is validated as the GET it mirrors and then
+ * routed to the GET handler; Node sends the headers and drops the body.
+ */
+export function createHeadSupport(): { validateAsGet: RequestHandler; restoreHead: RequestHandler } {
+  const headRequests = new WeakSet<Request>();
+  return {
+    validateAsGet: (req, _res, next) => {
+      if (req.method === 'HEAD') {
+        headRequests.add(req);
+        req.method = 'GET';
+      }
+      next();
+    },
+    restoreHead: (req, _res, next) => {
+      if (headRequests.has(req)) req.method = 'HEAD';
+      next();
+    },
+  };
+}
+
+/**
+ * ajv coerces query strings such as `Infinity` or `1e400` to a non-finite number and then skips `minimum`
+ * and `maximum` for it, so `limit=Infinity` would pass a `maximum: 100`.
+ */
+export const refuseNonFiniteNumbers: RequestHandler = (req, _res, next) => {
+  const invalid = Object.entries(req.query as Record<string, unknown>).filter(
+    ([, value]) => typeof value === 'number' && !Number.isFinite(value),
+  );
+  if (invalid.length === 0) {
+    next();
+    return;
+  }
+  next(
+    new ValidationError(
+      `The request has ${invalid.length} invalid field${invalid.length === 1 ? '' : 's'}.`,
+      [
+        ...invalid.map(([name]) => ({
+          location: 'query' as const,
+          pointer: `/${name}`,
+          detail: 'must be a finite number',
+        })),
+      ],
+    ),
+  );
+};
+
+/** The media types an operation's successful responses come in. */
+function producedMediaTypes(entry: OperationEntry): string[] {
+  const responses = (entry.operation.responses ?? {}) as Record<
+    string,
+    { content?: Record<string, unknown> }
+  >;
+  const types = Object.entries(responses)
+    .filter(([status]) => status.startsWith('2'))
+    .flatMap(([, response]) => Object.keys(response.content ?? {}));
+  return [...new Set(types)];
+}
+
+/** 406 when `Accept` rules out every media type the operation produces (errors stay problem+json). */
+export function negotiateContent(entry: OperationEntry): RequestHandler[] {
+  const produces = producedMediaTypes(entry);
+  if (produces.length === 0) return [];
+  return [
+    (req, _res, next) => {
+      if (req.headers.accept === undefined || req.accepts(produces)) next();
+      else next(new NotAcceptableError(produces));
+    },
+  ];
+}
