@@ -78,7 +78,10 @@ fuzz() {
 fuzz anonymous
 fuzz user -H "Authorization: Bearer $user_token"
 fuzz admin -H "Authorization: Bearer $admin_token"
-fuzz stateful -H "Authorization: Bearer $admin_token" --stateful=links --hypothesis-phases explicit,generate
+# Sequences through the spec's links (create, then read, change and delete; token, then refresh and revoke).
+# Schemathesis 3.39's state-machine runner (--experimental=stateful-test-runner) stops with "no available
+# rule had a True precondition" on this spec; its link-by-link runner is used instead.
+fuzz stateful -H "Authorization: Bearer $admin_token" --stateful=links
 
 if grep -E '"level":(50|60)' "$out/server.log" >/dev/null; then
   echo '== the server logged errors during the run:' >&2
