@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,11 @@ jest.setTimeout(180_000);
 
 const ROOT = resolve(__dirname, '../..');
 
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 async function runCli(
   args: string[],
   env: Record<string, string>,
@@ -21,6 +26,7 @@ async function runCli(
     env: { PATH: process.env.PATH ?? '', LOG_PRETTY: 'false', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  started.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
