@@ -7,7 +7,12 @@ import { pinoHttp } from 'pino-http';
 import { createAccessTokenCodec } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
-import { canonicalizeQuery, createHeadSupport, negotiateContent } from './dependencies/http-semantics';
+import {
+  canonicalizeQuery,
+  createHeadSupport,
+  negotiateContent,
+  refuseMalformedPath,
+} from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
@@ -200,7 +205,7 @@ export function createApp(deps: AppDependencies): Express {
   );
   app.use(express.urlencoded({ limit: config.http.jsonBodyLimit, extended: false }));
   const head = createHeadSupport();
-  app.use(canonicalizeQuery, head.validateAsGet);
+  app.use(refuseMalformedPath, canonicalizeQuery, head.validateAsGet);
   app.use(
     createOpenApiValidator({
       document,

@@ -36,6 +36,26 @@ export const canonicalizeQuery: RequestHandler = (req, _res, next) => {
   next();
 };
 
+// RFC 3986 section 3.3: a path holds unreserved characters, sub-delims, ':', '@', '/' and %-escapes only.
+const VALID_PATH = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * Before routing: a path with characters a URI cannot hold (`{`, `[`, a quote, a space...) is refused
+ * instead of being matched loosely, where a stray `?` or `/` inside it would pick a different operation.
+ */
+export const refuseMalformedPath: RequestHandler = (req, _res, next) => {
+  const end = req.url.indexOf('?');
+  if (VALID_PATH.test(end === -1 ? req.url : req.url.slice(0, end))) {
+    next();
+    return;
+  }
+  next(
+    new ValidationError('The request has 1 invalid field.', [
+      { location: 'path', pointer: '', detail: 'is not a valid URI path (RFC 3986): percent-encode it' },
+    ]),
+  );
+};
+
 /**
  * HEAD is GET without the body (RFC 9110 section 9.3.2), so it is validated as the GET it mirrors and then
  * routed to the GET handler; Node sends the headers and drops the body.

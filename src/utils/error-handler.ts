@@ -55,7 +55,7 @@ export function createErrorHandler(): ErrorRequestHandler {
       title,
       status,
       detail: classified.detail.slice(0, MAX_DETAIL_LENGTH),
-      instance: req.originalUrl.split('?')[0]!.slice(0, 2048),
+      instance: asUriReference(req.originalUrl.split('?')[0]!).slice(0, 2048),
       request_id: requestIdOf(req),
       ...(classified.oauth ?? {}),
       ...(classified.fieldErrors?.length
@@ -173,6 +173,11 @@ function toFieldError(item: { path: string; message: string }): FieldError {
       .slice(0, 1024),
     detail: item.message.slice(0, 1024),
   };
+}
+
+/** The request path as a valid URI reference, even when the client sent characters a URI cannot hold. */
+function asUriReference(path: string): string {
+  return path.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (c) => encodeURIComponent(c));
 }
 
 /** RFC 6750 section 3: every 401 names the scheme the client should use. */
