@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench clean \
+.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
 	sdk sdk-check breaking changelog mock
 
 help: ## List the targets
@@ -66,7 +66,11 @@ mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
 
-bench: install ## Print login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
+# BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@24 -p process.execPath).
+bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see README)
+	@npx tsx scripts/bench/bench.ts
+
+bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
 	@npx tsx scripts/bench/items-pagination.ts
 

@@ -14,7 +14,7 @@ import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import type { SigningKeys } from './dependencies/signing-keys';
 import type { Config } from './internal/config';
-import { declaresHeader, loadOpenApiDocument } from './internal/openapi-document';
+import { declaresHeader, loadOpenApiDocument, type OpenApiDocument } from './internal/openapi-document';
 import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
 import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
@@ -49,6 +49,8 @@ export interface AppDependencies {
   signingKeys: SigningKeys;
   /** Shares rate-limit counters between instances when present. */
   redis?: Redis | undefined;
+  /** The spec to serve and validate against; the bundled one unless a benchmark pads it with more operations. */
+  document?: OpenApiDocument;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -67,7 +69,7 @@ function tokenRequestAccount(req: Request): string | undefined {
 /** The composition root: repositories, then services, then handlers, then the Express app. */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
-  const document = loadOpenApiDocument();
+  const document = deps.document ?? loadOpenApiDocument();
 
   const repositories = {
     health: new HealthRepository({ db }),
