@@ -13,11 +13,12 @@ echo "== build stage in $work/build"
 mkdir -p "$work/build" "$work/runtime"
 cd "$root"
 cp package.json package-lock.json tsconfig.json tsconfig.build.json redocly.yaml "$work/build/"
-cp -r openapi generated migrations src "$work/build/"
+cp -r patches openapi generated migrations src "$work/build/"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && REDOCLY_TELEMETRY=off npm run --silent docs)
 
 echo "== runtime stage in $work/runtime"
 cp package.json package-lock.json "$work/runtime/"
+cp -r patches "$work/runtime/"
 (cd "$work/runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 cp -r "$work/build/dist" "$work/runtime/dist"
 mkdir -p "$work/runtime/build" && cp -r "$work/build/build/docs" "$work/runtime/build/docs"

@@ -8,6 +8,9 @@
  *   BENCH_SECONDS  measured seconds per endpoint (default 10), after 3 s of warm-up
  *   BENCH_CPU      pin the servers to this core with taskset (e.g. 1)
  *   SPEC_PADDING   extra operations for the spec-size run (default 200; 0 skips it)
+ *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me"
+ *   BENCH_CPU_PROF=1  profile the API (node --cpu-prof) into build/bench/profile/ and stop after the
+ *                  endpoints (see profile-summary.ts; combine with BENCH_ONLY)
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -24,6 +27,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 3;
 const PADDING = Number(process.env.SPEC_PADDING ?? 200);
 const PASSWORD = 'violet-kettle-orbit-42';
+const PROFILED = process.env.BENCH_CPU_PROF === '1';
+const ONLY = process.env.BENCH_ONLY ?? '';
 const node = process.env.BENCH_NODE ?? process.execPath;
 const nodeVersion = execFileSync(node, ['--version']).toString().trim();
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
     const api = await startServer({
       name: 'api',
       node,
-      args: ['dist/src/main.js'],
+      args: [...(PROFILED ? ['--cpu-prof', '--cpu-prof-dir=build/bench/profile'] : []), 'dist/src/main.js'],
       env,
       port: apiPort,
       logFile: 'build/bench/api.log',
@@ -102,7 +107,15 @@ async function main(): Promise<void> {
       measure({ server, scenario, admin: benchDb, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
     const rows: Row[] = [await run(baseline, currentUser(fixtures))];
     await baseline.stop();
-    for (const scenario of apiScenarios(fixtures)) rows.push(await run(api, scenario));
+    for (const scenario of apiScenarios(fixtures)) {
+      if (scenario.name.startsWith(ONLY)) rows.push(await run(api, scenario));
+    }
+    if (PROFILED) {
+      await api.stop();
+      out(markdownTable(rows, rows[0]!.reqPerSec));
+      out('profile written to build/bench/profile/');
+      return;
+    }
 
     // Login storm: /users/me at a modest load, alone and then beside 20 concurrent password grants.
     const probe = currentUser(fixtures, 10);
@@ -120,7 +133,10 @@ async function main(): Promise<void> {
     await api.stop();
 
     let padding: { operations: number; row: Row; cpuChange: number } | undefined;
-    if (PADDING > 0) {
+    const apiCurrentUser = rows.find(
+      (row) => row.server === 'api' && row.endpoint === currentUser(fixtures).name,
+    );
+    if (PADDING > 0 && apiCurrentUser) {
       const padded = await startServer({
         name: `api + ${PADDING} operations`,
         node,
@@ -136,7 +152,7 @@ async function main(): Promise<void> {
       padding = {
         operations: PADDING,
         row,
-        cpuChange: row.serverCpuUsPerReq / rows[1]!.serverCpuUsPerReq - 1,
+        cpuChange: row.serverCpuUsPerReq / apiCurrentUser.serverCpuUsPerReq - 1,
       };
     }
 
