@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { createAccessTokenCodec } from './dependencies/access-tokens';
+import { createAccessTokenCodec, type AccessTokenClaims } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
 import { createIdempotency } from './dependencies/idempotency';
@@ -13,6 +13,7 @@ import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import type { SigningKeys } from './dependencies/signing-keys';
+import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
 import { declaresHeader, loadOpenApiDocument, type OpenApiDocument } from './internal/openapi-document';
 import { AuditRepository } from './repositories/audit.repository';
@@ -83,7 +84,16 @@ export function createApp(deps: AppDependencies): Express {
   };
   const hasher = createPasswordHasher();
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
-  const authenticator = createAuthenticator({ db, auth: config.auth, codec, logger, ...repositories });
+  // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
+  const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
+  const authenticator = createAuthenticator({
+    db,
+    auth: config.auth,
+    codec,
+    verifiedTokens,
+    logger,
+    ...repositories,
+  });
 
   const services = {
     health: createHealthService({ health: repositories.health }),
