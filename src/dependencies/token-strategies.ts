@@ -52,6 +52,7 @@ export function createOwnTokenResolver(deps: { sessions: SessionsRepository }): 
         role: row.role,
         sessionId: row.session_id,
         scopes: new Set(tokenScopes.filter((scope) => allowed.includes(scope))),
+        ...(row.account ? { account: row.account } : {}),
       };
     }
     if (!row.client_id || row.client_id !== claims.sub || !row.client_scopes) {

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { ClientScope, UserRole } from '../models/scopes';
-import type { UserStatus } from '../models/user';
+import type { User, UserStatus } from '../models/user';
+import { UsersRepository } from './users.repository';
 
 export interface SessionPrincipalRow {
   session_id: string;
@@ -12,7 +13,22 @@ export interface SessionPrincipalRow {
   role: UserRole | null;
   status: UserStatus | null;
   client_scopes: ClientScope[] | null;
+  /** The session's user as stored, read in the same query; undefined for a client's session. */
+  account: User | undefined;
 }
+
+// Every authenticated request runs this, so it is one fixed statement, prepared once per connection
+// (a named statement: parsed and planned once, not on every call) and loading everything the request's
+// authorization and GET /v1/users/me need in one round trip.
+const FIND_PRINCIPAL = {
+  name: 'sessions.find-principal',
+  sql: `SELECT s.id AS session_id, s.scope, s.revoked_at, s.user_id, s.client_id,
+               u.role, u.status, u.email, u.name, u.created_at, u.updated_at, c.scopes AS client_scopes
+          FROM auth_sessions s
+          LEFT JOIN users u ON u.id = s.user_id
+          LEFT JOIN oauth_clients c ON c.id = s.client_id
+         WHERE s.id = ?`,
+};
 
 export interface RefreshTokenRow {
   token_hash: string;
@@ -53,22 +69,31 @@ export class SessionsRepository {
 
   /** The session with what is needed to authorize a request made with one of its access tokens. */
   async findPrincipal(sessionId: string): Promise<SessionPrincipalRow | undefined> {
-    return (await this.deps
-      .db('auth_sessions as s')
-      .leftJoin('users as u', 'u.id', 's.user_id')
-      .leftJoin('oauth_clients as c', 'c.id', 's.client_id')
-      .select(
-        's.id as session_id',
-        's.scope',
-        's.revoked_at',
-        's.user_id',
-        's.client_id',
-        'u.role',
-        'u.status',
-        'c.scopes as client_scopes',
-      )
-      .where('s.id', sessionId)
-      .first()) as SessionPrincipalRow | undefined;
+    const { rows } = (await this.deps.db
+      .raw(FIND_PRINCIPAL.sql, [sessionId])
+      .options({ name: FIND_PRINCIPAL.name })) as {
+      rows: Array<
+        Omit<SessionPrincipalRow, 'account'> &
+          Pick<User, 'email' | 'name'> &
+          Record<'created_at' | 'updated_at', Date>
+      >;
+    };
+    const row = rows[0];
+    if (!row) return undefined;
+    const { email, name, created_at, updated_at, ...principal } = row;
+    const account =
+      row.user_id && row.role && row.status
+        ? UsersRepository.toUser({
+            id: row.user_id,
+            email,
+            name,
+            role: row.role,
+            status: row.status,
+            created_at,
+            updated_at,
+          })
+        : undefined;
+    return { ...principal, account };
   }
 
   async findSession(
