@@ -38,7 +38,7 @@ export type OwnTokenResolver = (claims: AccessTokenClaims) => Promise<Principal>
 export function createOwnTokenResolver(deps: { sessions: SessionsRepository }): OwnTokenResolver {
   const { sessions } = deps;
   return async (claims) => {
-    const row = await sessions.findPrincipal(claims.sid);
+    const row = await sessions.findPrincipal(claims.sid, claims.client_id ? 'client' : 'user');
     if (!row || row.revoked_at) throw new InvalidTokenError('The session of this token has ended.');
     const tokenScopes = parseScopeList(claims.scope).filter(isScope);
     if (row.user_id) {

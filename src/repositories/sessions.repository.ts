@@ -17,18 +17,35 @@ export interface SessionPrincipalRow {
   account: User | undefined;
 }
 
-// Every authenticated request runs this, so it is one fixed statement, prepared once per connection
-// (a named statement: parsed and planned once, not on every call) and loading everything the request's
-// authorization and GET /v1/users/me need in one round trip.
+// Every authenticated request runs one of these, so each is a fixed statement prepared once per
+// connection (a named statement: parsed and planned once, not on every call), and loads everything the
+// request's authorization and GET /v1/users/me need in one round trip. The token says whether its
+// session belongs to a user or a client, so each joins only the table it needs.
+const SESSION_COLUMNS = 's.id AS session_id, s.scope, s.revoked_at, s.user_id, s.client_id';
 const FIND_PRINCIPAL = {
-  name: 'sessions.find-principal',
-  sql: `SELECT s.id AS session_id, s.scope, s.revoked_at, s.user_id, s.client_id,
-               u.role, u.status, u.email, u.name, u.created_at, u.updated_at, c.scopes AS client_scopes
-          FROM auth_sessions s
-          LEFT JOIN users u ON u.id = s.user_id
-          LEFT JOIN oauth_clients c ON c.id = s.client_id
-         WHERE s.id = ?`,
+  user: {
+    name: 'sessions.find-user-principal',
+    sql: `SELECT ${SESSION_COLUMNS}, u.role, u.status, u.email, u.name, u.created_at, u.updated_at,
+                 NULL AS client_scopes
+            FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id
+           WHERE s.id = ?`,
+  },
+  client: {
+    name: 'sessions.find-client-principal',
+    sql: `SELECT ${SESSION_COLUMNS}, NULL AS role, NULL AS status, NULL AS email, NULL AS name,
+                 NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes
+            FROM auth_sessions s LEFT JOIN oauth_clients c ON c.id = s.client_id
+           WHERE s.id = ?`,
+  },
 };
+
+export interface SessionRow {
+  id: string;
+  scope: string;
+  user_id: string | null;
+  client_id: string | null;
+  revoked_at: Date | null;
+}
 
 export interface RefreshTokenRow {
   token_hash: string;
@@ -67,11 +84,18 @@ export class SessionsRepository {
     return query.update({ revoked_at: db.fn.now() });
   }
 
-  /** The session with what is needed to authorize a request made with one of its access tokens. */
-  async findPrincipal(sessionId: string): Promise<SessionPrincipalRow | undefined> {
+  /**
+   * The session with what is needed to authorize a request made with one of its access tokens, which
+   * were issued to a user or to a client. A session of the other kind comes back without its holder.
+   */
+  async findPrincipal(
+    sessionId: string,
+    holder: 'user' | 'client',
+  ): Promise<SessionPrincipalRow | undefined> {
+    const statement = FIND_PRINCIPAL[holder];
     const { rows } = (await this.deps.db
-      .raw(FIND_PRINCIPAL.sql, [sessionId])
-      .options({ name: FIND_PRINCIPAL.name })) as {
+      .raw(statement.sql, [sessionId])
+      .options({ name: statement.name })) as {
       rows: Array<
         Omit<SessionPrincipalRow, 'account'> &
           Pick<User, 'email' | 'name'> &
@@ -96,14 +120,11 @@ export class SessionsRepository {
     return { ...principal, account };
   }
 
-  async findSession(
-    sessionId: string,
-    db: Knex = this.deps.db,
-  ): Promise<{ id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined> {
+  async findSession(sessionId: string, db: Knex = this.deps.db): Promise<SessionRow | undefined> {
     return (await db('auth_sessions')
-      .select('id', 'scope', 'user_id', 'revoked_at')
+      .select('id', 'scope', 'user_id', 'client_id', 'revoked_at')
       .where({ id: sessionId })
-      .first()) as { id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined;
+      .first()) as SessionRow | undefined;
   }
 
   async insertRefreshToken(
