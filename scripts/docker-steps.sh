@@ -5,6 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
+# The images run Node 24 (see the Dockerfiles' FROM); replay their steps on it too. The npm registry
+# ships Node as the package `node`, so this needs nothing but npm.
+node24=$(npx -y node@24 -p process.execPath)
+export PATH="$(dirname "$node24"):$PATH"
+echo "== on Node $(node --version)"
 work=$(mktemp -d)
 # (Only the server, once started: `kill 0` would signal this whole process group, make and CI included.)
 trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
