@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -82,7 +83,7 @@ export function createApp(deps: AppDependencies): Express {
     audit: new AuditRepository({ db }),
     idempotency: new IdempotencyRepository({ db }),
   };
-  const hasher = createPasswordHasher();
+  const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
   // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
   const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
