@@ -18,9 +18,10 @@ import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { collectFixtures, seed } from './fixtures';
-import { drive, measure, type Row } from './load';
+import { measure, type Row } from './load';
 import { markdownTable, writeJson } from './report';
-import { apiScenarios, currentUser, passwordGrants } from './scenarios';
+import { apiScenarios, currentUser } from './scenarios';
+import { loginStorm } from './storm';
 import { freePort, startServer, type RunningServer } from './servers';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -117,18 +118,7 @@ async function main(): Promise<void> {
       return;
     }
 
-    // Login storm: /users/me at a modest load, alone and then beside 20 concurrent password grants.
-    const probe = currentUser(fixtures, 10);
-    const alone = await drive(api.url, probe, 5);
-    const [beside] = await Promise.all([
-      drive(api.url, probe, 5),
-      drive(api.url, passwordGrants(fixtures, 20), 5),
-    ]);
-    const storm = {
-      unloadedP99Ms: alone.latency.p99,
-      stormP99Ms: beside.latency.p99,
-      ratio: beside.latency.p99 / alone.latency.p99,
-    };
+    const storm = await loginStorm(api.url, fixtures);
     const start = { readyMs: api.readyMs, idleRssMb: api.idleRssMb };
     await api.stop();
 
