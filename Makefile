@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench clean \
+.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
 	sdk sdk-check breaking changelog mock fuzz
 
 help: ## List the targets
@@ -69,7 +69,11 @@ docker-steps: ## Run Dockerfile_production's steps in a clean directory and smok
 fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n
 	@bash scripts/fuzz.sh
 
-bench: install ## Print login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
+# BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@24 -p process.execPath).
+bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see README)
+	@npx tsx scripts/bench/bench.ts
+
+bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
 	@npx tsx scripts/bench/items-pagination.ts
 

@@ -5,6 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
+# The images run Node 24 (see the Dockerfiles' FROM); replay their steps on it too. The npm registry
+# ships Node as the package `node`, so this needs nothing but npm.
+node24=$(npx -y node@24 -p process.execPath)
+export PATH="$(dirname "$node24"):$PATH"
+echo "== on Node $(node --version)"
 work=$(mktemp -d)
 # (Only the server, once started: `kill 0` would signal this whole process group, make and CI included.)
 trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
@@ -13,11 +18,12 @@ echo "== build stage in $work/build"
 mkdir -p "$work/build" "$work/runtime"
 cd "$root"
 cp package.json package-lock.json tsconfig.json tsconfig.build.json redocly.yaml "$work/build/"
-cp -r openapi generated migrations src "$work/build/"
+cp -r patches openapi generated migrations src "$work/build/"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && REDOCLY_TELEMETRY=off npm run --silent docs)
 
 echo "== runtime stage in $work/runtime"
 cp package.json package-lock.json "$work/runtime/"
+cp -r patches "$work/runtime/"
 (cd "$work/runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 cp -r "$work/build/dist" "$work/runtime/dist"
 mkdir -p "$work/runtime/build" && cp -r "$work/build/build/docs" "$work/runtime/build/docs"

@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { createAccessTokenCodec } from './dependencies/access-tokens';
+import { createAccessTokenCodec, type AccessTokenClaims } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
 import {
@@ -19,9 +20,10 @@ import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import type { SigningKeys } from './dependencies/signing-keys';
+import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
 import { createLifecycle, type Lifecycle } from './internal/lifecycle';
-import { declaresHeader, loadOpenApiDocument } from './internal/openapi-document';
+import { declaresHeader, loadOpenApiDocument, type OpenApiDocument } from './internal/openapi-document';
 import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
 import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
@@ -58,6 +60,8 @@ export interface AppDependencies {
   lifecycle?: Lifecycle;
   /** Shares rate-limit counters between instances when present. */
   redis?: Redis | undefined;
+  /** The spec to serve and validate against; the bundled one unless a benchmark pads it with more operations. */
+  document?: OpenApiDocument;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -82,7 +86,7 @@ function clientCredentialsGrantClient(req: Request): string | undefined {
 /** The composition root: repositories, then services, then handlers, then the Express app. */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
-  const document = loadOpenApiDocument();
+  const document = deps.document ?? loadOpenApiDocument();
 
   const repositories = {
     health: new HealthRepository({ db }),
@@ -94,9 +98,18 @@ export function createApp(deps: AppDependencies): Express {
     audit: new AuditRepository({ db }),
     idempotency: new IdempotencyRepository({ db }),
   };
-  const hasher = createPasswordHasher();
+  const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
-  const authenticator = createAuthenticator({ db, auth: config.auth, codec, logger, ...repositories });
+  // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
+  const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
+  const authenticator = createAuthenticator({
+    db,
+    auth: config.auth,
+    codec,
+    verifiedTokens,
+    logger,
+    ...repositories,
+  });
 
   const services = {
     health: createHealthService({

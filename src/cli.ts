@@ -7,7 +7,7 @@ import { loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
 import { ItemsRepository } from './repositories/items.repository';
 import { UsersRepository } from './repositories/users.repository';
-import { seedItems } from './services/seed.service';
+import { seedItems, seedUsers } from './services/seed.service';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -17,8 +17,10 @@ commands:
   create-admin --email <email> [--name <name>]
                                            create an administrator; the password is read from
                                            ADMIN_PASSWORD or, if unset, the first line of stdin
-  seed --items <n> [--email <email>]       load n items for a user (created if missing, password from
-                                           SEED_PASSWORD or printed once), for benchmarks`;
+  seed --items <n> [--email <email>] [--users <n>]
+                                           load n items for a user (created if missing, password from
+                                           SEED_PASSWORD or printed once) and, with --users, n more
+                                           users seed-user-<i>@example.com (password SEED_PASSWORD)`;
 
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 128;
@@ -42,7 +44,12 @@ async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { email: { type: 'string' }, name: { type: 'string' }, items: { type: 'string' } },
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      items: { type: 'string' },
+      users: { type: 'string' },
+    },
   });
   const [command] = positionals;
   if (!['migrate', 'rollback', 'create-admin', 'seed'].includes(command ?? '')) {
@@ -64,6 +71,9 @@ async function run(argv: string[]): Promise<number> {
       if (config.database.migrateOnStart) await migrateToLatest(database.db);
       const count = Number(values.items);
       if (!Number.isInteger(count) || count < 1) throw new Error('seed needs --items <positive integer>');
+      const userCount = Number(values.users ?? 0);
+      if (!Number.isInteger(userCount) || userCount < 0) throw new Error('--users needs a whole number');
+      if (userCount > 0 && !process.env.SEED_PASSWORD) throw new Error('seed --users needs SEED_PASSWORD');
       const result = await seedItems(
         {
           users: new UsersRepository({ db: database.db }),
@@ -73,6 +83,13 @@ async function run(argv: string[]): Promise<number> {
         { email: values.email ?? 'seed@example.com', count, ...optionalPassword(process.env.SEED_PASSWORD) },
       );
       logger.info(result, `seeded ${count} items`);
+      if (userCount > 0) {
+        const users = await seedUsers(
+          { users: new UsersRepository({ db: database.db }), hasher: createPasswordHasher() },
+          { count: userCount, password: process.env.SEED_PASSWORD! },
+        );
+        logger.info(users, `seeded ${users.created} of ${userCount} users`);
+      }
       if (result.generatedPassword)
         process.stdout.write(`password for ${result.email}: ${result.generatedPassword}\n`);
     } else {

@@ -15,9 +15,14 @@ import {
   InvalidTokenError,
   MissingCredentialsError,
 } from '../utils/errors';
-import type { AccessTokenCodec } from './access-tokens';
+import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
 import type { Database } from './database';
-import { createExternalTokenStrategy, createOwnTokenStrategy } from './token-strategies';
+import {
+  createExternalTokenStrategy,
+  createOwnTokenResolver,
+  createOwnTokenStrategy,
+} from './token-strategies';
+import type { VerifiedTokens } from './verified-tokens';
 
 export type SecuritySchemeName = 'bearerAuth' | 'oauth2';
 /** express-openapi-validator calls the handler named like the scheme with the scopes the operation requires. */
@@ -40,16 +45,21 @@ export function createAuthenticator(deps: {
   db: Database;
   auth: Pick<AuthConfig, 'external'>;
   codec: AccessTokenCodec;
+  verifiedTokens: VerifiedTokens<AccessTokenClaims>;
   sessions: SessionsRepository;
   users: UsersRepository;
   externalIdentities: ExternalIdentitiesRepository;
   logger: Logger;
 }): Authenticator {
-  const { codec, sessions, users, externalIdentities, auth, logger } = deps;
+  const { codec, verifiedTokens, sessions, users, externalIdentities, auth, logger } = deps;
   const passport = new Passport();
   const fromBearer = ExtractJwt.fromAuthHeaderAsBearerToken();
+  const resolveOwnToken = createOwnTokenResolver({ sessions });
 
-  passport.use(OWN_STRATEGY, createOwnTokenStrategy({ codec, sessions, fromBearer }));
+  passport.use(
+    OWN_STRATEGY,
+    createOwnTokenStrategy({ codec, resolve: resolveOwnToken, verifiedTokens, fromBearer }),
+  );
   const external = auth.external;
   if (external) {
     passport.use(
@@ -58,13 +68,13 @@ export function createAuthenticator(deps: {
     );
   }
 
-  const authenticate = (req: Request): Promise<Principal> =>
-    new Promise((resolve, reject) => {
-      const token = fromBearer(req);
-      if (!token) {
-        reject(new MissingCredentialsError());
-        return;
-      }
+  const authenticate = (req: Request): Promise<Principal> => {
+    const token = fromBearer(req);
+    if (!token) return Promise.reject(new MissingCredentialsError());
+    // One of our tokens verified before and not expired: only the session check is left to do.
+    const verified = verifiedTokens.get(token);
+    if (verified) return resolveOwnToken(verified);
+    return new Promise((resolve, reject) => {
       const unverifiedIssuer = (jwt.decode(token, { json: true }) ?? {}).iss;
       const strategy = external && unverifiedIssuer === external.issuer ? EXTERNAL_STRATEGY : OWN_STRATEGY;
       const middleware = passport.authenticate(
@@ -79,6 +89,7 @@ export function createAuthenticator(deps: {
       ) as (req: Request, res: unknown, next: (error?: unknown) => void) => void;
       middleware(req, req.res, reject);
     });
+  };
 
   // Both schemes of an operation's security requirement share one resolution per request.
   const principals = new WeakMap<Request, Promise<Principal>>();

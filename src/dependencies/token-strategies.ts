@@ -13,6 +13,7 @@ import type { UsersRepository } from '../repositories/users.repository';
 import { AppError, InvalidTokenError } from '../utils/errors';
 import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
 import type { Database } from './database';
+import type { VerifiedTokens } from './verified-tokens';
 
 type TokenFromRequest = (req: Request) => string | null;
 
@@ -31,15 +32,13 @@ function settle(done: VerifiedCallback, principal: Promise<Principal>): void {
 
 class LinkedConcurrently extends Error {}
 
-/** Tokens this API issued: ES256, pinned issuer/audience/type, and a live session in the database. */
-export function createOwnTokenStrategy(deps: {
-  codec: AccessTokenCodec;
-  sessions: SessionsRepository;
-  fromBearer: TokenFromRequest;
-}): JwtStrategy {
-  const { codec, sessions } = deps;
-  const resolveOwnToken = async (claims: AccessTokenClaims): Promise<Principal> => {
-    const row = await sessions.findPrincipal(claims.sid);
+/** The principal of one of our verified access tokens: its session, account and scopes as they are now. */
+export type OwnTokenResolver = (claims: AccessTokenClaims) => Promise<Principal>;
+
+export function createOwnTokenResolver(deps: { sessions: SessionsRepository }): OwnTokenResolver {
+  const { sessions } = deps;
+  return async (claims) => {
+    const row = await sessions.findPrincipal(claims.sid, claims.client_id ? 'client' : 'user');
     if (!row || row.revoked_at) throw new InvalidTokenError('The session of this token has ended.');
     const tokenScopes = parseScopeList(claims.scope).filter(isScope);
     if (row.user_id) {
@@ -53,6 +52,7 @@ export function createOwnTokenStrategy(deps: {
         role: row.role,
         sessionId: row.session_id,
         scopes: new Set(tokenScopes.filter((scope) => allowed.includes(scope))),
+        ...(row.account ? { account: row.account } : {}),
       };
     }
     if (!row.client_id || row.client_id !== claims.sub || !row.client_scopes) {
@@ -66,10 +66,23 @@ export function createOwnTokenStrategy(deps: {
       scopes: new Set(tokenScopes.filter((scope) => granted.includes(scope))),
     };
   };
+}
 
+/**
+ * Tokens this API issued: ES256, pinned issuer/audience/type, and a live session in the database.
+ * What the signature check accepted goes into `verifiedTokens`, so the next request with the same token
+ * skips straight to the session check.
+ */
+export function createOwnTokenStrategy(deps: {
+  codec: AccessTokenCodec;
+  resolve: OwnTokenResolver;
+  verifiedTokens: VerifiedTokens<AccessTokenClaims>;
+  fromBearer: TokenFromRequest;
+}): JwtStrategy {
+  const { codec, resolve, verifiedTokens, fromBearer } = deps;
   return new JwtStrategy(
     {
-      jwtFromRequest: deps.fromBearer,
+      jwtFromRequest: fromBearer,
       secretOrKeyProvider: ((_req, rawJwt: string, done) => {
         try {
           done(null, asVerificationKey(codec.keyFor(rawJwt)));
@@ -78,13 +91,16 @@ export function createOwnTokenStrategy(deps: {
         }
       }) satisfies SecretOrKeyProvider,
       ...codec.verifyOptions,
+      passReqToCallback: true,
     },
-    (claims: AccessTokenClaims, done: VerifiedCallback) => {
+    (req: Request, claims: AccessTokenClaims, done: VerifiedCallback) => {
       if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string') {
         done(null, false, new InvalidTokenError());
         return;
       }
-      settle(done, resolveOwnToken(claims));
+      const token = fromBearer(req);
+      if (token) verifiedTokens.set(token, claims);
+      settle(done, resolve(claims));
     },
   );
 }

@@ -1,4 +1,5 @@
 import type { Scope } from './scopes';
+import type { User } from './user';
 
 /** Who is calling, resolved once per request from the bearer token and the database. */
 export type Principal =
@@ -9,6 +10,8 @@ export type Principal =
       /** The session the token belongs to; absent for external identity provider tokens. */
       sessionId: string | undefined;
       scopes: ReadonlySet<Scope>;
+      /** The account as read together with the session, when it was (spares GET /v1/users/me a query). */
+      account?: User;
     }
   | {
       kind: 'client';

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { ClientScope, UserRole } from '../models/scopes';
-import type { UserStatus } from '../models/user';
+import type { User, UserStatus } from '../models/user';
+import { UsersRepository } from './users.repository';
 
 export interface SessionPrincipalRow {
   session_id: string;
@@ -12,6 +13,38 @@ export interface SessionPrincipalRow {
   role: UserRole | null;
   status: UserStatus | null;
   client_scopes: ClientScope[] | null;
+  /** The session's user as stored, read in the same query; undefined for a client's session. */
+  account: User | undefined;
+}
+
+// Every authenticated request runs one of these, so each is a fixed statement prepared once per
+// connection (a named statement: parsed and planned once, not on every call), and loads everything the
+// request's authorization and GET /v1/users/me need in one round trip. The token says whether its
+// session belongs to a user or a client, so each joins only the table it needs.
+const SESSION_COLUMNS = 's.id AS session_id, s.scope, s.revoked_at, s.user_id, s.client_id';
+const FIND_PRINCIPAL = {
+  user: {
+    name: 'sessions.find-user-principal',
+    sql: `SELECT ${SESSION_COLUMNS}, u.role, u.status, u.email, u.name, u.created_at, u.updated_at,
+                 NULL AS client_scopes
+            FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id
+           WHERE s.id = ?`,
+  },
+  client: {
+    name: 'sessions.find-client-principal',
+    sql: `SELECT ${SESSION_COLUMNS}, NULL AS role, NULL AS status, NULL AS email, NULL AS name,
+                 NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes
+            FROM auth_sessions s LEFT JOIN oauth_clients c ON c.id = s.client_id
+           WHERE s.id = ?`,
+  },
+};
+
+export interface SessionRow {
+  id: string;
+  scope: string;
+  user_id: string | null;
+  client_id: string | null;
+  revoked_at: Date | null;
 }
 
 export interface RefreshTokenRow {
@@ -51,34 +84,47 @@ export class SessionsRepository {
     return query.update({ revoked_at: db.fn.now() });
   }
 
-  /** The session with what is needed to authorize a request made with one of its access tokens. */
-  async findPrincipal(sessionId: string): Promise<SessionPrincipalRow | undefined> {
-    return (await this.deps
-      .db('auth_sessions as s')
-      .leftJoin('users as u', 'u.id', 's.user_id')
-      .leftJoin('oauth_clients as c', 'c.id', 's.client_id')
-      .select(
-        's.id as session_id',
-        's.scope',
-        's.revoked_at',
-        's.user_id',
-        's.client_id',
-        'u.role',
-        'u.status',
-        'c.scopes as client_scopes',
-      )
-      .where('s.id', sessionId)
-      .first()) as SessionPrincipalRow | undefined;
+  /**
+   * The session with what is needed to authorize a request made with one of its access tokens, which
+   * were issued to a user or to a client. A session of the other kind comes back without its holder.
+   */
+  async findPrincipal(
+    sessionId: string,
+    holder: 'user' | 'client',
+  ): Promise<SessionPrincipalRow | undefined> {
+    const statement = FIND_PRINCIPAL[holder];
+    const { rows } = (await this.deps.db
+      .raw(statement.sql, [sessionId])
+      .options({ name: statement.name })) as {
+      rows: Array<
+        Omit<SessionPrincipalRow, 'account'> &
+          Pick<User, 'email' | 'name'> &
+          Record<'created_at' | 'updated_at', Date>
+      >;
+    };
+    const row = rows[0];
+    if (!row) return undefined;
+    const { email, name, created_at, updated_at, ...principal } = row;
+    const account =
+      row.user_id && row.role && row.status
+        ? UsersRepository.toUser({
+            id: row.user_id,
+            email,
+            name,
+            role: row.role,
+            status: row.status,
+            created_at,
+            updated_at,
+          })
+        : undefined;
+    return { ...principal, account };
   }
 
-  async findSession(
-    sessionId: string,
-    db: Knex = this.deps.db,
-  ): Promise<{ id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined> {
+  async findSession(sessionId: string, db: Knex = this.deps.db): Promise<SessionRow | undefined> {
     return (await db('auth_sessions')
-      .select('id', 'scope', 'user_id', 'revoked_at')
+      .select('id', 'scope', 'user_id', 'client_id', 'revoked_at')
       .where({ id: sessionId })
-      .first()) as { id: string; scope: string; user_id: string | null; revoked_at: Date | null } | undefined;
+      .first()) as SessionRow | undefined;
   }
 
   async insertRefreshToken(

@@ -62,6 +62,26 @@ export class UsersRepository {
     }
   }
 
+  /** Bulk insert for seeding; emails that already exist are skipped. Returns how many rows were added. */
+  async insertMany(
+    rows: Array<{ email: string; name: string; passwordHash: string; role: UserRole }>,
+  ): Promise<number> {
+    const inserted = await this.deps
+      .db('users')
+      .insert(
+        rows.map((row) => ({
+          email: row.email,
+          name: row.name,
+          password_hash: row.passwordHash,
+          role: row.role,
+        })),
+      )
+      .onConflict('email')
+      .ignore()
+      .returning<Array<{ id: string }>>('id');
+    return inserted.length;
+  }
+
   async findById(id: string, db: Knex = this.deps.db): Promise<User | undefined> {
     const row = (await db('users').select(USER_COLUMNS).where({ id }).first()) as UserRow | undefined;
     return row ? toUser(row) : undefined;

@@ -199,7 +199,7 @@ export function createAuthService(deps: {
       const sessionId = await sessionOfToken(token);
       if (!sessionId) return;
       // A client may only revoke its own tokens (RFC 7009 section 2.1); anyone else answers the same 200.
-      const session = await sessions.findPrincipal(sessionId);
+      const session = await sessions.findSession(sessionId);
       if (client && session?.client_id !== client.id) return;
       await sessions.revoke(sessionId);
     },

@@ -44,3 +44,28 @@ export async function seedItems(
   }
   return { userId: account.id, email: options.email, ...(generatedPassword ? { generatedPassword } : {}) };
 }
+
+/**
+ * Creates `count` users `seed-user-<n>@<domain>` (those missing), all with one password hashed once:
+ * argon2id per user would make 10,000 users take over a minute.
+ */
+export async function seedUsers(
+  deps: { users: UsersRepository; hasher: PasswordHasher },
+  options: { count: number; password: string; domain?: string },
+): Promise<{ created: number }> {
+  const passwordHash = await deps.hasher.hash(options.password);
+  const domain = options.domain ?? 'example.com';
+  let created = 0;
+  for (let offset = 0; offset < options.count; offset += BATCH_SIZE) {
+    const size = Math.min(BATCH_SIZE, options.count - offset);
+    created += await deps.users.insertMany(
+      Array.from({ length: size }, (_, i) => ({
+        email: `seed-user-${offset + i}@${domain}`,
+        name: `Seed user ${offset + i}`,
+        passwordHash,
+        role: 'user' as const,
+      })),
+    );
+  }
+  return { created };
+}

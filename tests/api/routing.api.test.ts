@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import * as pathToRegexpModule from 'path-to-regexp';
 import request from 'supertest';
 import { listOperations, loadOpenApiDocument, toExpressPath } from '../../src/internal/openapi-document';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -45,4 +46,27 @@ describe('every operation in the spec is routed, and nothing else', () => {
       expect(documented).toContain(String(res.status));
     },
   );
+});
+
+describe('the validator compiles its route matchers once (patches/express-openapi-validator)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('when the same routes are requested again, then no path pattern is compiled again', async () => {
+    // The patched lookup calls pathToRegexp through the module object, so a spy sees every compile.
+    const pathToRegexp = jest.spyOn(pathToRegexpModule, 'pathToRegexp');
+    try {
+      const paths = ['/health/live', '/v1/items/00000000-0000-4000-8000-000000000000', '/v1/users/me'];
+      for (const path of paths) await request(t.app).get(path);
+      const firstRound = pathToRegexp.mock.calls.length;
+      for (const path of paths) await request(t.app).get(path);
+      expect(firstRound).toBeGreaterThan(0);
+      expect(pathToRegexp.mock.calls.length).toBe(firstRound);
+    } finally {
+      pathToRegexp.mockRestore();
+    }
+  });
 });

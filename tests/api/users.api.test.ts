@@ -52,6 +52,24 @@ describe('the current user', () => {
     });
   });
 
+  it('when a user fetches /v1/users/me, then one query loads session and account together, and a rename shows at once', async () => {
+    const user = await createUser(t);
+    const queries: string[] = [];
+    const record = (query: { sql: string }) => queries.push(query.sql);
+    t.database.db.on('query', record);
+    try {
+      await getMe(t, user.accessToken).expect(200);
+      expect(queries).toHaveLength(1);
+      await t.database.db('users').where({ id: user.id }).update({ name: 'Renamed Elsewhere' });
+
+      const res = await getMe(t, user.accessToken).expect(200);
+
+      expect(res.body).toMatchObject({ id: user.id, name: 'Renamed Elsewhere' });
+    } finally {
+      t.database.db.off('query', record);
+    }
+  });
+
   it('when a user renames themselves, then 200 with the new name, and the row has it with a later updated_at', async () => {
     const user = await createUser(t);
     const before = await t.database.db('users').where({ id: user.id }).first();

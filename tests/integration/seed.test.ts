@@ -1,7 +1,7 @@
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
-import { seedItems } from '../../src/services/seed.service';
+import { seedItems, seedUsers } from '../../src/services/seed.service';
 import { createTestDatabase } from '../support/test-database';
 
 describe('seeding items for benchmarks', () => {
@@ -27,6 +27,32 @@ describe('seeding items for benchmarks', () => {
         );
       expect(stats!.total).toBe(5000);
       expect(stats!.instants).toBeGreaterThanOrEqual(2500);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('when 2,100 users are seeded twice, then 2,100 exist once each, all signing in with the one password', async () => {
+    const database = await createTestDatabase();
+    try {
+      const users = new UsersRepository({ db: database.db });
+      const hasher = createPasswordHasher();
+      const password = 'violet-kettle-orbit-42';
+      const domain = 'seed-users.example.com';
+      expect(await seedUsers({ users, hasher }, { count: 2100, password, domain })).toEqual({
+        created: 2100,
+      });
+      expect(await seedUsers({ users, hasher }, { count: 2100, password, domain })).toEqual({ created: 0 });
+      const [stats] = await database
+        .db('users')
+        .whereLike('email', `%@${domain}`)
+        .select<Array<{ total: number; hashes: number }>>(
+          database.db.raw('count(*)::int as total'),
+          database.db.raw('count(distinct password_hash)::int as hashes'),
+        );
+      expect(stats).toEqual({ total: 2100, hashes: 1 });
+      const last = await users.findCredentialsByEmail(`seed-user-2099@${domain}`);
+      expect(await hasher.verify(last!.password_hash!, password)).toBe(true);
     } finally {
       await database.close();
     }

@@ -296,6 +296,59 @@ describe('broken authentication (OWASP API2)', () => {
     });
   });
 
+  describe('a verified token is remembered until it expires; its session is checked every time', () => {
+    // Only Date moves; timers, ticks and I/O stay real so the database keeps answering.
+    const fakeDateOnly = (now: number) =>
+      jest.useFakeTimers({
+        now,
+        doNotFake: [
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'setImmediate',
+          'clearImmediate',
+          'setInterval',
+          'clearInterval',
+          'setTimeout',
+          'clearTimeout',
+        ],
+      });
+    afterEach(() => {
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+    });
+
+    it('when a token is used again, then its signature is not verified again but its session is refused once revoked', async () => {
+      const holder = await createUser(t);
+      const verify = jest.spyOn(jwt, 'verify');
+      await getMe(`Bearer ${holder.accessToken}`).expect(200);
+      const verificationsAfterFirstUse = verify.mock.calls.length;
+      await getMe(`Bearer ${holder.accessToken}`).expect(200);
+      expect(verificationsAfterFirstUse).toBeGreaterThan(0);
+      expect(verify.mock.calls.length).toBe(verificationsAfterFirstUse);
+      const { sid } = claimsOf(holder.accessToken);
+      await t.database.db('auth_sessions').where({ id: sid }).update({ revoked_at: t.database.db.fn.now() });
+
+      const res = await getMe(`Bearer ${holder.accessToken}`);
+
+      expectInvalidToken(res);
+    });
+
+    it('when a remembered token reaches its exp, then it is refused', async () => {
+      const holder = await createUser(t);
+      await getMe(`Bearer ${holder.accessToken}`).expect(200);
+      const { exp } = jwt.decode(holder.accessToken) as { exp: number };
+      fakeDateOnly(exp * 1000 - 1000);
+      await getMe(`Bearer ${holder.accessToken}`).expect(200);
+      jest.setSystemTime(exp * 1000);
+
+      const res = await getMe(`Bearer ${holder.accessToken}`);
+
+      expectInvalidToken(res);
+    });
+  });
+
   describe('account enumeration on the password grant', () => {
     it('when the email is unknown or the password is wrong, then the problem bodies are byte-identical but for request_id', async () => {
       const known = await createUser(t);

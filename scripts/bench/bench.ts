@@ -1,0 +1,184 @@
+/**
+ * `make bench`: the production build against PostgreSQL, next to a bare node:http + pg baseline doing
+ * the same security work for GET /v1/users/me, on the same Node. Prints one table, writes it as JSON
+ * to build/bench/, and asserts nothing. See README "Performance".
+ *
+ *   DATABASE_URL   a PostgreSQL server; the bench creates its own database there and drops it after
+ *   BENCH_NODE     the node binary for the servers (default: this one)
+ *   BENCH_SECONDS  measured seconds per endpoint (default 10), after 3 s of warm-up
+ *   BENCH_CPU      pin the servers to this core with taskset (e.g. 1)
+ *   SPEC_PADDING   extra operations for the spec-size run (default 200; 0 skips it)
+ *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me"
+ *   BENCH_CPU_PROF=1  profile the API (node --cpu-prof) into build/bench/profile/ and stop after the
+ *                  endpoints (see profile-summary.ts; combine with BENCH_ONLY)
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { collectFixtures, seed } from './fixtures';
+import { measure, type Row } from './load';
+import { markdownTable, writeJson } from './report';
+import { apiScenarios, currentUser } from './scenarios';
+import { loginStorm } from './storm';
+import { freePort, startServer, type RunningServer } from './servers';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 3;
+const PADDING = Number(process.env.SPEC_PADDING ?? 200);
+const PASSWORD = 'violet-kettle-orbit-42';
+const PROFILED = process.env.BENCH_CPU_PROF === '1';
+const ONLY = process.env.BENCH_ONLY ?? '';
+const node = process.env.BENCH_NODE ?? process.execPath;
+const nodeVersion = execFileSync(node, ['--version']).toString().trim();
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl)
+    throw new Error('make bench needs DATABASE_URL (a PostgreSQL server; it creates its own database)');
+  const dbName = `bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const benchDb = new pg.Client({ connectionString: databaseUrl });
+  const servers: RunningServer[] = [];
+  mkdirSync('build/bench', { recursive: true });
+  try {
+    await benchDb.connect();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const apiPort = await freePort();
+    const issuer = `http://127.0.0.1:${apiPort}`;
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: String(apiPort),
+      PUBLIC_BASE_URL: issuer,
+      AUTH_JWT_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      RATE_LIMIT_AUTH_PER_IP: '1000000000',
+      RATE_LIMIT_AUTH_PER_ACCOUNT: '1000000000',
+      LOG_LEVEL: 'info',
+      SEED_PASSWORD: PASSWORD,
+    };
+    out(
+      `Node ${nodeVersion}; ${SECONDS} s per endpoint after ${WARMUP_SECONDS} s warm-up; load average ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
+    );
+    execFileSync(node, ['dist/src/cli.js', 'migrate'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const seedStarted = Date.now();
+    seed({ node, env, items: 100_000, users: 10_000 });
+    await benchDb.query('ANALYZE');
+    out(`seeded 100,000 items and 10,000 users in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+    const api = await startServer({
+      name: 'api',
+      node,
+      args: [...(PROFILED ? ['--cpu-prof', '--cpu-prof-dir=build/bench/profile'] : []), 'dist/src/main.js'],
+      env,
+      port: apiPort,
+      logFile: 'build/bench/api.log',
+    });
+    servers.push(api);
+    const fixtures = await collectFixtures(api.url, PASSWORD, 10_000);
+    const baselinePort = await freePort();
+    const baseline = await startServer({
+      name: 'baseline',
+      node,
+      args: ['scripts/bench/baseline-server.mjs'],
+      env: {
+        ...env,
+        BASELINE_PORT: String(baselinePort),
+        AUTH_JWT_PUBLIC_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        AUTH_ISSUER: issuer,
+        AUTH_AUDIENCE: 'partner-api',
+      },
+      port: baselinePort,
+      logFile: 'build/bench/baseline.log',
+    });
+    servers.push(baseline);
+
+    const run = (server: RunningServer, scenario: ReturnType<typeof currentUser>) =>
+      measure({ server, scenario, admin: benchDb, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
+    const rows: Row[] = [await run(baseline, currentUser(fixtures))];
+    await baseline.stop();
+    for (const scenario of apiScenarios(fixtures)) {
+      if (scenario.name.startsWith(ONLY)) rows.push(await run(api, scenario));
+    }
+    if (PROFILED) {
+      await api.stop();
+      out(markdownTable(rows, rows[0]!.reqPerSec));
+      out('profile written to build/bench/profile/');
+      return;
+    }
+
+    const storm = await loginStorm(api.url, fixtures);
+    const start = { readyMs: api.readyMs, idleRssMb: api.idleRssMb };
+    await api.stop();
+
+    let padding: { operations: number; row: Row; cpuChange: number } | undefined;
+    const apiCurrentUser = rows.find(
+      (row) => row.server === 'api' && row.endpoint === currentUser(fixtures).name,
+    );
+    if (PADDING > 0 && apiCurrentUser) {
+      const padded = await startServer({
+        name: `api + ${PADDING} operations`,
+        node,
+        args: ['scripts/bench/padded-server.mjs'],
+        env: { ...env, SPEC_PADDING: String(PADDING) },
+        port: apiPort,
+        logFile: 'build/bench/padded.log',
+      });
+      servers.push(padded);
+      const row = await run(padded, currentUser(fixtures));
+      await padded.stop();
+      rows.splice(2, 0, row);
+      padding = {
+        operations: PADDING,
+        row,
+        cpuChange: row.serverCpuUsPerReq / apiCurrentUser.serverCpuUsPerReq - 1,
+      };
+    }
+
+    const baselineReqPerSec = rows[0]!.reqPerSec;
+    out();
+    out(markdownTable(rows, baselineReqPerSec));
+    out();
+    out(`start-up: ready in ${start.readyMs.toFixed(0)} ms, idle RSS ${start.idleRssMb.toFixed(0)} MB`);
+    out(
+      `login storm: /v1/users/me p99 ${storm.unloadedP99Ms} ms alone, ${storm.stormP99Ms} ms beside 20 concurrent password grants (${storm.ratio.toFixed(2)}x)`,
+    );
+    if (padding)
+      out(
+        `spec size: ${PADDING} more operations change /v1/users/me server CPU per request by ${(padding.cpuChange * 100).toFixed(1)}%`,
+      );
+    const file = `build/bench/bench-node${nodeVersion.split('.')[0]!.slice(1)}.json`;
+    writeJson(file, {
+      node: nodeVersion,
+      seconds: SECONDS,
+      loadAverage: loadavg(),
+      baselineReqPerSec,
+      rows,
+      start,
+      storm,
+      padding,
+    });
+    out(`written to ${file}`);
+  } finally {
+    for (const server of servers) await server.stop();
+    await benchDb.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

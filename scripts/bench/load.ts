@@ -1,0 +1,70 @@
+/** Drives one endpoint with autocannon and reads what it cost the server and PostgreSQL. */
+import autocannon from 'autocannon';
+import type pg from 'pg';
+import { cpuSnapshot, cpuSpent, cpuMicros, rssMb } from './proc';
+
+export interface Scenario {
+  name: string;
+  connections: number;
+  requests: autocannon.Request[];
+}
+
+export interface Row {
+  endpoint: string;
+  server: string;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  requests: number;
+  serverCpuUsPerReq: number;
+  pgCpuUsPerReq: number;
+  rssMb: number;
+}
+
+export function drive(url: string, scenario: Scenario, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections: scenario.connections,
+    duration: seconds,
+    requests: scenario.requests,
+  });
+}
+
+/** The PostgreSQL backends serving the bench database, other than the bench's own connection. */
+async function backendPids(admin: pg.Client): Promise<number[]> {
+  const { rows } = await admin.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  return rows.map((row) => row.pid);
+}
+
+/** A warm-up, then a measured run; CPU is the kernel's count for the server and its database backends. */
+export async function measure(options: {
+  server: { name: string; pid: number; url: string };
+  scenario: Scenario;
+  admin: pg.Client;
+  warmupSeconds: number;
+  seconds: number;
+}): Promise<Row> {
+  const { server, scenario, admin } = options;
+  await drive(server.url, scenario, options.warmupSeconds);
+  const pgBefore = cpuSnapshot(await backendPids(admin));
+  const serverBefore = cpuMicros(server.pid);
+  const result = await drive(server.url, scenario, options.seconds);
+  const serverSpent = cpuMicros(server.pid) - serverBefore;
+  const pgSpent = cpuSpent(pgBefore, cpuSnapshot(await backendPids(admin)));
+  const requests = result.requests.total;
+  return {
+    endpoint: scenario.name,
+    server: server.name,
+    reqPerSec: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    requests,
+    serverCpuUsPerReq: requests ? serverSpent / requests : 0,
+    pgCpuUsPerReq: requests ? pgSpent / requests : 0,
+    rssMb: rssMb(server.pid),
+  };
+}
