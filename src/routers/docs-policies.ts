@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 const COMMON = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
- * The Redoc page carries Redoc and the spec in one inline module script, allowed by its hash rather than
- * by 'unsafe-inline'. Redoc's styled-components insert <style> elements while it runs, which no hash
+ * The Redoc page carries Redoc and the spec in one inline module script, and a colour-mode snippet in
+ * another; both are allowed by their hashes rather than by 'unsafe-inline'. Redoc's styled-components insert <style> elements while it runs, which no hash
  * can name in advance: hence style-src 'unsafe-inline'. The footer logo is a data: image, and search
  * runs without a worker (both in scripts/docs/reference-page.ts).
  */
