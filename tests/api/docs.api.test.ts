@@ -82,6 +82,7 @@ describe('the docs portal', () => {
     expect(res.text).toContain('Partner API console');
     const policy = directives(res.headers['content-security-policy'] as string);
     expect(policy.get('script-src')).toEqual(["'self'"]);
+    expect(policy.get('style-src')).toEqual(["'self'"]);
     expect(policy.get('connect-src')).toEqual(["'self'"]);
     expect(policy.get('form-action')).toEqual(["'none'"]);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
