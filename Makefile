@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
+.PHONY: help install run test test-browser generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
 	sdk sdk-check breaking changelog mock fuzz
 
 help: ## List the targets
@@ -17,6 +17,9 @@ run: install docs ## Run the API (embedded PGlite under .data/ unless DATABASE_U
 
 test: install ## Run the whole test suite (PGlite, or the server named by DATABASE_URL)
 	@$(NPM) test
+
+test-browser: install docs ## Drive the docs portal in headless Chromium (installs Debian's chromium if missing)
+	@bash scripts/test-browser.sh
 
 generate: install ## Bundle openapi/ and regenerate generated/ (types and openapi.json)
 	@$(NPM) generate
@@ -34,10 +37,10 @@ lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings), Spect
 typecheck: install ## TypeScript, strict, no emit
 	@$(NPM) typecheck
 
-docs: install build/docs/index.html ## Build the standalone Redoc reference into build/docs/index.html (served at /docs)
+docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference (/docs), try-it console (/docs/try)
 
 # Rebuilt only when the spec changed, so `make run` starts at once the second time.
-build/docs/index.html: redocly.yaml $(shell find openapi -type f)
+build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs docs/portal -type f)
 	@$(NPM) docs
 
 build: install ## Compile to dist/ for production

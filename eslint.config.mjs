@@ -26,6 +26,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The docs portal's own browser script (served at /docs/try/console.js).
+    files: ['docs/portal/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', fetch: 'readonly', URL: 'readonly' } },
+  },
+  {
     files: ['tests/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

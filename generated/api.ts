@@ -213,7 +213,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The user's id. */
+                /**
+                 * @description The user's id.
+                 * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+                 */
                 user_id: components["parameters"]["UserId"];
             };
             cookie?: never;
@@ -268,7 +271,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The client's id. */
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
                 client_id: components["parameters"]["ClientId"];
             };
             cookie?: never;
@@ -295,7 +301,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The client's id. */
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
                 client_id: components["parameters"]["ClientId"];
             };
             cookie?: never;
@@ -363,7 +372,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The item's id. */
+                /**
+                 * @description The item's id.
+                 * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+                 */
                 item_id: components["parameters"]["ItemId"];
             };
             cookie?: never;
@@ -461,6 +473,86 @@ export interface paths {
          * @description The Redoc reference built from this document by `make docs`; a single HTML page that renders without network access.
          */
         get: operations["getApiDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/try": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Interactive console (try it)
+         * @description Swagger UI over this document, served by the API itself (no other host is contacted), with requests sent to this same origin. Authorize with the OAuth 2.0 client credentials or password flow, then send any operation from the page. Built by `make docs`.
+         */
+        get: operations["getApiConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/try/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A script or style sheet of the console
+         * @description The files `/docs/try` loads, from the pinned `swagger-ui-dist` package and the console's own start-up script.
+         */
+        get: operations["getApiConsoleAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The portal's icon
+         * @description The icon browsers show for the reference and the console (SVG).
+         */
+        get: operations["getFavicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/problems/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explanation of a problem type
+         * @description Every problem document's `type` (`/problems/<kind>`) is a link to its explanation (RFC 9457 asks for human-readable documentation there); this page takes the browser to the kind's section under Errors in the reference.
+         */
+        get: operations["getProblemType"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1202,23 +1294,43 @@ export interface components {
          * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
          *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
          *     key with a different request answers 422; a retry while the first is still running answers 409.
+         * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
          */
         IdempotencyKey: string;
-        /** @description Page size. */
+        /**
+         * @description Page size.
+         * @example 50
+         */
         Limit: number;
-        /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+        /**
+         * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+         * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+         */
         Cursor: string;
-        /** @description The user's id. */
+        /**
+         * @description The user's id.
+         * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+         */
         UserId: string;
-        /** @description The client's id. */
+        /**
+         * @description The client's id.
+         * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+         */
         ClientId: string;
-        /** @description The item's id. */
+        /**
+         * @description The item's id.
+         * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+         */
         ItemId: string;
-        /** @description An `ETag` you hold; when it is still current the answer is 304 with no body. */
+        /**
+         * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+         * @example "3"
+         */
         IfNoneMatch: string;
         /**
          * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
          *     the item has changed since, with 412 — so no update is ever lost.
+         * @example "3"
          */
         IfMatch: string;
     };
@@ -1227,34 +1339,69 @@ export interface components {
         /**
          * @description The request id: the client's own `X-Request-Id` when it was well formed (1-128 characters of
          *     letters, digits, `.`, `_`, `:` and `-`), otherwise a new UUID. It also appears in logs and problems.
+         * @example 0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11
          */
         "X-Request-Id": string;
         /**
          * @description CORS: the caller's `Origin`, echoed, when the deployment allows browser calls from it (`CORS_ORIGINS`).
          *     Absent otherwise, and always absent for server-to-server calls that send no `Origin`.
+         * @example https://app.partner.example
          */
         "Access-Control-Allow-Origin": string;
-        /** @description The methods the resource supports. */
+        /**
+         * @description The methods the resource supports.
+         * @example GET, PATCH, DELETE
+         */
         Allow: string;
-        /** @description Seconds to wait before retrying. */
+        /**
+         * @description Seconds to wait before retrying.
+         * @example 42
+         */
         "Retry-After": number;
-        /** @description The URL of the created resource. */
+        /**
+         * @description The URL of the created resource.
+         * @example /v1/items/7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+         */
         Location: string;
-        /** @description Remaining quota of the policy that applies, e.g. `"auth";r=4;t=42` (IETF draft-ietf-httpapi-ratelimit-headers-08). */
+        /**
+         * @description Remaining quota of the policy that applies, e.g. `"auth";r=4;t=42` (IETF draft-ietf-httpapi-ratelimit-headers-08).
+         * @example "auth";r=4;t=42
+         */
         RateLimit: string;
-        /** @description The limit that applies, e.g. `"auth";q=10;w=60` (10 requests per 60 seconds). */
+        /**
+         * @description The limit that applies, e.g. `"auth";q=10;w=60` (10 requests per 60 seconds).
+         * @example "auth";q=10;w=60
+         */
         "RateLimit-Policy": string;
-        /** @description Always `no-store`; token responses must not be cached. */
+        /**
+         * @description Always `no-store`; token responses must not be cached.
+         * @example no-store
+         */
         "Cache-Control-No-Store": "no-store";
-        /** @description The authentication challenge, e.g. `Bearer error="invalid_token"` or `Basic realm="partner-api"`. */
+        /**
+         * @description The authentication challenge, e.g. `Bearer error="invalid_token"` or `Basic realm="partner-api"`.
+         * @example Bearer realm="partner-api", error="invalid_token"
+         */
         "WWW-Authenticate": string;
-        /** @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`. */
+        /**
+         * @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`.
+         * @example true
+         */
         "Idempotent-Replayed": "true";
-        /** @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`. */
+        /**
+         * @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`.
+         * @example @1793491200
+         */
         Deprecation: string;
-        /** @description RFC 8594; the HTTP date after which the operation may stop working. */
+        /**
+         * @description RFC 8594; the HTTP date after which the operation may stop working.
+         * @example Wed, 30 Jun 2027 00:00:00 GMT
+         */
         Sunset: string;
-        /** @description The current version of the resource, for `If-Match` and `If-None-Match`. */
+        /**
+         * @description The current version of the resource, for `If-Match` and `If-None-Match`.
+         * @example "3"
+         */
         ETag: string;
     };
     pathItems: never;
@@ -1630,6 +1777,7 @@ export interface operations {
                  * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
                  *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
                  *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -1675,15 +1823,30 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
-                /** @description Page size. */
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
                 cursor?: components["parameters"]["Cursor"];
-                /** @description Only users with this role. */
+                /**
+                 * @description Only users with this role.
+                 * @example user
+                 */
                 role?: components["schemas"]["UserRole"];
-                /** @description Only users with this status. */
+                /**
+                 * @description Only users with this status.
+                 * @example active
+                 */
                 status?: components["schemas"]["UserStatus"];
-                /** @description Only the user with this email (case-insensitive). */
+                /**
+                 * @description Only the user with this email (case-insensitive).
+                 * @example ada@example.com
+                 */
                 email?: string;
             };
             header?: never;
@@ -1732,7 +1895,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The user's id. */
+                /**
+                 * @description The user's id.
+                 * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+                 */
                 user_id: components["parameters"]["UserId"];
             };
             cookie?: never;
@@ -1775,7 +1941,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The user's id. */
+                /**
+                 * @description The user's id.
+                 * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+                 */
                 user_id: components["parameters"]["UserId"];
             };
             cookie?: never;
@@ -1805,7 +1974,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The user's id. */
+                /**
+                 * @description The user's id.
+                 * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+                 */
                 user_id: components["parameters"]["UserId"];
             };
             cookie?: never;
@@ -1858,9 +2030,15 @@ export interface operations {
     listClients: {
         parameters: {
             query?: {
-                /** @description Page size. */
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -1954,7 +2132,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client's id. */
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
                 client_id: components["parameters"]["ClientId"];
             };
             cookie?: never;
@@ -1997,7 +2178,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client's id. */
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
                 client_id: components["parameters"]["ClientId"];
             };
             cookie?: never;
@@ -2026,7 +2210,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client's id. */
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
                 client_id: components["parameters"]["ClientId"];
             };
             cookie?: never;
@@ -2087,23 +2274,50 @@ export interface operations {
     listItems: {
         parameters: {
             query?: {
-                /** @description Page size. */
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
                 cursor?: components["parameters"]["Cursor"];
-                /** @description Only items with this status. */
+                /**
+                 * @description Only items with this status.
+                 * @example active
+                 */
                 status?: components["schemas"]["ItemStatus"];
-                /** @description Only items carrying this tag. */
+                /**
+                 * @description Only items carrying this tag.
+                 * @example blue
+                 */
                 tag?: string;
-                /** @description Only items created at or after this instant. */
+                /**
+                 * @description Only items created at or after this instant.
+                 * @example 2026-11-01T00:00:00Z
+                 */
                 created_after?: string;
-                /** @description Only items created before this instant. */
+                /**
+                 * @description Only items created before this instant.
+                 * @example 2026-12-01T00:00:00Z
+                 */
                 created_before?: string;
-                /** @description Only items whose name contains this text (case-insensitive). */
+                /**
+                 * @description Only items whose name contains this text (case-insensitive).
+                 * @example widget
+                 */
                 q?: string;
-                /** @description Order of the results; `-` means descending. */
+                /**
+                 * @description Order of the results; `-` means descending.
+                 * @example name
+                 */
                 sort?: "created_at" | "-created_at" | "name" | "-name";
-                /** @description Administrators only: list this owner's items (a user or client id). */
+                /**
+                 * @description Administrators only: list this owner's items (a user or client id).
+                 * @example 3f6c2a1e-9b8d-4e7f-a6c5-2d1e0f9a8b7c
+                 */
                 owner_id?: string;
             };
             header?: never;
@@ -2164,6 +2378,7 @@ export interface operations {
                  * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
                  *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
                  *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2240,11 +2455,17 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An `ETag` you hold; when it is still current the answer is 304 with no body. */
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /** @description The item's id. */
+                /**
+                 * @description The item's id.
+                 * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+                 */
                 item_id: components["parameters"]["ItemId"];
             };
             cookie?: never;
@@ -2309,11 +2530,15 @@ export interface operations {
                 /**
                  * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
                  *     the item has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The item's id. */
+                /**
+                 * @description The item's id.
+                 * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+                 */
                 item_id: components["parameters"]["ItemId"];
             };
             cookie?: never;
@@ -2346,11 +2571,15 @@ export interface operations {
                 /**
                  * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
                  *     the item has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The item's id. */
+                /**
+                 * @description The item's id.
+                 * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
+                 */
                 item_id: components["parameters"]["ItemId"];
             };
             cookie?: never;
@@ -2418,9 +2647,15 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
-                /** @description Page size. */
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; do not build it yourself. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -2561,6 +2796,123 @@ export interface operations {
             406: components["responses"]["NotAcceptable"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApiConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console's HTML page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!DOCTYPE html><html><head><title>Partner API console</title></head></html> */
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApiConsoleAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The file's name.
+                 * @example console.js
+                 */
+                asset: "swagger-ui-bundle.js" | "swagger-ui.css" | "console.js";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example window.addEventListener('load', () => {}); */
+                    "text/javascript": string;
+                    /** @example .swagger-ui { font-family: sans-serif; } */
+                    "text/css": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFavicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The icon. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"></svg> */
+                    "image/svg+xml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The kind of problem, the last segment of its `type`.
+                 * @example validation-error
+                 */
+                kind: "validation-error" | "oauth-error" | "unauthorized" | "forbidden" | "not-found" | "method-not-allowed" | "not-acceptable" | "request-timeout" | "conflict" | "precondition-failed" | "content-too-large" | "unsupported-media-type" | "unprocessable-content" | "precondition-required" | "headers-too-large" | "too-many-requests" | "internal-error" | "service-unavailable";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A short page naming the kind, its status and title, that forwards the browser (meta refresh) to the kind's section in the reference, `/docs#section/errors/<kind>`, and links to it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!DOCTYPE html><title>validation-error</title><a href="/docs#section/errors/validation-error">400 Validation failed</a> */
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalServerError"];
         };
     };
 }

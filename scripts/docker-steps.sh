@@ -19,6 +19,8 @@ mkdir -p "$work/build" "$work/runtime"
 cd "$root"
 cp package.json package-lock.json tsconfig.json tsconfig.build.json redocly.yaml "$work/build/"
 cp -r patches openapi generated migrations src "$work/build/"
+mkdir -p "$work/build/scripts" "$work/build/docs"
+cp -r scripts/docs "$work/build/scripts/docs" && cp -r docs/portal "$work/build/docs/portal"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && REDOCLY_TELEMETRY=off npm run --silent docs)
 
 echo "== runtime stage in $work/runtime"
@@ -45,8 +47,10 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 node -e "fetch('http://127.0.0.1:$port/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { cat "$work/server.log"; exit 1; }
-node -e "fetch('http://127.0.0.1:$port/docs').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { echo '/docs failed'; exit 1; }
+for path in /docs /docs/try /docs/try/swagger-ui-bundle.js /favicon.ico; do
+  node -e "fetch('http://127.0.0.1:$port$path').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || { echo "$path failed"; exit 1; }
+done
 node -e "fetch('http://127.0.0.1:$port/.well-known/jwks.json').then(r=>r.json()).then(b=>process.exit(b.keys.length===1?0:1),()=>process.exit(1))" || { echo 'JWKS failed'; exit 1; }
 kill -TERM "$pid"
 wait "$pid"
-echo "== production steps OK (ready, docs served, clean exit on SIGTERM)"
+echo "== production steps OK (ready, docs portal served, clean exit on SIGTERM)"

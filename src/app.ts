@@ -36,6 +36,7 @@ import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
 import { parseBasicClientCredentials } from './routers/basic-auth';
 import { createClientsHandlers } from './routers/clients.router';
+import { createDocsHandlers } from './routers/docs.router';
 import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
 import { createHealthHandlers } from './routers/health.router';
 import { createItemsHandlers } from './routers/items.router';
@@ -126,7 +127,8 @@ export function createApp(deps: AppDependencies): Express {
 
   const handlers = {
     ...createHealthHandlers({ health: services.health }),
-    ...createMetaHandlers({ document, docsHtmlPath: config.docsHtmlPath }),
+    ...createMetaHandlers({ document }),
+    ...createDocsHandlers({ docsHtmlPath: config.docsHtmlPath }),
     ...createAuthHandlers({ auth: services.auth }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
     ...createUsersHandlers({ users: services.users, idempotency }),

@@ -44,6 +44,13 @@ describe('the reference explains every problem type', () => {
     },
   );
 
+  it('when /problems/{kind} is looked up, then it accepts exactly the kinds the API has', () => {
+    const operation = document.paths['/problems/{kind}']!.get as {
+      parameters: Array<{ schema: { enum: string[] } }>;
+    };
+    expect([...operation.parameters[0]!.schema.enum].sort()).toEqual([...kinds].sort());
+  });
+
   it('when the Errors section is listed, then it documents no kind the API does not have', () => {
     expect([...errorSections().keys()].sort()).toEqual([...kinds].sort());
   });

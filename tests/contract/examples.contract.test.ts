@@ -1,5 +1,10 @@
 import { loadOpenApiDocument } from '../../src/internal/openapi-document';
-import { collectExamples, createExampleValidator, pointer } from '../support/spec-examples';
+import {
+  collectExamples,
+  createExampleValidator,
+  findMissingExamples,
+  pointer,
+} from '../support/spec-examples';
 
 const document = loadOpenApiDocument() as unknown as Record<string, unknown>;
 const examples = collectExamples(document);
@@ -34,6 +39,49 @@ describe('every documented example matches its schema', () => {
 
   it.each(examples.map((example) => [example.where, example] as const))('%s', (_where, example) => {
     expect(check(example)).toBeUndefined();
+  });
+});
+
+describe('every parameter, header and response shows an example', () => {
+  // Redoc, the console and `make mock` show these; without one a reader (or a mocked header) sees `string`.
+  it('when the bundled spec is walked, then nothing lacks an example', () => {
+    expect(findMissingExamples(document)).toEqual([]);
+  });
+
+  it('when a parameter, a header or a response body has no example, then each is reported', () => {
+    const bare = { type: 'string' };
+    expect(
+      findMissingExamples({
+        paths: {
+          '/a/{id}': {
+            parameters: [{ name: 'id', in: 'path', schema: bare }],
+            get: {
+              parameters: [
+                { name: 'q', in: 'query', schema: bare, example: 'x' },
+                { $ref: '#/components/parameters/Shown' },
+              ],
+              responses: {
+                '200': {
+                  headers: { 'X-A': { schema: bare }, 'X-B': { schema: { const: 'b' } } },
+                  content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } },
+                },
+                '404': { content: { 'text/plain': { schema: bare } } },
+              },
+            },
+          },
+        },
+        components: {
+          schemas: { Thing: { type: 'object', example: {} } },
+          parameters: { Shown: { name: 's', in: 'query', schema: { ...bare, examples: ['s'] } } },
+          headers: { Bare: { schema: bare } },
+        },
+      }),
+    ).toEqual([
+      pointer('paths', '/a/{id}', 'parameters') + '/0',
+      pointer('paths', '/a/{id}', 'get', 'responses', '200', 'headers', 'X-A'),
+      pointer('paths', '/a/{id}', 'get', 'responses', '404', 'content', 'text/plain'),
+      pointer('components', 'headers', 'Bare'),
+    ]);
   });
 });
 

@@ -90,4 +90,20 @@ describe('the mock server', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(documentedExample('/v1/items', 'get', '200'));
   });
+
+  it('when a response is mocked, then its headers carry the documented examples, not the word "string"', async () => {
+    const res = await fetch(`${baseUrl}/v1/items?limit=10`, {
+      headers: { Authorization: 'Bearer any-token' },
+    });
+    const headers = Object.fromEntries(res.headers);
+    expect(headers['x-request-id']).toBe('0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11');
+    expect(Object.entries(headers).filter(([, value]) => value === 'string')).toEqual([]);
+    const token = await fetch(`${baseUrl}/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=a&client_secret=b',
+    });
+    expect(token.headers.get('ratelimit')).toBe('"auth";r=4;t=42');
+    expect(token.headers.get('ratelimit-policy')).toBe('"auth";q=10;w=60');
+  });
 });

@@ -151,3 +151,57 @@ export function createExampleValidator(document: Json) {
     return validate(example.value) ? undefined : ajv.errorsText(validate.errors);
   };
 }
+
+/**
+ * The JSON pointers of every parameter, header and response body of a bundled document that shows no
+ * example: none of its own (`example`/`examples`) and none on its schema (after `$ref`). A `const`
+ * schema is its own example.
+ */
+export function findMissingExamples(document: Json): string[] {
+  const missing: string[] = [];
+  const hasOwn = (node: Json): boolean =>
+    'example' in node || (isObject(node.examples) && Object.keys(node.examples).length > 0);
+  const schemaHas = (node: unknown): boolean => {
+    const schema = resolve(document, node);
+    return (
+      isObject(schema) &&
+      ('example' in schema ||
+        'const' in schema ||
+        (Array.isArray(schema.examples) && schema.examples.length > 0))
+    );
+  };
+  const check = (node: unknown, at: string): void => {
+    if (!isObject(node) || '$ref' in node) return; // checked where it is defined
+    if (!hasOwn(node) && !schemaHas(node.schema)) missing.push(at);
+  };
+  const response = (node: unknown, at: string): void => {
+    if (!isObject(node) || '$ref' in node) return;
+    for (const [name, header] of Object.entries((node.headers ?? {}) as Json))
+      check(header, at + pointer('headers', name));
+    for (const [type, media] of Object.entries((node.content ?? {}) as Json))
+      check(media, at + pointer('content', type));
+  };
+  const parameters = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) node.forEach((parameter, i) => check(parameter, `${at}/${i}`));
+  };
+
+  for (const [path, item] of Object.entries((document.paths ?? {}) as Json)) {
+    if (!isObject(item)) continue;
+    parameters(item.parameters, pointer('paths', path, 'parameters'));
+    for (const [method, operation] of Object.entries(item)) {
+      if (!isObject(operation) || method === 'parameters') continue;
+      parameters(operation.parameters, pointer('paths', path, method, 'parameters'));
+      for (const [status, res] of Object.entries((operation.responses ?? {}) as Json))
+        response(res, pointer('paths', path, method, 'responses', status));
+    }
+  }
+  const components = (document.components ?? {}) as Json;
+  for (const [kind, visit] of [
+    ['parameters', check],
+    ['headers', check],
+    ['responses', response],
+  ] as const)
+    for (const [name, node] of Object.entries((components[kind] ?? {}) as Json))
+      visit(node, pointer('components', kind, name));
+  return missing;
+}

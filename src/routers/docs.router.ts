@@ -1,0 +1,73 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ServiceUnavailableError } from '../utils/errors';
+import { PROBLEM_TYPES } from '../utils/problem-types';
+import { CONSOLE_PAGE_POLICY, referencePagePolicy } from './docs-policies';
+import type { HandlerMap } from './handler-map';
+
+type DocsHandlers = Pick<
+  HandlerMap,
+  'getApiDocs' | 'getApiConsole' | 'getApiConsoleAsset' | 'getFavicon' | 'getProblemType'
+>;
+
+/**
+ * The docs portal that `make docs` builds beside the reference page (scripts/docs/build-docs.ts): the
+ * Redoc reference, the try-it console and its files, the favicon; and the problem type URIs.
+ */
+export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers {
+  const reference = resolve(deps.docsHtmlPath);
+  const portal = dirname(reference);
+  const consolePage = join(portal, 'try/index.html');
+  const favicon = join(portal, 'favicon.svg');
+
+  const builtAt = async (path: string): Promise<number> => {
+    try {
+      return (await stat(path)).mtimeMs;
+    } catch {
+      throw new ServiceUnavailableError('The docs portal has not been built; run `make docs`.');
+    }
+  };
+  // Hashing the 2.6 MB page once per build, not per request; `make docs` while running rebuilds it.
+  let referencePolicy: { builtAt: number; policy: string } | undefined;
+  const policyOfReference = async (): Promise<string> => {
+    const mtime = await builtAt(reference);
+    if (referencePolicy?.builtAt !== mtime)
+      referencePolicy = { builtAt: mtime, policy: referencePagePolicy(await readFile(reference, 'utf8')) };
+    return referencePolicy.policy;
+  };
+
+  return {
+    getApiDocs: async (_req, res) => {
+      res.setHeader('Content-Security-Policy', await policyOfReference());
+      res.sendFile(reference);
+    },
+    getApiConsole: async (_req, res) => {
+      await builtAt(consolePage);
+      res.setHeader('Content-Security-Policy', CONSOLE_PAGE_POLICY);
+      res.sendFile(consolePage);
+    },
+    getApiConsoleAsset: async (req, res) => {
+      // The spec's enum has already refused any other name, so the path stays inside the portal.
+      const asset = join(portal, 'try', req.params.asset);
+      await builtAt(asset);
+      res.sendFile(asset);
+    },
+    getFavicon: async (_req, res) => {
+      await builtAt(favicon);
+      res.type('image/svg+xml').sendFile(favicon);
+    },
+    getProblemType: (req, res) => {
+      const { kind } = req.params;
+      const { status, title } = PROBLEM_TYPES[kind];
+      const explanation = `/docs#section/errors/${kind}`;
+      res
+        .type('text/html')
+        .send(
+          `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${kind}: ${status} ${title}</title>` +
+            `<meta http-equiv="refresh" content="0; url=${explanation}"></head>` +
+            `<body><h1>${status} ${title}</h1><p><code>/problems/${kind}</code> is explained in the ` +
+            `<a href="${explanation}">API reference</a>.</p></body></html>\n`,
+        );
+    },
+  };
+}
