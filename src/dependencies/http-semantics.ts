@@ -36,12 +36,15 @@ export const canonicalizeQuery: RequestHandler = (req, _res, next) => {
   next();
 };
 
-// RFC 3986 section 3.3: a path holds unreserved characters, sub-delims, ':', '@', '/' and %-escapes only.
-const VALID_PATH = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+// Every path this API serves is made of unreserved characters (RFC 3986: letters, digits, `-._~`), `/`
+// and percent-escapes; ids are UUIDs. RFC 3986 also allows sub-delims, `:` and `@` in a path, but none of
+// our resources is named with them.
+const VALID_PATH = /^(?:[A-Za-z0-9\-._~/]|%[0-9A-Fa-f]{2})*$/;
 
 /**
- * Before routing: a path with characters a URI cannot hold (`{`, `[`, a quote, a space...) is refused
- * instead of being matched loosely, where a stray `?` or `/` inside it would pick a different operation.
+ * Before routing: a path holding anything else (`{`, `'`, a space...) is refused with 400 instead of being
+ * matched loosely, where a client that forgot to encode a value, and so split it at a `?` or `/`, would
+ * reach a different operation and get a confusing 405.
  */
 export const refuseMalformedPath: RequestHandler = (req, _res, next) => {
   const end = req.url.indexOf('?');
@@ -51,7 +54,11 @@ export const refuseMalformedPath: RequestHandler = (req, _res, next) => {
   }
   next(
     new ValidationError('The request has 1 invalid field.', [
-      { location: 'path', pointer: '', detail: 'is not a valid URI path (RFC 3986): percent-encode it' },
+      {
+        location: 'path',
+        pointer: '',
+        detail: 'holds characters no path of this API has: percent-encode them',
+      },
     ]),
   );
 };

@@ -144,10 +144,15 @@ describe('input the database cannot store or the spec forbids is refused with 40
     expectProblem(await request(t.app).get('/v1/items?foo=1').set(bearer(user)), 400, 'validation-error');
   });
 
-  it('when a path holds characters a URI cannot (a fuzzer sent an unencoded list as client_id), then 400, not a 405 for a shorter path', async () => {
+  it('when a path holds characters no path of the API has (a fuzzer sent a list or an object unencoded as client_id), then 400, not a 405 for a shorter path', async () => {
     const admin = await createUser(t, { role: 'admin' });
-    const res = await request(t.app).post(`/v1/clients/[{'?%27%3A+None%7D%5D%2Fsecret=x`).set(bearer(admin));
-    expectFieldError(expectProblem(res, 400, 'validation-error'), 'path', '');
+    for (const path of [
+      `/v1/clients/[{'?%27%3A+None%7D%5D%2Fsecret=x`,
+      `/v1/clients/%7B'?%27%3A+%27null%27%7D%2Fsecret=x`,
+    ]) {
+      const res = await request(t.app).post(path).set(bearer(admin));
+      expectFieldError(expectProblem(res, 400, 'validation-error'), 'path', '');
+    }
     await request(t.app).get('/v1/items/%7Bnot-a-uuid%7D').set(bearer(user)).expect(400);
   });
 
