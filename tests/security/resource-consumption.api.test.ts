@@ -233,16 +233,19 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
         .type('form')
         .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
 
-    it('when wrong secrets for a partner come from one address, then that address is throttled and the partner, elsewhere, is not', async () => {
-      const client = await request(t.app)
+    /** A partner client created through the API, without a token grant (grants are what is counted here). */
+    const newPartner = async () => {
+      const created = await request(t.app)
         .post('/v1/clients')
         .auth((await createUser(t, { role: 'admin' })).accessToken, { type: 'bearer' })
         .send({ name: 'Partner', scopes: ['items:read'] })
         .expect(201);
-      const { client_id: clientId, client_secret: secret } = client.body as {
-        client_id: string;
-        client_secret: string;
-      };
+      const body = created.body as { client_id: string; client_secret: string };
+      return { clientId: body.client_id, secret: body.client_secret };
+    };
+
+    it('when wrong secrets for a partner come from one address, then that address is throttled and the partner, elsewhere, is not', async () => {
+      const { clientId, secret } = await newPartner();
       expect((await grant(clientId, 'cs_wrong-1', '203.0.113.7')).status).toBe(401);
       expect((await grant(clientId, 'cs_wrong-2', '203.0.113.7')).status).toBe(401);
 
@@ -251,15 +254,7 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
     });
 
     it('when a partner obtains tokens successfully, then those grants never count as failures, and a generous separate limit applies', async () => {
-      const client = await request(t.app)
-        .post('/v1/clients')
-        .auth((await createUser(t, { role: 'admin' })).accessToken, { type: 'bearer' })
-        .send({ name: 'Partner', scopes: ['items:read'] })
-        .expect(201);
-      const { client_id: clientId, client_secret: secret } = client.body as {
-        client_id: string;
-        client_secret: string;
-      };
+      const { clientId, secret } = await newPartner();
       const statuses = [];
       for (let i = 0; i < 3; i += 1) statuses.push((await grant(clientId, secret, '192.0.2.1')).status);
       expect(statuses).toEqual([200, 200, 200]);
