@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -76,6 +76,27 @@ function tokenRequestAccount(req: Request): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+const MAX_USER_AGENT_LOGGED = 256;
+
+/**
+ * What the one access-log line says besides method, path, status and duration: who called (kind and id,
+ * never a credential), from where (`req.ip`, so TRUST_PROXY applies) and with what, the route template,
+ * the problem `type` when the answer was one, and the response size.
+ */
+function accessLogFields(req: Request, res: Response): Record<string, unknown> {
+  // pino-http asks at the start of the request too, and would then repeat every key in the final line.
+  if (!res.headersSent) return {};
+  const size = res.getHeader('content-length');
+  return {
+    route: (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute,
+    principal: req.principal ? { kind: req.principal.kind, id: req.principal.id } : undefined,
+    client_address: req.ip,
+    user_agent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LOGGED),
+    problem_type: res.locals.problemType,
+    response_bytes: size === undefined ? undefined : Number(size),
+  };
 }
 
 /** The client a client-credentials grant asks a token for (undefined for the other grants). */
@@ -177,9 +198,7 @@ export function createApp(deps: AppDependencies): Express {
       genReqId: assignRequestId,
       quietReqLogger: true,
       // Called again when the response finishes, by which time the validator has matched the path template.
-      customProps: (req) => ({
-        route: (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute,
-      }),
+      customProps: (req, res) => accessLogFields(req as Request, res as Response),
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       customSuccessMessage: (req, res) => `${req.method} ${res.statusCode}`,

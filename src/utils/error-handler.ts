@@ -62,6 +62,7 @@ export function createErrorHandler(): ErrorRequestHandler {
         ? { errors: classified.fieldErrors.slice(0, MAX_FIELD_ERRORS) }
         : {}),
     };
+    res.locals.problemType = problem.type;
     for (const [name, value] of Object.entries(classified.headers ?? {})) res.setHeader(name, value);
     if (status === 401 && !res.hasHeader('WWW-Authenticate')) challengeBearer(res);
     res.status(status).type('application/problem+json').send(JSON.stringify(problem));
