@@ -21,7 +21,7 @@ export const canonicalizeQuery: RequestHandler = (req, _res, next) => {
   const query = req.url.slice(start + 1);
   if (query.split('&').some((pair) => pair.startsWith('='))) {
     next(
-      new ValidationError('The request has 1 invalid field.', [
+      ValidationError.forFields([
         { location: 'query', pointer: '', detail: 'has a parameter without a name' },
       ]),
     );
@@ -53,7 +53,7 @@ export const refuseMalformedPath: RequestHandler = (req, _res, next) => {
     return;
   }
   next(
-    new ValidationError('The request has 1 invalid field.', [
+    ValidationError.forFields([
       {
         location: 'path',
         pointer: '',
@@ -97,15 +97,12 @@ export const refuseNonFiniteNumbers: RequestHandler = (req, _res, next) => {
     return;
   }
   next(
-    new ValidationError(
-      `The request has ${invalid.length} invalid field${invalid.length === 1 ? '' : 's'}.`,
-      [
-        ...invalid.map(([name]) => ({
-          location: 'query' as const,
-          pointer: `/${name}`,
-          detail: 'must be a finite number',
-        })),
-      ],
+    ValidationError.forFields(
+      invalid.map(([name]) => ({
+        location: 'query',
+        pointer: `/${name}`,
+        detail: 'must be a finite number',
+      })),
     ),
   );
 };

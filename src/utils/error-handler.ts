@@ -3,7 +3,7 @@ import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
 import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
 import { translateDatabaseError } from './database-errors';
-import { AppError, type FieldError, type OAuthErrorCode } from './errors';
+import { AppError, invalidFieldsMessage, type FieldError, type OAuthErrorCode } from './errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
 import { requestIdOf } from './request-id';
 
@@ -96,7 +96,7 @@ function classifyValidatorError(err: ValidatorError, req: Request): ClassifiedEr
       const fieldErrors = err.errors.map(toFieldError);
       return {
         kind,
-        detail: `The request has ${fieldErrors.length} invalid field${fieldErrors.length === 1 ? '' : 's'}.`,
+        detail: invalidFieldsMessage(fieldErrors.length),
         fieldErrors,
         unexpected: false,
       };

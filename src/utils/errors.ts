@@ -32,6 +32,15 @@ export class ValidationError extends AppError {
   constructor(message: string, fieldErrors: FieldError[] = [], options: { cause?: unknown } = {}) {
     super('validation-error', message, { ...options, fieldErrors });
   }
+
+  /** The request's invalid fields, with the message every validation problem uses. */
+  static forFields(fieldErrors: FieldError[]): ValidationError {
+    return new ValidationError(invalidFieldsMessage(fieldErrors.length), fieldErrors);
+  }
+}
+
+export function invalidFieldsMessage(count: number): string {
+  return `The request has ${count} invalid field${count === 1 ? '' : 's'}.`;
 }
 
 export class NotFoundError extends AppError {
