@@ -8,6 +8,7 @@ const { createApp } = require('../../dist/src/app.js');
 const { openDatabase } = require('../../dist/src/dependencies/database.js');
 const { loadSigningKeys } = require('../../dist/src/dependencies/signing-keys.js');
 const { loadConfig } = require('../../dist/src/internal/config.js');
+const { createLifecycle } = require('../../dist/src/internal/lifecycle.js');
 const { createLogger } = require('../../dist/src/internal/logger.js');
 const { loadOpenApiDocument } = require('../../dist/src/internal/openapi-document.js');
 const { startServer } = require('../../dist/src/server.js');
@@ -37,8 +38,17 @@ const config = loadConfig();
 const logger = createLogger(config);
 const database = await openDatabase(config.database, logger);
 const signingKeys = loadSigningKeys(config.auth, logger);
-const app = createApp({ config, logger, db: database.db, signingKeys, document, handlerOverrides });
-const running = await startServer(app, config, logger);
+const lifecycle = createLifecycle();
+const app = createApp({
+  config,
+  logger,
+  db: database.db,
+  signingKeys,
+  document,
+  handlerOverrides,
+  lifecycle,
+});
+const running = await startServer(app, config, logger, lifecycle);
 logger.info({ padding }, `padded spec: ${padding} extra operations`);
 process.on(
   'SIGTERM',
