@@ -15,6 +15,7 @@ import {
   refuseMalformedPath,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
+import { createMetrics, type Metrics } from './dependencies/metrics';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
@@ -59,6 +60,8 @@ export interface AppDependencies {
   signingKeys: SigningKeys;
   /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
   lifecycle?: Lifecycle;
+  /** Where the app records its metrics; a fresh registry when absent (main serves it on METRICS_PORT). */
+  metrics?: Metrics;
   /** Shares rate-limit counters between instances when present. */
   redis?: Redis | undefined;
   /** The spec to serve and validate against; the bundled one unless a benchmark pads it with more operations. */
@@ -109,6 +112,8 @@ function clientCredentialsGrantClient(req: Request): string | undefined {
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
   const document = deps.document ?? loadOpenApiDocument();
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.observeDatabase(db);
 
   const repositories = {
     health: new HealthRepository({ db }),
@@ -159,7 +164,7 @@ export function createApp(deps: AppDependencies): Express {
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
-  const limits = createAuthRateLimits({ config, redis: deps.redis });
+  const limits = createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited });
   const rateLimited: Partial<Record<keyof HandlerMap, RequestHandler[]>> = {
     registerUser: [
       limits.perIp,
@@ -192,6 +197,7 @@ export function createApp(deps: AppDependencies): Express {
   app.set('trust proxy', config.http.trustProxy);
   app.set('query parser', 'extended');
 
+  app.use(metrics.observeRequests);
   app.use(
     pinoHttp({
       logger,
@@ -254,6 +260,6 @@ export function createApp(deps: AppDependencies): Express {
   bindOperations(router, document, handlers, operationMiddleware);
   app.use(router);
 
-  app.use(createErrorHandler());
+  app.use(createErrorHandler({ onAuthFailure: metrics.authFailed }));
   return app;
 }

@@ -68,6 +68,9 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -105,6 +108,8 @@ export type Config = Readonly<{
     tokenGrantsPerClient: number;
   }>;
   docsHtmlPath: string;
+  /** The Prometheus listener; absent unless METRICS_PORT is set. */
+  metrics: Readonly<{ host: string; port: number }> | undefined;
 }>;
 
 export type DatabaseConfig =
@@ -217,6 +222,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URI, AUTH_EXTERNAL_AUDIENCE: set all three or none',
     );
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics are never served on the API port)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
 
@@ -241,6 +249,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? isDevelopment },
     database,
     docsHtmlPath: env.DOCS_HTML_PATH,
+    metrics: env.METRICS_PORT === undefined ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT },
     publicBaseUrl,
     auth: {
       issuer: env.AUTH_ISSUER ?? publicBaseUrl,
