@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -20,6 +20,7 @@ import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
+import { createRateLimitPolicies } from './dependencies/rate-limit-policies';
 import type { SigningKeys } from './dependencies/signing-keys';
 import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
@@ -35,7 +36,6 @@ import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
-import { parseBasicClientCredentials } from './routers/basic-auth';
 import { createClientsHandlers } from './routers/clients.router';
 import { createDocsHandlers } from './routers/docs.router';
 import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
@@ -70,17 +70,6 @@ export interface AppDependencies {
   handlerOverrides?: Partial<HandlerMap>;
 }
 
-/** The account a token or revocation request tries credentials for: a username or a client id (form or Basic). */
-function tokenRequestAccount(req: Request): string | undefined {
-  const body = req.body as { username?: string; client_id?: string };
-  if (body.username ?? body.client_id) return body.username ?? body.client_id;
-  try {
-    return parseBasicClientCredentials(req.headers.authorization)?.clientId;
-  } catch {
-    return undefined;
-  }
-}
-
 const MAX_USER_AGENT_LOGGED = 256;
 
 /**
@@ -100,12 +89,6 @@ function accessLogFields(req: Request, res: Response): Record<string, unknown> {
     problem_type: res.locals.problemType,
     response_bytes: size === undefined ? undefined : Number(size),
   };
-}
-
-/** The client a client-credentials grant asks a token for (undefined for the other grants). */
-function clientCredentialsGrantClient(req: Request): string | undefined {
-  const { grant_type: grantType } = req.body as { grant_type?: string };
-  return grantType === 'client_credentials' ? tokenRequestAccount(req) : undefined;
 }
 
 /** The composition root: repositories, then services, then handlers, then the Express app. */
@@ -164,29 +147,15 @@ export function createApp(deps: AppDependencies): Express {
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
-  const limits = createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited });
-  const rateLimited: Partial<Record<keyof HandlerMap, RequestHandler[]>> = {
-    registerUser: [
-      limits.perIp,
-      limits.perAccount('register', (req) => (req.body as { email?: string }).email),
-    ],
-    createToken: [
-      limits.perIp,
-      limits.failuresPerAccountAndAddress('token', tokenRequestAccount),
-      limits.grantsPerClient(clientCredentialsGrantClient),
-    ],
-    revokeToken: [limits.perIp, limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount)],
-    changeCurrentUserPassword: [
-      limits.perIp,
-      limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
-    ],
-  };
+  const rateLimitsOf = createRateLimitPolicies(
+    createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
+  );
   // Conventions the spec switches on per operation: content negotiation, deprecation headers,
   // Idempotency-Key, rate limits.
   const operationMiddleware: OperationMiddleware = (entry) => [
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
-    ...(rateLimited[entry.operationId as keyof HandlerMap] ?? []),
+    ...rateLimitsOf(entry),
     ...(declaresHeader(document, entry, 'Idempotency-Key') ? [idempotency.middleware] : []),
   ];
 
