@@ -225,9 +225,7 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(head.restoreHead);
 
-  const router = express.Router();
-  bindOperations(router, document, handlers, operationMiddleware);
-  app.use(router);
+  app.use(bindOperations(document, handlers, operationMiddleware));
 
   app.use(createErrorHandler({ onAuthFailure: metrics.authFailed }));
   return app;
