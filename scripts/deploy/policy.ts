@@ -96,6 +96,16 @@ function selectorChecks(all: K8sObject[], { deployment, jobs }: Found): string[]
       problems.push(`no NetworkPolicy selects the ${what} pods`);
     }
   }
+  const ingress = policies.flatMap((policy) => policy.spec?.ingress ?? []);
+  const admits = (port: string) => ingress.filter((rule) => rule.ports?.some((p) => p.port === port));
+  if (admits('http').length === 0) problems.push('no NetworkPolicy ingress rule admits the http port');
+  // Metrics are for the monitoring namespace, not for every pod that can reach the API.
+  for (const rule of admits('metrics')) {
+    if (!rule.from?.length || rule.from.some((peer) => !peer.namespaceSelector || peer.ipBlock)) {
+      problems.push('the metrics port must be admitted from a namespaceSelector only');
+    }
+  }
+  if (admits('metrics').length === 0) problems.push('no NetworkPolicy ingress rule admits the metrics port');
   const egressPorts = new Set(
     policies
       .flatMap((policy) => policy.spec?.egress ?? [])

@@ -5,6 +5,7 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IService } from 'kubernetes-models/v1/Service';
@@ -103,6 +104,15 @@ export const MUTATIONS: Mutation[] = [
     expect: "selects the migration Job's pod too",
     apply: (o) =>
       void (only<IService>(o, 'Service').spec!.selector = { 'app.kubernetes.io/name': 'partner-api' }),
+  },
+  {
+    name: 'metrics open to every pod of the namespace',
+    expect: 'the metrics port must be admitted from a namespaceSelector only',
+    apply: (o) =>
+      void only<INetworkPolicy>(o, 'NetworkPolicy').spec!.ingress!.push({
+        from: [{ podSelector: {} }],
+        ports: [{ port: 'metrics', protocol: 'TCP' }],
+      }),
   },
   {
     name: 'a Job kept forever',
