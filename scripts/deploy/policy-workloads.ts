@@ -5,6 +5,11 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { containersOf, REQUIRED_SECRETS, SECRET_NAME, SECRET_VALUE, type Found } from './rules';
 import { nameOf, type K8sObject, type Rendered } from './render';
 
+/** A registry (a port allowed), a repository, and a tag other than latest or a digest. */
+const PINNED_IMAGE = /^[\w.-]+(:\d+)?\/[\w./-]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/;
+/** After the drain: closing the database pool and Redis and flushing the log, with room to spare. */
+const CLOSE_SECONDS = 2;
+
 export function workloadChecks(
   rendered: Rendered,
   found: Found,
@@ -57,16 +62,14 @@ function podChecks(
     const { requests, limits } = container.resources ?? {};
     if (!requests?.cpu || !requests.memory || !limits?.memory)
       of('needs CPU and memory requests and a memory limit');
-    if (
-      isOverlay &&
-      !/^[^:@]+\/[^:@]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/.test(container.image ?? '')
-    ) {
+    if (isOverlay && !PINNED_IMAGE.test(container.image ?? '')) {
       of(`image ${container.image} must name a registry and a pinned tag or digest`);
     }
     for (const variable of container.env ?? []) {
       if (variable.value === undefined) continue;
-      if (SECRET_NAME.test(variable.name))
+      if (SECRET_NAME.test(variable.name)) {
         of(`${variable.name} is a secret; it must come from a secretKeyRef`);
+      }
       if (SECRET_VALUE.test(variable.value)) of(`the value of ${variable.name} looks like a secret`);
     }
     for (const name of REQUIRED_SECRETS) {
@@ -95,8 +98,9 @@ function serverChecks(
   const portOf = (name: string) => server.ports?.find((port) => port.name === name)?.containerPort;
   if (String(portOf('http')) !== config.PORT) say(`port http is ${portOf('http')}, PORT is ${config.PORT}`);
   const metricsPort = portOf('metrics');
-  if (String(metricsPort) !== config.METRICS_PORT)
+  if (String(metricsPort) !== config.METRICS_PORT) {
     say(`port metrics is ${metricsPort}, METRICS_PORT is ${config.METRICS_PORT}`);
+  }
 
   const annotations = template?.metadata?.annotations ?? {};
   const scrape = {
@@ -120,8 +124,9 @@ function serverChecks(
     }
     const path = probe.httpGet?.path;
     if (!path || !specPaths.has(path)) say(`${kind} path ${path} is not a path of the spec`);
-    if (probe.httpGet?.port !== 'http' && probe.httpGet?.port !== portOf('http'))
+    if (probe.httpGet?.port !== 'http' && probe.httpGet?.port !== portOf('http')) {
       say(`${kind} must probe the http port`);
+    }
   }
   if (server.livenessProbe?.httpGet?.path === server.readinessProbe?.httpGet?.path) {
     say('liveness and readiness must differ (readiness asks the database; liveness must not)');
@@ -131,9 +136,9 @@ function serverChecks(
   if (pause === undefined) say('needs a preStop sleep, so endpoints drop the pod before it drains');
   const grace = template?.spec?.terminationGracePeriodSeconds ?? 30;
   const drain = (Number(config.SHUTDOWN_DELAY_MS) + Number(config.SHUTDOWN_TIMEOUT_MS)) / 1000;
-  if ((pause ?? 0) + drain >= grace) {
+  if ((pause ?? 0) + drain + CLOSE_SECONDS > grace) {
     say(
-      `preStop ${pause} s + SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS ${drain} s reach the grace period ${grace} s`,
+      `preStop ${pause} s + SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS ${drain} s + ${CLOSE_SECONDS} s to close reach the grace period ${grace} s`,
     );
   }
   if (!template?.spec?.topologySpreadConstraints?.length) say('needs topologySpreadConstraints');

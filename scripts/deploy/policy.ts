@@ -13,12 +13,20 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { nameOf, type K8sObject, type Rendered } from './render';
 import { workloadChecks } from './policy-workloads';
-import { matches, podLabels, PRE_ROLLOUT_SELECTOR, SECRET_NAME, SECRET_VALUE, type Found } from './rules';
+import {
+  matches,
+  ofKindIn,
+  podLabels,
+  PRE_ROLLOUT_SELECTOR,
+  SECRET_NAME,
+  SECRET_VALUE,
+  type Found,
+} from './rules';
 
 export function checkPolicy(rendered: Rendered, specPaths: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   const all = rendered.objects;
-  const ofKind = <T>(kind: string) => all.filter((object) => object.kind === kind) as (T & K8sObject)[];
+  const ofKind = <T>(kind: string) => ofKindIn<T>(all, kind);
 
   for (const secret of ofKind('Secret')) problems.push(`${nameOf(secret)}: no Secret belongs in deploy/`);
   const configMaps = ofKind<IConfigMap>('ConfigMap');
@@ -31,15 +39,18 @@ export function checkPolicy(rendered: Rendered, specPaths: ReadonlySet<string>):
   const found: Found = { config, deployment: deployments[0]!, jobs: ofKind<IJob>('Job') };
 
   for (const [key, value] of Object.entries(config)) {
-    if (SECRET_NAME.test(key))
+    if (SECRET_NAME.test(key)) {
       problems.push(`${nameOf(configMap)}: ${key} is a secret; it belongs in the Secret`);
-    if (SECRET_VALUE.test(value))
+    }
+    if (SECRET_VALUE.test(value)) {
       problems.push(`${nameOf(configMap)}: the value of ${key} looks like a secret`);
+    }
   }
   const expected = { NODE_ENV: 'production', HOST: '0.0.0.0', DB_MIGRATE_ON_START: 'false' };
   for (const [key, value] of Object.entries(expected)) {
-    if (config[key] !== value)
+    if (config[key] !== value) {
       problems.push(`${nameOf(configMap)}: ${key} must be ${value}, is ${config[key]}`);
+    }
   }
   for (const key of ['PORT', 'METRICS_PORT', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_TIMEOUT_MS', 'PUBLIC_BASE_URL']) {
     if (config[key] === undefined) problems.push(`${nameOf(configMap)}: ${key} must be set`);
@@ -55,11 +66,12 @@ function selectorChecks(all: K8sObject[], { deployment, jobs }: Found): string[]
   const problems: string[] = [];
   const serverPods = podLabels(deployment.spec?.template);
   const jobPods = jobs.map((job) => podLabels(job.spec?.template));
-  const ofKind = <T>(kind: string) => all.filter((object) => object.kind === kind) as (T & K8sObject)[];
+  const ofKind = <T>(kind: string) => ofKindIn<T>(all, kind);
 
   for (const service of ofKind<IService>('Service')) {
-    if (!matches(service.spec?.selector, serverPods))
+    if (!matches(service.spec?.selector, serverPods)) {
       problems.push(`${nameOf(service)}: does not select the server pods`);
+    }
     if (jobPods.some((labels) => matches(service.spec?.selector, labels))) {
       problems.push(`${nameOf(service)}: selects the migration Job's pod too`);
     }

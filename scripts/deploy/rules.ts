@@ -38,3 +38,7 @@ export function matches(
 export function containersOf(template: IPodTemplateSpec | undefined): IContainer[] {
   return [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])];
 }
+
+export function ofKindIn<T>(objects: K8sObject[], kind: string): (T & K8sObject)[] {
+  return objects.filter((object) => object.kind === kind) as (T & K8sObject)[];
+}

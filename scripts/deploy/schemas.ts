@@ -74,6 +74,7 @@ export function validateObject(object: K8sObject): string[] {
 /**
  * Fields the interfaces do not know, for several sets of objects at once (one TypeScript program):
  * the problems of each set, in the order given. Kinds without a schema are left to validateObject.
+ * TypeScript names one unknown field per object: fix it and the next one shows.
  */
 export function unknownFields(sets: K8sObject[][], workDir = 'build/deploy/typed'): string[][] {
   rmSync(workDir, { recursive: true, force: true });
