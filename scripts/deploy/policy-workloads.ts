@@ -9,6 +9,8 @@ import { nameOf, type K8sObject, type Rendered } from './render';
 const PINNED_IMAGE = /^[\w.-]+(:\d+)?\/[\w./-]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/;
 /** After the drain: closing the database pool and Redis and flushing the log, with room to spare. */
 const CLOSE_SECONDS = 2;
+/** The OpenTelemetry SDK's default OTEL_EXPORTER_OTLP_TIMEOUT. */
+const OTLP_DEFAULT_TIMEOUT_MS = 10_000;
 
 export function workloadChecks(
   rendered: Rendered,
@@ -136,9 +138,14 @@ function serverChecks(
   if (pause === undefined) say('needs a preStop sleep, so endpoints drop the pod before it drains');
   const grace = template?.spec?.terminationGracePeriodSeconds ?? 30;
   const drain = (Number(config.SHUTDOWN_DELAY_MS) + Number(config.SHUTDOWN_TIMEOUT_MS)) / 1000;
-  if ((pause ?? 0) + drain + CLOSE_SECONDS > grace) {
+  // With tracing on, shutdown also waits for the last spans to be exported, up to the exporter's timeout.
+  const flush = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? Number(config.OTEL_EXPORTER_OTLP_TIMEOUT ?? OTLP_DEFAULT_TIMEOUT_MS) / 1000
+    : 0;
+  if ((pause ?? 0) + drain + flush + CLOSE_SECONDS > grace) {
     say(
-      `preStop ${pause} s + SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS ${drain} s + ${CLOSE_SECONDS} s to close reach the grace period ${grace} s`,
+      `preStop ${pause} s + SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS ${drain} s + span flush ${flush} s ` +
+        `+ ${CLOSE_SECONDS} s to close reach the grace period ${grace} s`,
     );
   }
   if (!template?.spec?.topologySpreadConstraints?.length) say('needs topologySpreadConstraints');

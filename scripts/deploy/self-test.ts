@@ -71,7 +71,16 @@ export const MUTATIONS: Mutation[] = [
   {
     name: 'a preStop pause that eats the grace period',
     expect: 'reach the grace period',
-    apply: (o) => void (server(o).lifecycle!.preStop!.exec!.command = ['sleep', '25']),
+    apply: (o) => void (server(o).lifecycle!.preStop!.exec!.command = ['sleep', '30']),
+  },
+  {
+    name: 'tracing on with a span flush that outlasts the grace period',
+    expect: 'span flush 20 s',
+    apply: (o) =>
+      void Object.assign(config(o), {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.monitoring:4318',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '20000',
+      }),
   },
   {
     name: 'METRICS_PORT unlike the metrics port',
