@@ -4,7 +4,7 @@ export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
 .PHONY: help install run test test-browser generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
-	sdk sdk-check breaking changelog mock fuzz
+	sdk sdk-check breaking changelog mock fuzz deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ changelog: install ## Write the spec changes FROM=<ref> (default as breaking) TO
 MOCK_PORT ?= 4010
 mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (MOCK_PORT=... to change; offline)
 	@$(NPM) mock -- --port $(MOCK_PORT)
+
+deploy-check: install ## Render deploy/ (base and each overlay) with kubectl kustomize; validate every object offline
+	@npx tsx scripts/deploy/check.ts
 
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
