@@ -48,6 +48,9 @@ async function withMigrationLock<T>(db: Knex, run: () => Promise<T>): Promise<T>
       ? { connectionString: settings }
       : { ...(settings as pg.ClientConfig), statement_timeout: 0, query_timeout: undefined },
   );
+  // Losing this connection mid-migration only loses the advisory lock (knex's lock still guards the
+  // batch); without a listener its 'error' event would end the process.
+  connection.on('error', () => undefined);
   await connection.connect();
   try {
     await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
