@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test test-browser generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
+.PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
 	sdk sdk-check breaking changelog mock fuzz
 
 help: ## List the targets
@@ -20,6 +20,10 @@ test: install ## Run the whole test suite (PGlite, or the server named by DATABA
 
 test-browser: install docs ## Drive the docs portal in headless Chromium (installs Debian's chromium if missing)
 	@bash scripts/test-browser.sh
+
+test-cluster: install ## Three instances behind a round-robin proxy agree (needs DATABASE_URL and REDIS_URL)
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || (echo 'make test-cluster needs DATABASE_URL (a PostgreSQL server; it creates and drops its own databases) and REDIS_URL' && exit 1)
+	@$(NPM) test:cluster
 
 generate: install ## Bundle openapi/ and regenerate generated/ (types and openapi.json)
 	@$(NPM) generate
