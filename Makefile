@@ -4,7 +4,7 @@ export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
 .PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
-	sdk sdk-check breaking changelog mock fuzz
+	sdk sdk-check breaking changelog mock fuzz load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ bench: build ## Throughput, CPU and latency per endpoint against a bare baseline
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
 	@npx tsx scripts/bench/items-pagination.ts
+
+load: install ## Mixed workload against a running instance: LOAD_URL, LOAD_DURATION (60s), LOAD_CONNECTIONS (see README)
+	@npx tsx scripts/load/load.ts
 
 clean: ## Remove build output and the local embedded database
 	rm -rf dist build coverage .data
