@@ -106,7 +106,10 @@ export function createApp(deps: AppDependencies): Express {
     externalIdentities: new ExternalIdentitiesRepository({ db }),
     items: new ItemsRepository({ db }),
     audit: new AuditRepository({ db }),
-    idempotency: new IdempotencyRepository({ db }),
+    idempotency: new IdempotencyRepository({
+      db,
+      abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
+    }),
   };
   const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });

@@ -62,6 +62,8 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: z.coerce.number().int().min(1).default(600),
 
+  IDEMPOTENCY_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(1).default(120),
+
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
@@ -106,6 +108,10 @@ export type Config = Readonly<{
     authPerIp: number;
     authPerAccount: number;
     tokenGrantsPerClient: number;
+  }>;
+  idempotency: Readonly<{
+    /** An unfinished Idempotency-Key claim older than this belongs to a process that died; a retry takes it over. */
+    abandonedAfterSeconds: number;
   }>;
   docsHtmlPath: string;
   /** The Prometheus listener; absent unless METRICS_PORT is set. */
@@ -276,6 +282,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
     },
+    idempotency: { abandonedAfterSeconds: env.IDEMPOTENCY_ABANDONED_AFTER_SECONDS },
   });
 }
 

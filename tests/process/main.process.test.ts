@@ -1,13 +1,19 @@
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { killStartedProcesses, listeningUrl, startMain } from '../support/main-process';
+import { killAll, startMain as startMainProcess, type MainProcess } from '../support/main-process';
 
 // Each test starts the real process entry; on a busy machine that takes a while. Nothing below waits on
 // the clock: it waits for the process to say what it did, and this timeout only guards against a hang.
 jest.setTimeout(180_000);
 
-afterEach(killStartedProcesses);
+const started: ChildProcess[] = [];
+afterEach(() => killAll(started));
+
+const startMain = (env: Record<string, string>): MainProcess => startMainProcess(env, started);
+
+const listeningUrl = (main: MainProcess): Promise<URL> => main.url();
 
 interface Answer {
   status: number;

@@ -1,13 +1,15 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { killStartedProcesses, listeningUrl, startMain } from '../support/main-process';
+import { killAll, startMain } from '../support/main-process';
 
 // Starts the real process entry with the OpenTelemetry SDK; on a busy machine that takes a while.
 jest.setTimeout(180_000);
 
-afterEach(killStartedProcesses);
+const started: ChildProcess[] = [];
+afterEach(() => killAll(started));
 
 interface OtlpSpan {
   traceId: string;
@@ -50,14 +52,17 @@ describe('tracing and metrics of the running process', () => {
   it('when a traced request fails, then its spans continue the caller trace, each query is a child span, and the trace id is in the problem and every log line', async () => {
     const receiver = await startOtlpReceiver();
     try {
-      const main = startMain({
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_SERVICE_NAME: 'partner-api-test',
-        METRICS_PORT: '0',
-        METRICS_HOST: '127.0.0.1',
-      });
-      const api = await listeningUrl(main);
+      const main = startMain(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_SERVICE_NAME: 'partner-api-test',
+          METRICS_PORT: '0',
+          METRICS_HOST: '127.0.0.1',
+        },
+        started,
+      );
+      const api = await main.url();
       const metricsUrl = (JSON.parse(await main.logLine(/metrics at http/)) as { url: string }).url;
 
       const email = `traced-${randomUUID()}@example.com`;
@@ -132,8 +137,8 @@ describe('tracing and metrics of the running process', () => {
   });
 
   it('when no OTLP endpoint is set, then no SDK is loaded and problems carry no trace id', async () => {
-    const main = startMain({});
-    const api = await listeningUrl(main);
+    const main = startMain({}, started);
+    const api = await main.url();
     const answer = await fetch(new URL('/v1/users/me', api), {
       headers: { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
     });

@@ -4,23 +4,23 @@ import { resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
 
+/** The real process entry (`node --import tsx src/main.ts`), started as a child with its output captured. */
 export interface MainProcess {
   child: ChildProcess;
   output: () => string;
-  /** Resolves with the first log line matching, already printed or still to come. */
+  /** Resolves with the first log line matching, already printed or still to come; rejects if it exits first. */
   logLine: (pattern: RegExp) => Promise<string>;
+  /** The URL from its `listening on` line. */
+  url: () => Promise<URL>;
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-const started: ChildProcess[] = [];
-
-/** For `afterEach`: whatever a test started and did not stop is killed, so no process outlives its test. */
-export function killStartedProcesses(): void {
-  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-/** The real process entry (`src/main.ts`) on an in-memory database, on a free loopback port. */
-export function startMain(env: Record<string, string>): MainProcess {
+/**
+ * Starts `node --import tsx src/main.ts` directly (not through npx, so signals reach the server itself)
+ * on a free port of the loopback interface, with only PATH inherited. Register `killAll` in afterEach or
+ * afterAll so no child outlives its test.
+ */
+export function startMain(env: Record<string, string>, started: ChildProcess[]): MainProcess {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -57,10 +57,22 @@ export function startMain(env: Record<string, string>): MainProcess {
         if (!check()) reject(new Error(`exited before logging ${pattern}:\n${output}`));
       });
     });
-  return { child, output: () => output, logLine, exited };
+  const url = async () => {
+    const line = await logLine(/listening on http/);
+    return new URL((JSON.parse(line) as { url: string }).url);
+  };
+  return { child, output: () => output, logLine, url, exited };
 }
 
-export async function listeningUrl(main: MainProcess): Promise<URL> {
-  const line = await main.logLine(/listening on http/);
-  return new URL((JSON.parse(line) as { url: string }).url);
+/** SIGKILLs every child still running and forgets them; waits until each has exited. */
+export async function killAll(started: ChildProcess[]): Promise<void> {
+  const children = started.splice(0);
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
 }
