@@ -31,9 +31,6 @@ export type SecurityHandlers = Record<
   (req: Request, scopes: string[]) => Promise<boolean>
 >;
 
-/** Where a security handler leaves its precise failure for the error middleware (the validator keeps only a status). */
-export const AUTH_FAILURE_LOCAL = 'authFailure';
-
 const OWN_STRATEGY = 'own-jwt';
 const EXTERNAL_STRATEGY = 'external-jwt';
 
@@ -107,10 +104,10 @@ export function createAuthenticator(deps: {
       }
       req.principal = principal;
       // Another scheme of the same requirement may have failed first; this one passing clears it.
-      if (req.res) delete req.res.locals[AUTH_FAILURE_LOCAL];
+      if (req.res) delete req.res.locals.authFailure;
       return true;
     } catch (error) {
-      if (req.res) req.res.locals[AUTH_FAILURE_LOCAL] = error;
+      if (req.res) req.res.locals.authFailure = error;
       throw new SecurityHandlerFailure(
         error instanceof InsufficientScopeError ? 403 : error instanceof AppError ? 401 : 500,
         error,

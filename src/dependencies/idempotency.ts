@@ -7,13 +7,12 @@ import { writeContextOf } from './write-context';
 import { requirePrincipal } from './authenticator';
 
 const RECORD_TTL_SECONDS = 24 * 60 * 60;
-const CLAIM_LOCAL = 'idempotencyClaim';
 
 type IdempotentRequest = Pick<Request, 'principal' | 'method' | 'path' | 'id'> & {
-  res?: { locals: Record<string, unknown> };
+  res?: { locals: Pick<Express.Locals, 'idempotencyClaim'> };
 };
 
-interface Claim {
+export interface IdempotencyClaim {
   principalId: string;
   key: string;
   completed: boolean;
@@ -72,8 +71,8 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
           replay(res, outcome.response);
           return;
         case 'started': {
-          const claim: Claim = { principalId, key, completed: false };
-          res.locals[CLAIM_LOCAL] = claim;
+          const claim: IdempotencyClaim = { principalId, key, completed: false };
+          res.locals.idempotencyClaim = claim;
           // Anything but a committed success frees the key, so the client can retry; 'close' also
           // fires when the client hangs up before the response is sent.
           res.on('close', () => {
@@ -89,7 +88,7 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
     },
 
     writeContext<T>(req: IdempotentRequest, toResponse: (result: T) => StoredResponse): WriteContext<T> {
-      const claim = req.res?.locals[CLAIM_LOCAL] as Claim | undefined;
+      const claim = req.res?.locals.idempotencyClaim;
       return {
         ...writeContextOf<T>(req),
         ...(claim

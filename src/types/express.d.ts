@@ -1,3 +1,4 @@
+import type { IdempotencyClaim } from '../dependencies/idempotency';
 import type { Principal } from '../models/principal';
 
 declare global {
@@ -6,9 +7,17 @@ declare global {
       /** Set by the security handlers before any secured operation's handler runs. */
       principal?: Principal;
     }
+    /** What one request's middleware tells the next, typed: no string keys between them. */
     interface Locals {
       /** The `type` of the problem document the error middleware answered with, for the access log. */
       problemType?: string;
+      /**
+       * Why a security handler refused the request, for the error middleware (the validator keeps only a
+       * status). Cleared when another scheme of the same requirement passes.
+       */
+      authFailure?: unknown;
+      /** The Idempotency-Key this request claimed; its response is stored in the write's transaction. */
+      idempotencyClaim?: IdempotencyClaim;
     }
   }
 }

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
-import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
 import { translateDatabaseError } from './database-errors';
 import type { AuthFailureReason } from '../dependencies/metrics';
 import {
@@ -53,7 +52,7 @@ export function createErrorHandler(
       return;
     }
     // The validator reports a failed security handler by status only; the handler left the real reason.
-    const authFailure: unknown = res.locals[AUTH_FAILURE_LOCAL];
+    const authFailure = res.locals.authFailure;
     const cause = isValidatorError(err) && authFailure !== undefined ? authFailure : err;
     const fromDatabase = translateDatabaseError(cause);
     const classified = classify(fromDatabase ?? cause, req);
