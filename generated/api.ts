@@ -163,7 +163,7 @@ export interface paths {
         head?: never;
         /**
          * Update the current user
-         * @description Changes the current user's `name`; nothing else can be changed here.
+         * @description Changes the current user's `name`; nothing else can be changed here. The body is a JSON merge patch (RFC 7396), sent as `application/merge-patch+json` or, for tools that only speak JSON, as `application/json`; both mean the same.
          */
         patch: operations["updateCurrentUser"];
         trace?: never;
@@ -396,7 +396,7 @@ export interface paths {
         head?: never;
         /**
          * Change an item (JSON merge patch)
-         * @description Applies a JSON merge patch. `If-Match` with the current ETag is required: without it 428, and 412 if the item changed since you read it.
+         * @description Applies a JSON merge patch (RFC 7396), sent as `application/merge-patch+json` or, for tools that only speak JSON, as `application/json` (read as the same merge patch). `If-Match` with the current ETag is required: without it 428, and 412 if the item changed since you read it.
          */
         patch: operations["updateItem"];
         trace?: never;
@@ -1738,6 +1738,12 @@ export interface operations {
                  *       "name": "Ada King"
                  *     }
                  */
+                "application/merge-patch+json": components["schemas"]["UpdateCurrentUserRequest"];
+                /**
+                 * @example {
+                 *       "name": "Ada King"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateCurrentUserRequest"];
             };
         };
@@ -1989,6 +1995,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "disabled"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["UpdateUserRequest"];
                 /**
                  * @example {
                  *       "status": "disabled"
@@ -2601,6 +2613,16 @@ export interface operations {
                  *     }
                  */
                 "application/merge-patch+json": components["schemas"]["ItemMergePatch"];
+                /**
+                 * @example {
+                 *       "status": "archived",
+                 *       "metadata": {
+                 *         "sku": null,
+                 *         "color": "blue"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ItemMergePatch"];
             };
         };
         responses: {

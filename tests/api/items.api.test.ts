@@ -130,6 +130,19 @@ describe('items: conditional updates and deletes', () => {
     expect(row).toMatchObject({ version: 2, metadata: { keep: '1', add: '3' } });
   });
 
+  it('when the merge patch is sent as application/json, then it is read as the same merge patch', async () => {
+    const item = await createItem(t, owner.accessToken, { metadata: { keep: '1', drop: '2' } });
+    const res = await request(t.app)
+      .patch(`/v1/items/${item.id}`)
+      .set(bearer(owner.accessToken))
+      .set('If-Match', '"1"')
+      .send({ metadata: { drop: null } })
+      .expect(200);
+    expect(res.body).toMatchObject({ metadata: { keep: '1' }, version: 2 });
+    const row = await t.database.db('items').where({ id: item.id }).first();
+    expect(row).toMatchObject({ version: 2, metadata: { keep: '1' } });
+  });
+
   it('when If-Match is missing, then 428 and nothing changes', async () => {
     const item = await createItem(t, owner.accessToken);
     expectProblem(await patch(item.id, { name: 'changed' }), 428, 'precondition-required');
@@ -144,14 +157,16 @@ describe('items: conditional updates and deletes', () => {
     expect((await t.database.db('items').where({ id: item.id }).first()).name).toBe('first');
   });
 
-  it('when the patch is sent as plain JSON, then 415', async () => {
+  it('when the patch is sent as neither merge patch nor JSON, then 415 and nothing changes', async () => {
     const item = await createItem(t, owner.accessToken);
     const res = await request(t.app)
       .patch(`/v1/items/${item.id}`)
       .set(bearer(owner.accessToken))
       .set('If-Match', '"1"')
-      .send({ name: 'x' });
+      .set('Content-Type', 'text/plain')
+      .send('{"name":"x"}');
     expectProblem(res, 415, 'unsupported-media-type');
+    expect((await t.database.db('items').where({ id: item.id }).first()).version).toBe(1);
   });
 
   it('when an item is deleted with and without a current ETag, then 428, 412, then 204 and gone', async () => {

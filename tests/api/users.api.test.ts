@@ -89,6 +89,18 @@ describe('the current user', () => {
     expect(res.body.updated_at).toBe((after.updated_at as Date).toISOString());
   });
 
+  it('when the change is sent as a JSON merge patch, then it applies like plain JSON', async () => {
+    const user = await createUser(t);
+    const res = await request(t.app)
+      .patch('/v1/users/me')
+      .auth(user.accessToken, { type: 'bearer' })
+      .set('Content-Type', 'application/merge-patch+json')
+      .send(JSON.stringify({ name: 'Merge Patched' }))
+      .expect(200);
+    expect(res.body).toMatchObject({ id: user.id, name: 'Merge Patched' });
+    expect((await t.database.db('users').where({ id: user.id }).first()).name).toBe('Merge Patched');
+  });
+
   it('when the new name is empty, then 400 pointing at /name and the row is unchanged', async () => {
     const user = await createUser(t);
 

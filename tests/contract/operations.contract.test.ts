@@ -100,6 +100,16 @@ describe('every operation follows the conventions', () => {
       }
   });
 
+  it.each(table.filter(([, entry]) => entry.method === 'patch'))(
+    '%s takes a JSON merge patch, as application/merge-patch+json and as application/json alike',
+    (_id, entry) => {
+      const content = (entry.operation.requestBody as { content: Record<string, { schema: unknown }> })
+        .content;
+      expect(Object.keys(content).sort()).toEqual(['application/json', 'application/merge-patch+json']);
+      expect(content['application/json']!.schema).toEqual(content['application/merge-patch+json']!.schema);
+    },
+  );
+
   it.each(rateLimited)(
     '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',
     (_id, entry) => {
