@@ -170,10 +170,11 @@ export function createAuthService(deps: {
         await audit.append(trx, {
           actor_type: 'user',
           actor_id: user.id,
-          action: 'user.registered',
+          action: 'user.created',
           resource_type: 'user',
           resource_id: user.id,
           request_id: requestId,
+          details: { via: 'registration' },
         });
         return user;
       });
