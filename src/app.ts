@@ -48,6 +48,7 @@ import { createAuthService } from './services/auth.service';
 import { createClientsService } from './services/clients.service';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
+import { createUserCreation } from './services/user-creation.service';
 import { createUsersService } from './services/users.service';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
@@ -121,6 +122,7 @@ export function createApp(deps: AppDependencies): Express {
     idempotency: new IdempotencyRepository({ db }),
   };
   const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
+  const userCreation = createUserCreation({ hasher, ...repositories });
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
   // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
   const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
@@ -130,6 +132,7 @@ export function createApp(deps: AppDependencies): Express {
     codec,
     verifiedTokens,
     logger,
+    userCreation,
     ...repositories,
   });
 
@@ -138,7 +141,7 @@ export function createApp(deps: AppDependencies): Express {
       health: repositories.health,
       lifecycle: deps.lifecycle ?? createLifecycle(),
     }),
-    auth: createAuthService({ db, hasher, codec, auth: config.auth, ...repositories }),
+    auth: createAuthService({ db, hasher, codec, userCreation, auth: config.auth, ...repositories }),
     users: createUsersService({ db, hasher, ...repositories }),
     clients: createClientsService({ db, ...repositories }),
     items: createItemsService({ db, ...repositories }),

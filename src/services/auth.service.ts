@@ -9,10 +9,11 @@ import type { AuditRepository } from '../repositories/audit.repository';
 import type { ClientsRepository } from '../repositories/clients.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
-import { OAuthError, ValidationError } from '../utils/errors';
+import { OAuthError } from '../utils/errors';
 import { isUuid } from '../utils/uuid';
 import { generateOpaqueToken, hashOpaqueToken, matchesOpaqueHash } from '../utils/opaque-tokens';
 import type { components } from '../../generated/api';
+import type { UserCreation } from './user-creation.service';
 
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
@@ -39,9 +40,10 @@ export function createAuthService(deps: {
   audit: AuditRepository;
   hasher: PasswordHasher;
   codec: AccessTokenCodec;
+  userCreation: UserCreation;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
 }): AuthService {
-  const { db, users, clients, sessions, hasher, codec, audit } = deps;
+  const { db, users, clients, sessions, hasher, codec, userCreation } = deps;
 
   /** The requested scopes, all of which must be allowed; none requested means all allowed ones. */
   const grantScopes = (requested: string | undefined, allowed: readonly Scope[]): Scope[] => {
@@ -156,28 +158,14 @@ export function createAuthService(deps: {
 
   return {
     async register(input, requestId) {
-      if (hasher.isCommon(input.password)) {
-        throw new ValidationError('The password is too common.', [
-          { location: 'body', pointer: '/password', detail: 'is one of the most common passwords' },
-        ]);
-      }
-      const passwordHash = await hasher.hash(input.password);
-      return db.transaction(async (trx) => {
-        const user = await users.create(
-          { email: input.email, name: input.name, passwordHash, role: 'user' },
+      const password = await userCreation.preparePassword(input.password);
+      return db.transaction((trx) =>
+        userCreation.create(
           trx,
-        );
-        await audit.append(trx, {
-          actor_type: 'user',
-          actor_id: user.id,
-          action: 'user.created',
-          resource_type: 'user',
-          resource_id: user.id,
-          request_id: requestId,
-          details: { via: 'registration' },
-        });
-        return user;
-      });
+          { email: input.email, name: input.name, password, role: 'user' },
+          { via: 'registration', requestId },
+        ),
+      );
     },
 
     async issueToken(request, basicAuth) {
