@@ -162,7 +162,7 @@ export function createAuthService(deps: {
     } else if (account.status !== 'active') {
       refused = 'account_disabled';
     }
-    if (refused) {
+    if (refused || !account) {
       const username = request.username.normalize('NFC').trim();
       await recordFailedSignIn(
         requestId,
@@ -170,7 +170,8 @@ export function createAuthService(deps: {
         {
           grant_type: 'password',
           ...(EMAIL_SHAPE.test(username) ? { username: username.slice(0, MAX_USERNAME_RECORDED) } : {}),
-          reason: refused,
+          // `refused` is always set here; `!account` above only lets the compiler see the account below.
+          reason: refused ?? 'unknown_account',
         },
       );
       throw new OAuthError(
@@ -180,7 +181,7 @@ export function createAuthService(deps: {
           : 'The username or password is incorrect.',
       );
     }
-    const { id: userId, role } = account!;
+    const { id: userId, role } = account;
     const scopes = grantScopes(request.scope, ROLE_SCOPES[role]);
     return db.transaction(async (trx) => {
       const sessionId = await sessions.create({ userId, scope: scopes.join(' ') }, trx);
