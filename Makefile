@@ -3,8 +3,8 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
-.PHONY: help install run test test-browser generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
-	sdk sdk-check breaking changelog mock fuzz
+.PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
+	sdk sdk-check breaking changelog mock fuzz deploy-check load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ test: install ## Run the whole test suite (PGlite, or the server named by DATABA
 
 test-browser: install docs ## Drive the docs portal in headless Chromium (installs Debian's chromium if missing)
 	@bash scripts/test-browser.sh
+
+test-cluster: install ## Three instances behind a round-robin proxy agree (needs DATABASE_URL and REDIS_URL)
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || (echo 'make test-cluster needs DATABASE_URL (a PostgreSQL server; it creates and drops its own databases) and REDIS_URL' && exit 1)
+	@$(NPM) test:cluster
 
 generate: install ## Bundle openapi/ and regenerate generated/ (types and openapi.json)
 	@$(NPM) generate
@@ -66,6 +70,9 @@ MOCK_PORT ?= 4010
 mock: install ## Serve the spec's examples with Prism on http://127.0.0.1:4010 (MOCK_PORT=... to change; offline)
 	@$(NPM) mock -- --port $(MOCK_PORT)
 
+deploy-check: install ## Render deploy/ (base and each overlay) with kubectl kustomize; validate every object offline
+	@npx tsx scripts/deploy/check.ts
+
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
 
@@ -79,6 +86,9 @@ bench: build ## Throughput, CPU and latency per endpoint against a bare baseline
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
 	@npx tsx scripts/bench/items-pagination.ts
+
+load: install ## Mixed workload against a running instance: LOAD_URL, LOAD_DURATION (60s), LOAD_CONNECTIONS (see README)
+	@npx tsx scripts/load/load.ts
 
 clean: ## Remove build output and the local embedded database
 	rm -rf dist build coverage .data

@@ -606,6 +606,11 @@ export interface components {
              */
             request_id: string;
             /**
+             * @description The W3C Trace Context trace id this request was served under, when the API is traced (it then continues the trace of a `traceparent` request header). Quote it, with `request_id`, when reporting a problem.
+             * @example 4bf92f3577b34da6a3ce929d0e0e4736
+             */
+            trace_id?: string;
+            /**
              * @description On OAuth endpoints and bearer token failures, the RFC 6749 section 5.2 / RFC 6750 error code.
              * @enum {string}
              */

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -15,10 +15,12 @@ import {
   refuseMalformedPath,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
+import { createMetrics, type Metrics } from './dependencies/metrics';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
+import { createRateLimitPolicies } from './dependencies/rate-limit-policies';
 import type { SigningKeys } from './dependencies/signing-keys';
 import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
@@ -34,7 +36,6 @@ import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
-import { parseBasicClientCredentials } from './routers/basic-auth';
 import { createClientsHandlers } from './routers/clients.router';
 import { createDocsHandlers } from './routers/docs.router';
 import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
@@ -60,23 +61,14 @@ export interface AppDependencies {
   signingKeys: SigningKeys;
   /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
   lifecycle?: Lifecycle;
+  /** Where the app records its metrics; a fresh registry when absent (main serves it on METRICS_PORT). */
+  metrics?: Metrics;
   /** Shares rate-limit counters between instances when present. */
   redis?: Redis | undefined;
   /** The spec to serve and validate against; the bundled one unless a benchmark pads it with more operations. */
   document?: OpenApiDocument;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
-}
-
-/** The account a token or revocation request tries credentials for: a username or a client id (form or Basic). */
-function tokenRequestAccount(req: Request): string | undefined {
-  const body = req.body as { username?: string; client_id?: string };
-  if (body.username ?? body.client_id) return body.username ?? body.client_id;
-  try {
-    return parseBasicClientCredentials(req.headers.authorization)?.clientId;
-  } catch {
-    return undefined;
-  }
 }
 
 const MAX_USER_AGENT_LOGGED = 256;
@@ -100,16 +92,12 @@ function accessLogFields(req: Request, res: Response): Record<string, unknown> {
   };
 }
 
-/** The client a client-credentials grant asks a token for (undefined for the other grants). */
-function clientCredentialsGrantClient(req: Request): string | undefined {
-  const { grant_type: grantType } = req.body as { grant_type?: string };
-  return grantType === 'client_credentials' ? tokenRequestAccount(req) : undefined;
-}
-
 /** The composition root: repositories, then services, then handlers, then the Express app. */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
   const document = deps.document ?? loadOpenApiDocument();
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.observeDatabase(db);
 
   const repositories = {
     health: new HealthRepository({ db }),
@@ -119,7 +107,10 @@ export function createApp(deps: AppDependencies): Express {
     externalIdentities: new ExternalIdentitiesRepository({ db }),
     items: new ItemsRepository({ db }),
     audit: new AuditRepository({ db }),
-    idempotency: new IdempotencyRepository({ db }),
+    idempotency: new IdempotencyRepository({
+      db,
+      abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
+    }),
   };
   const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
   const userCreation = createUserCreation({ hasher, ...repositories });
@@ -162,29 +153,15 @@ export function createApp(deps: AppDependencies): Express {
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
-  const limits = createAuthRateLimits({ config, redis: deps.redis });
-  const rateLimited: Partial<Record<keyof HandlerMap, RequestHandler[]>> = {
-    registerUser: [
-      limits.perIp,
-      limits.perAccount('register', (req) => (req.body as { email?: string }).email),
-    ],
-    createToken: [
-      limits.perIp,
-      limits.failuresPerAccountAndAddress('token', tokenRequestAccount),
-      limits.grantsPerClient(clientCredentialsGrantClient),
-    ],
-    revokeToken: [limits.perIp, limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount)],
-    changeCurrentUserPassword: [
-      limits.perIp,
-      limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
-    ],
-  };
+  const rateLimitsOf = createRateLimitPolicies(
+    createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
+  );
   // Conventions the spec switches on per operation: content negotiation, deprecation headers,
   // Idempotency-Key, rate limits.
   const operationMiddleware: OperationMiddleware = (entry) => [
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
-    ...(rateLimited[entry.operationId as keyof HandlerMap] ?? []),
+    ...rateLimitsOf(entry),
     ...(declaresHeader(document, entry, 'Idempotency-Key') ? [idempotency.middleware] : []),
   ];
 
@@ -195,6 +172,7 @@ export function createApp(deps: AppDependencies): Express {
   app.set('trust proxy', config.http.trustProxy);
   app.set('query parser', 'extended');
 
+  app.use(metrics.observeRequests);
   app.use(
     pinoHttp({
       logger,
@@ -253,10 +231,8 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(head.restoreHead);
 
-  const router = express.Router();
-  bindOperations(router, document, handlers, operationMiddleware);
-  app.use(router);
+  app.use(bindOperations(document, handlers, operationMiddleware));
 
-  app.use(createErrorHandler());
+  app.use(createErrorHandler({ onAuthFailure: metrics.authFailed }));
   return app;
 }

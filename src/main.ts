@@ -1,101 +1,12 @@
-import { Redis } from 'ioredis';
-import { createApp } from './app';
-import { openDatabase, type DatabaseHandle } from './dependencies/database';
-import { migrateToLatest } from './dependencies/migrations';
-import { loadSigningKeys } from './dependencies/signing-keys';
-import { ConfigError, loadConfig, type Config } from './internal/config';
-import { createLifecycle } from './internal/lifecycle';
-import { createLogger } from './internal/logger';
-import { startServer, type RunningServer } from './server';
+import { startTracing } from './internal/tracing';
 
-/** What start-up has opened so far; a signal at any phase closes exactly that. */
-interface Opened {
-  database?: DatabaseHandle;
-  redis?: Redis;
-  running?: RunningServer;
-}
-
-function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-}
-
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config);
-  const lifecycle = createLifecycle();
-  const opened: Opened = {};
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (!opened.running) {
-      // Nothing accepted a request yet; whatever start-up was doing is abandoned with the process.
-      logger.info({ signal }, 'shutdown: during start-up, exiting');
-      logger.flush();
-      process.exit(0);
-    }
-    logger.info({ signal }, 'shutdown: draining in-flight requests');
-    void opened.running
-      .stop()
-      .then(() => Promise.all([opened.database?.close(), opened.redis?.quit()]))
-      .then(() => {
-        logger.info('shutdown: complete');
-        logger.flush();
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'shutdown: failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-
-  // A start that hangs (a database that never answers, a locked data directory) fails loudly instead.
-  const startupDeadline = setTimeout(() => {
-    logger.fatal({ timeout_ms: config.http.startupTimeoutMs }, 'start-up: not ready in time, exiting');
-    logger.flush();
+// Tracing starts before the service is loaded: its instrumentations patch http, pg and knex as they
+// are first required, which only the dynamic import below does.
+startTracing()
+  .then(async (tracing) => (await import('./start.js')).start(tracing))
+  .catch((error: unknown) => {
+    process.stderr.write(
+      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
-  }, config.http.startupTimeoutMs);
-
-  logger.info({ driver: config.database.driver }, 'start-up: opening the database');
-  opened.database = await openDatabase(config.database, logger);
-  if (config.database.migrateOnStart) {
-    const applied = await migrateToLatest(opened.database.db);
-    logger.info({ applied }, `migrations: ${applied.length} applied`);
-  }
-  const signingKeys = loadSigningKeys(config.auth, logger);
-  if (config.redisUrl) {
-    opened.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
-    opened.redis.on('error', (error) => logger.error({ err: error }, 'redis: connection error'));
-  }
-  const app = createApp({
-    config,
-    logger,
-    db: opened.database.db,
-    signingKeys,
-    redis: opened.redis,
-    lifecycle,
   });
-  const running = await startServer(app, config, logger, lifecycle);
-  opened.running = running;
-  clearTimeout(startupDeadline);
-  logger.info(
-    { url: running.url, env: config.env },
-    `listening on ${running.url} (docs at ${running.url}/docs)`,
-  );
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});

@@ -16,8 +16,14 @@ const COLUMNS: Array<[string, (row: Row, baseline: number) => string]> = [
 ];
 
 export function markdownTable(rows: Row[], baselineReqPerSec: number): string {
-  const cells = rows.map((row) => COLUMNS.map(([, cell]) => cell(row, baselineReqPerSec)));
-  const header = COLUMNS.map(([title]) => title);
+  return formatTable(
+    COLUMNS.map(([title]) => title),
+    rows.map((row) => COLUMNS.map(([, cell]) => cell(row, baselineReqPerSec))),
+  );
+}
+
+/** A Markdown table with padded columns. */
+export function formatTable(header: string[], cells: string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map((line) => line[i]!.length)));
   const line = (values: string[]) => `| ${values.map((value, i) => value.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n');

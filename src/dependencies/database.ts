@@ -140,7 +140,8 @@ export async function createPglite(options: { dataDir?: string; loadDataDir?: Bl
 export function wrapPglite(pglite: PGlite, acquireTimeoutMs = 5000): DatabaseHandle {
   const db = knex({
     client: createPgliteKnexClient(pglite) as unknown as typeof Knex.Client,
-    connection: {},
+    // PGlite has the one database; naming it lets query spans say `select postgres.items` like on a server.
+    connection: { database: 'postgres' },
     pool: { min: 0, max: 1 },
     acquireConnectionTimeout: acquireTimeoutMs,
   });

@@ -29,6 +29,8 @@ export interface AuthRateLimits {
 export function createAuthRateLimits(deps: {
   config: Pick<Config, 'rateLimit'>;
   redis: Redis | undefined;
+  /** Told which limit refused a request (its identifier, e.g. `auth-ip`), for the metrics. */
+  onRejected?: (limit: string) => void;
 }): AuthRateLimits {
   const { windowSeconds, authPerIp, authPerAccount, tokenGrantsPerClient } = deps.config.rateLimit;
   const store = (prefix: string): Store | undefined =>
@@ -43,7 +45,6 @@ export function createAuthRateLimits(deps: {
     windowMs: windowSeconds * 1000,
     standardHeaders: 'draft-8' as const,
     legacyHeaders: false,
-    handler: ((_req, _res, next) => next(new TooManyRequestsError(windowSeconds))) satisfies RequestHandler,
   };
   const accountKey = (accountOf: AccountOf) => (req: Request) => `account:${accountOf(req)!.toLowerCase()}`;
   const limiter = (identifier: string, limit: number, options: Parameters<typeof rateLimit>[0] = {}) =>
@@ -51,6 +52,10 @@ export function createAuthRateLimits(deps: {
       ...common,
       limit,
       identifier,
+      handler: ((_req, _res, next) => {
+        deps.onRejected?.(identifier);
+        next(new TooManyRequestsError(windowSeconds));
+      }) satisfies RequestHandler,
       ...options,
       ...optional('store', store(identifier.replace(/^auth-account-/, 'auth-account:'))),
     });

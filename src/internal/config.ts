@@ -62,12 +62,17 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: z.coerce.number().int().min(1).default(600),
 
+  IDEMPOTENCY_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(1).default(120),
+
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -104,7 +109,13 @@ export type Config = Readonly<{
     authPerAccount: number;
     tokenGrantsPerClient: number;
   }>;
+  idempotency: Readonly<{
+    /** An unfinished Idempotency-Key claim older than this belongs to a process that died; a retry takes it over. */
+    abandonedAfterSeconds: number;
+  }>;
   docsHtmlPath: string;
+  /** The Prometheus listener; absent unless METRICS_PORT is set. */
+  metrics: Readonly<{ host: string; port: number }> | undefined;
 }>;
 
 export type DatabaseConfig =
@@ -217,6 +228,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URI, AUTH_EXTERNAL_AUDIENCE: set all three or none',
     );
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics are never served on the API port)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
 
@@ -241,6 +255,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? isDevelopment },
     database,
     docsHtmlPath: env.DOCS_HTML_PATH,
+    metrics: env.METRICS_PORT === undefined ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT },
     publicBaseUrl,
     auth: {
       issuer: env.AUTH_ISSUER ?? publicBaseUrl,
@@ -267,6 +282,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
     },
+    idempotency: { abandonedAfterSeconds: env.IDEMPOTENCY_ABANDONED_AFTER_SECONDS },
   });
 }
 

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { currentTraceIds } from '../utils/trace-context';
 import type { Config } from './config';
 
 /** Paths whose values never reach a log line, wherever they appear in a logged request or error. */
@@ -18,7 +19,12 @@ export const REDACTED_PATHS = [
 ];
 
 export function createLogger(config: Pick<Config, 'log'>): Logger {
-  const options = { level: config.log.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  const options = {
+    level: config.log.level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Every line written while a request is traced carries its trace and span ids.
+    mixin: () => currentTraceIds() ?? {},
+  };
   if (config.log.pretty) {
     return pino({
       ...options,

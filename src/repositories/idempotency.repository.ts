@@ -20,11 +20,14 @@ interface IdempotencyRow {
   response_body: string | null;
 }
 
-/** Longer than the HTTP request timeout (30 s by default): no live request holds a key this long. */
-const ABANDONED_AFTER_SECONDS = 120;
-
 export class IdempotencyRepository {
-  constructor(private readonly deps: { db: Database }) {}
+  constructor(
+    private readonly deps: {
+      db: Database;
+      /** Longer than any request runs (IDEMPOTENCY_ABANDONED_AFTER_SECONDS, 120 s by default). */
+      abandonedAfterSeconds: number;
+    },
+  ) {}
 
   /**
    * Claims the key for this request, or reports what holds it. The insert is the lock: of two
@@ -57,11 +60,16 @@ export class IdempotencyRepository {
     if (!row) return this.begin(principalId, key, requestHash, ttlSeconds);
     if (row.request_hash !== requestHash) return { kind: 'mismatch' };
     if (row.response_status === null) {
-      // An unfinished record older than any request can run belongs to a process that died: take it over.
+      // An unfinished record older than any request can run belongs to a process that died (killed
+      // between its claim and its commit, which would have completed the record): take it over.
       const reclaimed = await db('idempotency_keys')
         .where({ principal_id: principalId, key })
         .whereNull('completed_at')
-        .where('created_at', '<', db.raw(`now() - make_interval(secs => ?)`, [ABANDONED_AFTER_SECONDS]))
+        .where(
+          'created_at',
+          '<',
+          db.raw(`now() - make_interval(secs => ?)`, [this.deps.abandonedAfterSeconds]),
+        )
         .update({ created_at: db.fn.now() })
         .returning('key');
       return reclaimed.length > 0 ? { kind: 'started' } : { kind: 'in-progress' };

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { operations } from '../../generated/api';
 import {
   listOperations,
@@ -45,13 +45,21 @@ export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
 /** Middleware for one operation, run after validation and security, before its handler. */
 export type OperationMiddleware = (entry: OperationEntry) => RequestHandler[];
 
-/** Routes every operation of the spec to its handler; refuses to start if the two disagree. */
+type ValidatedRequest = Request & { openapi?: { schema?: { operationId?: string } } };
+
+/** Middleware that runs the matched operation's route; `routes` lets the routing test see what is bound. */
+export type OperationDispatcher = RequestHandler & { readonly routes: ReadonlyMap<string, Router> };
+
+/**
+ * Routes every operation of the spec to its handler; refuses to start if the two disagree. The validator
+ * has already matched the request to its operation, so dispatch is a lookup by operationId: a request
+ * costs the same however many operations the spec has (an Express router would try them in turn).
+ */
 export function bindOperations(
-  router: Router,
   document: OpenApiDocument,
   handlers: HandlerMap,
   middlewareFor: OperationMiddleware = () => [],
-): void {
+): OperationDispatcher {
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -62,6 +70,8 @@ export function bindOperations(
       `Spec and handlers disagree. Without handler: [${unrouted.join(', ')}]; not in spec: [${unknown.join(', ')}]`,
     );
   }
+  // One single-route router per operation keeps Express's own parameter parsing and promise handling.
+  const routes = new Map<string, Router>();
   for (const entry of operations) {
     const { operationId, method, path } = entry;
     const handler = handlers[operationId as OperationId] as unknown as (
@@ -69,6 +79,15 @@ export function bindOperations(
       res: Response,
       next: NextFunction,
     ) => void | Promise<void>;
-    router[method](toExpressPath(path), ...middlewareFor(entry), handler);
+    const route = Router();
+    route[method](toExpressPath(path), ...middlewareFor(entry), handler);
+    routes.set(operationId, route);
   }
+  const dispatch: RequestHandler = (req, res, next) => {
+    const operationId = (req as ValidatedRequest).openapi?.schema?.operationId;
+    const route = operationId === undefined ? undefined : routes.get(operationId);
+    if (route) route(req, res, next);
+    else next();
+  };
+  return Object.assign(dispatch, { routes: routes as ReadonlyMap<string, Router> });
 }

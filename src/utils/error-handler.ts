@@ -3,9 +3,19 @@ import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
 import { AUTH_FAILURE_LOCAL } from '../dependencies/authenticator';
 import { translateDatabaseError } from './database-errors';
-import { AppError, invalidFieldsMessage, type FieldError, type OAuthErrorCode } from './errors';
+import type { AuthFailureReason } from '../dependencies/metrics';
+import {
+  AppError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  invalidFieldsMessage,
+  MissingCredentialsError,
+  type FieldError,
+  type OAuthErrorCode,
+} from './errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
 import { requestIdOf } from './request-id';
+import { currentTraceIds } from './trace-context';
 
 type Problem = components['schemas']['Problem'];
 type ValidatorError = InstanceType<typeof OpenApiValidatorErrors.BadRequest>;
@@ -30,8 +40,13 @@ interface ClassifiedError {
   unexpected: boolean;
 }
 
-/** The single error middleware: whatever went wrong, the client gets an RFC 9457 problem document. */
-export function createErrorHandler(): ErrorRequestHandler {
+/**
+ * The single error middleware: whatever went wrong, the client gets an RFC 9457 problem document. Every
+ * refused credential passes through here, so this is where authentication failures are counted.
+ */
+export function createErrorHandler(
+  deps: { onAuthFailure?: (reason: AuthFailureReason) => void } = {},
+): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
@@ -57,12 +72,15 @@ export function createErrorHandler(): ErrorRequestHandler {
       detail: classified.detail.slice(0, MAX_DETAIL_LENGTH),
       instance: asUriReference(req.originalUrl.split('?')[0]!).slice(0, 2048),
       request_id: requestIdOf(req),
+      ...optionalTraceId(),
       ...(classified.oauth ?? {}),
       ...(classified.fieldErrors?.length
         ? { errors: classified.fieldErrors.slice(0, MAX_FIELD_ERRORS) }
         : {}),
     };
     res.locals.problemType = problem.type;
+    const failedCredentials = authFailureReason(cause, classified);
+    if (failedCredentials) deps.onAuthFailure?.(failedCredentials);
     for (const [name, value] of Object.entries(classified.headers ?? {})) res.setHeader(name, value);
     if (status === 401 && !res.hasHeader('WWW-Authenticate')) challengeBearer(res);
     res.status(status).type('application/problem+json').send(JSON.stringify(problem));
@@ -174,6 +192,23 @@ function toFieldError(item: { path: string; message: string }): FieldError {
       .slice(0, 1024),
     detail: item.message.slice(0, 1024),
   };
+}
+
+function optionalTraceId(): Pick<Problem, 'trace_id'> {
+  const ids = currentTraceIds();
+  return ids ? { trace_id: ids.trace_id } : {};
+}
+
+const OAUTH_CREDENTIAL_FAILURES = new Set<string>(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+
+function authFailureReason(cause: unknown, classified: ClassifiedError): AuthFailureReason | undefined {
+  if (cause instanceof MissingCredentialsError) return 'missing_credentials';
+  if (cause instanceof InvalidTokenError) return 'invalid_token';
+  if (cause instanceof InsufficientScopeError) return 'insufficient_scope';
+  const oauthError = classified.oauth?.error;
+  return oauthError && OAUTH_CREDENTIAL_FAILURES.has(oauthError)
+    ? (oauthError as AuthFailureReason)
+    : undefined;
 }
 
 /** The request path as a valid URI reference, even when the client sent characters a URI cannot hold. */

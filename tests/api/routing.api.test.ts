@@ -6,7 +6,7 @@ import { createTestApp, type TestApp } from '../support/test-app';
 
 interface RouterLayer {
   route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: RouterLayer[] };
+  handle?: { stack?: RouterLayer[]; routes?: ReadonlyMap<string, { stack: RouterLayer[] }> };
 }
 
 function routedOperations(app: Express): string[] {
@@ -17,6 +17,8 @@ function routedOperations(app: Express): string[] {
         for (const method of Object.keys(layer.route.methods)) routes.push(`${method} ${layer.route.path}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
+      } else if (layer.handle?.routes) {
+        for (const route of layer.handle.routes.values()) walk(route.stack);
       }
     }
   };

@@ -1,3 +1,4 @@
+import { RATE_LIMIT_POLICIES } from '../../src/dependencies/rate-limit-policies';
 import { listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
 
 interface Response {
@@ -16,8 +17,25 @@ const components = document.components as {
   securitySchemes: Record<string, unknown> & { oauth2: OAuthScheme };
 };
 
-/** The operations src/app.ts puts behind a rate limiter (express-rate-limit, draft-8 RateLimit headers). */
-const RATE_LIMITED = ['registerUser', 'createToken', 'revokeToken', 'changeCurrentUserPassword'];
+/** The property names of everything a request body may hold, `$ref`s followed. */
+function bodyPropertyNames(node: unknown, seen = new Set<string>()): string[] {
+  if (Array.isArray(node)) return node.flatMap((child) => bodyPropertyNames(child, seen));
+  if (!node || typeof node !== 'object') return [];
+  const { $ref, properties } = node as { $ref?: string; properties?: Record<string, unknown> };
+  if ($ref) {
+    if (seen.has($ref)) return [];
+    seen.add($ref);
+    const target = $ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce<unknown>((parent, key) => (parent as Record<string, unknown>)[key], document);
+    return bodyPropertyNames(target, seen);
+  }
+  return [
+    ...Object.keys(properties ?? {}),
+    ...Object.values(node).flatMap((child) => bodyPropertyNames(child, seen)),
+  ];
+}
 
 const deref = (response: Response): Response => {
   if (!response.$ref) return response;
@@ -37,12 +55,26 @@ const isProblem = (response: Response): boolean =>
 const headerNames = (response: Response | undefined): string[] => Object.keys(response?.headers ?? {});
 
 const table = operations.map((entry) => [entry.operationId, entry] as const);
+/** The operations whose `x-rate-limits` put them behind limiters (express-rate-limit, draft-8 RateLimit headers). */
+const rateLimited = table.filter(([, entry]) => entry.operation['x-rate-limits'] !== undefined);
 
 describe('every operation follows the conventions', () => {
   it('when the spec is listed, then every operation is checked, the rate-limited ones included', () => {
     expect(operations.length).toBeGreaterThan(20);
-    expect(operations.map((entry) => entry.operationId)).toEqual(expect.arrayContaining(RATE_LIMITED));
+    expect(rateLimited.length).toBeGreaterThanOrEqual(4);
   });
+
+  it.each(table)(
+    '%s is rate limited by the address if its request carries a password or secret',
+    (_id, entry) => {
+      const carriesSecret = bodyPropertyNames(entry.operation.requestBody).some((name) =>
+        /password|secret/.test(name),
+      );
+      const policies = (entry.operation['x-rate-limits'] as string[] | undefined) ?? [];
+      for (const policy of policies) expect(RATE_LIMIT_POLICIES).toContain(policy);
+      if (carriesSecret) expect(policies).toContain('auth-ip');
+    },
+  );
 
   it.each(table)('%s documents a 4xx and a 500, all of them problem documents', (_id, entry) => {
     const responses = responsesOf(entry.operation);
@@ -68,10 +100,9 @@ describe('every operation follows the conventions', () => {
       }
   });
 
-  it.each(RATE_LIMITED.map((id) => [id]))(
+  it.each(rateLimited)(
     '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',
-    (id) => {
-      const entry = operations.find((candidate) => candidate.operationId === id)!;
+    (_id, entry) => {
       const responses = responsesOf(entry.operation);
       const tooMany = responses['429'];
       expect(tooMany && isProblem(tooMany)).toBe(true);

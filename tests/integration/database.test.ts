@@ -73,6 +73,8 @@ describe('the knex database on the configured driver', () => {
 });
 
 describe('PGlite persisted to a data directory', () => {
+  // Three cold starts of the WebAssembly database: past the default on a machine whose cores are busy,
+  // and a test overrunning its timeout keeps running into the next test file of its worker.
   it('when the database is closed and reopened repeatedly, then every write survives', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pglite-'));
     const config = {
@@ -96,5 +98,5 @@ describe('PGlite persisted to a data directory', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

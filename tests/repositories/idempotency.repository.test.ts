@@ -4,6 +4,8 @@ import { newId } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';
 
 const TTL = 86_400;
+/** The production default: longer than any request runs. */
+const ABANDONED_AFTER = 120;
 const RESPONSE: StoredResponse = {
   status: 201,
   headers: { Location: '/v1/items/1', 'Content-Type': 'application/json' },
@@ -15,7 +17,7 @@ describe('IdempotencyRepository', () => {
   let idempotency: IdempotencyRepository;
   beforeAll(async () => {
     database = await createTestDatabase();
-    idempotency = new IdempotencyRepository({ db: database.db });
+    idempotency = new IdempotencyRepository({ db: database.db, abandonedAfterSeconds: ABANDONED_AFTER });
   });
   afterAll(() => database.close());
 
@@ -90,14 +92,14 @@ describe('IdempotencyRepository', () => {
   it('when an unfinished record is younger than any request can run, then it is not taken over', async () => {
     const principal = newId();
     await idempotency.begin(principal, 'k6', 'hash-a', TTL);
-    await age(principal, 'k6', 60);
+    await age(principal, 'k6', ABANDONED_AFTER / 2);
     expect(await idempotency.begin(principal, 'k6', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
   });
 
   it('when an unfinished record was abandoned (older than any request), then a second caller takes it over, and the next one sees it in progress', async () => {
     const principal = newId();
     await idempotency.begin(principal, 'k7', 'hash-a', TTL);
-    await age(principal, 'k7', 600);
+    await age(principal, 'k7', ABANDONED_AFTER * 5);
     expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toEqual({ kind: 'started' });
     const taken = await record(principal, 'k7');
     expect(Date.now() - (taken.created_at as Date).getTime()).toBeLessThan(60_000);
@@ -110,7 +112,7 @@ describe('IdempotencyRepository', () => {
   it('when an abandoned record is taken over by two callers at once, then exactly one of them starts', async () => {
     const principal = newId();
     await idempotency.begin(principal, 'k8', 'hash-a', TTL);
-    await age(principal, 'k8', 600);
+    await age(principal, 'k8', ABANDONED_AFTER * 5);
     const outcomes = await Promise.all([
       idempotency.begin(principal, 'k8', 'hash-a', TTL),
       idempotency.begin(principal, 'k8', 'hash-a', TTL),

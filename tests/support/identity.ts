@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
+import type { Knex } from 'knex';
 import request from 'supertest';
-import type { TestApp } from './test-app';
+
+/** The app in this process, or the URL of a running instance (the process and cluster tiers). */
+export type Target = Express | string;
+
+/** Where users are created: through `app`, promoted to administrator in `database` when asked. */
+export interface IdentityTarget {
+  app: Target;
+  database: { db: Knex };
+}
 
 export const PASSWORD = 'violet-kettle-orbit-42';
 
@@ -17,7 +26,7 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}-${randomUUID()}@example.com`;
 }
 
-export function passwordGrant(app: Express, email: string, password: string, scope?: string) {
+export function passwordGrant(app: Target, email: string, password: string, scope?: string) {
   return request(app)
     .post('/v1/auth/token')
     .type('form')
@@ -26,7 +35,7 @@ export function passwordGrant(app: Express, email: string, password: string, sco
 
 /** Registers a user through the API and signs them in; `role: 'admin'` promotes them in the database first. */
 export async function createUser(
-  t: TestApp,
+  t: IdentityTarget,
   options: { role?: 'user' | 'admin'; scope?: string } = {},
 ): Promise<TestUser> {
   const email = uniqueEmail(options.role ?? 'user');
@@ -48,7 +57,7 @@ export interface TestClient {
 }
 
 export async function createPartnerClient(
-  t: TestApp,
+  t: IdentityTarget,
   admin: TestUser,
   scopes = ['items:read', 'items:write'],
 ): Promise<TestClient> {

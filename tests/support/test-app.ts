@@ -61,6 +61,7 @@ export async function createTestApp(
   options: {
     env?: Record<string, string>;
     handlerOverrides?: AppDependencies['handlerOverrides'];
+    metrics?: AppDependencies['metrics'];
     database?: TestDatabaseOptions;
   } = {},
 ): Promise<TestApp> {
@@ -74,6 +75,7 @@ export async function createTestApp(
     db: database.db,
     signingKeys,
     ...(options.handlerOverrides ? { handlerOverrides: options.handlerOverrides } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return { app, config, database, logs, signingKeys, close: () => database.close() };
 }

@@ -1,0 +1,57 @@
+import type { Request, RequestHandler } from 'express';
+import type { OperationEntry } from '../internal/openapi-document';
+import { parseBasicClientCredentials } from '../routers/basic-auth';
+import type { AuthRateLimits } from './rate-limit';
+
+/** The policies an operation may name in its `x-rate-limits` extension; also its `RateLimit-Policy` names. */
+export const RATE_LIMIT_POLICIES = [
+  'auth-ip',
+  'auth-account-register',
+  'auth-account-token',
+  'auth-account-revoke',
+  'auth-account-password',
+  'token-grants-client',
+] as const;
+export type RateLimitPolicy = (typeof RATE_LIMIT_POLICIES)[number];
+
+/** The account a token or revocation request tries credentials for: a username or a client id (form or Basic). */
+function tokenRequestAccount(req: Request): string | undefined {
+  const body = req.body as { username?: string; client_id?: string };
+  if (body.username ?? body.client_id) return body.username ?? body.client_id;
+  try {
+    return parseBasicClientCredentials(req.headers.authorization)?.clientId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The client a client-credentials grant asks a token for (undefined for the other grants). */
+function clientCredentialsGrantClient(req: Request): string | undefined {
+  const { grant_type: grantType } = req.body as { grant_type?: string };
+  return grantType === 'client_credentials' ? tokenRequestAccount(req) : undefined;
+}
+
+/**
+ * What each policy counts. Which operations a policy guards is the spec's to say (`x-rate-limits`); one
+ * limiter per policy, so `auth-ip` is one budget per address across every operation that names it.
+ */
+export function createRateLimitPolicies(limits: AuthRateLimits): (entry: OperationEntry) => RequestHandler[] {
+  const policies: Record<RateLimitPolicy, RequestHandler> = {
+    'auth-ip': limits.perIp,
+    'auth-account-register': limits.perAccount('register', (req) => (req.body as { email?: string }).email),
+    'auth-account-token': limits.failuresPerAccountAndAddress('token', tokenRequestAccount),
+    'auth-account-revoke': limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount),
+    'auth-account-password': limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
+    'token-grants-client': limits.grantsPerClient(clientCredentialsGrantClient),
+  };
+  return (entry) => {
+    const named = entry.operation['x-rate-limits'] ?? [];
+    if (!Array.isArray(named)) throw new Error(`${entry.operationId}: x-rate-limits must be a list`);
+    return named.map((name: unknown) => {
+      if (!RATE_LIMIT_POLICIES.includes(name as RateLimitPolicy)) {
+        throw new Error(`${entry.operationId}: x-rate-limits names an unknown policy ${String(name)}`);
+      }
+      return policies[name as RateLimitPolicy];
+    });
+  };
+}

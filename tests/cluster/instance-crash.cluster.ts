@@ -1,0 +1,170 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import request from 'supertest';
+import { startCluster, type Cluster } from '../support/cluster';
+import { createUser, type TestUser } from '../support/identity';
+import { INSTANCE_HEADER, SERVED_BY_HEADER } from '../support/round-robin-proxy';
+
+const SIZE = 3;
+const VICTIM = 1;
+const WRITES = 90;
+const CONCURRENCY = 30;
+// A claim whose instance died answers 409 to retries for this long; short here so the retries below
+// take the stranded claims over within the test (the default is 120 s).
+const ABANDONED_AFTER_SECONDS = 2;
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    size: SIZE,
+    env: { IDEMPOTENCY_ABANDONED_AFTER_SECONDS: String(ABANDONED_AFTER_SECONDS) },
+  });
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+interface Write {
+  n: number;
+  key: string;
+  status: number;
+  servedBy: number;
+  id?: string;
+}
+
+const createItem = (user: TestUser, n: number, key: string) =>
+  request(cluster.proxy.url)
+    .post('/v1/items')
+    .auth(user.accessToken, { type: 'bearer' })
+    .set('Idempotency-Key', key)
+    .send({ name: `Crash item ${n}`, tags: ['crash'] });
+
+/** Sends `count` writes, `concurrency` at a time, round-robin over the instances. */
+async function writeAll(
+  user: TestUser,
+  count: number,
+  concurrency: number,
+  onAnswer: () => void,
+): Promise<Write[]> {
+  const writes: Write[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let n = next++; n < count; n = next++) {
+      const key = `crash-${user.id}-${n}`;
+      const answer = await createItem(user, n, key);
+      writes.push({
+        n,
+        key,
+        status: answer.status,
+        servedBy: Number(answer.headers[SERVED_BY_HEADER]),
+        ...(answer.status === 201 ? { id: (answer.body as { id: string }).id } : {}),
+      });
+      onAnswer();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return writes.sort((a, b) => a.n - b.n);
+}
+
+/**
+ * Retries a write with its Idempotency-Key until it is no longer "still being processed": a claim left by
+ * the killed instance is taken over once it is older than the configured window, so this waits on the
+ * clock by design, a fraction of that window at a time.
+ */
+async function retryUntilSettled(user: TestUser, write: Write): Promise<request.Response> {
+  for (;;) {
+    const answer = await createItem(user, write.n, write.key);
+    if (answer.status !== 409) return answer;
+    await delay((ABANDONED_AFTER_SECONDS * 1000) / 4);
+  }
+}
+
+describe('an instance killed mid-request', () => {
+  it('when one of three instances is SIGKILLed during a burst of writes, then nothing it answered is lost, nothing is half-written, the others go on and the retries complete', async () => {
+    const user = await createUser({ app: cluster.proxy.url, database: { db: cluster.db } });
+    const victim = cluster.instances[VICTIM]!;
+    let answered = 0;
+    let inFlightAtKill = 0;
+    cluster.proxy.onForwarded((index) => {
+      // Once the instances are warm, and while the victim holds several requests it has not answered.
+      if (index === VICTIM && inFlightAtKill === 0 && answered >= 10 && cluster.proxy.inFlight(VICTIM) >= 3) {
+        inFlightAtKill = cluster.proxy.inFlight(VICTIM);
+        victim.child.kill('SIGKILL');
+      }
+    });
+
+    const writes = await writeAll(user, WRITES, CONCURRENCY, () => (answered += 1));
+
+    expect(inFlightAtKill).toBeGreaterThanOrEqual(3);
+    expect(await victim.exited).toEqual([null, 'SIGKILL']);
+    // The balancer answers 502 for what the victim took and never answered; everything else was created.
+    const unanswered = writes.filter((write) => write.status !== 201);
+    expect(unanswered.length).toBeGreaterThan(0);
+    expect(new Set(unanswered.map((write) => `${write.status} from ${write.servedBy}`))).toEqual(
+      new Set([`502 from ${VICTIM}`]),
+    );
+
+    // Every write that was answered 201 is committed, each with its audit row and its stored response.
+    const ids = writes.flatMap((write) => (write.id ? [write.id] : []));
+    const items = await committedItems(user);
+    expect(items.map((item) => item.id)).toEqual(expect.arrayContaining(ids));
+    await expectNothingHalfWritten(user, items);
+
+    // The survivors go on serving; the balancer skips the dead instance.
+    for (const index of [0, 1, 2].filter((index) => index !== VICTIM)) {
+      await request(cluster.proxy.url).get('/health/ready').set(INSTANCE_HEADER, String(index)).expect(200);
+    }
+    await request(cluster.proxy.url).get('/health/ready').set(INSTANCE_HEADER, String(VICTIM)).expect(502);
+
+    // Each unanswered write, retried with its key through the survivors, completes exactly once: replayed
+    // if the victim committed it before dying, created now if it did not.
+    for (const write of unanswered) {
+      const retried = await retryUntilSettled(user, write);
+      expect(retried.status).toBe(201);
+      expect(Number(retried.headers[SERVED_BY_HEADER])).not.toBe(VICTIM);
+    }
+    const after = await committedItems(user);
+    expect(after.map((item) => item.name).sort()).toEqual(
+      Array.from({ length: WRITES }, (_, n) => `Crash item ${n}`).sort(),
+    );
+    await expectNothingHalfWritten(user, after);
+  });
+});
+
+interface CommittedItem {
+  id: string;
+  name: string;
+  audit_rows: number;
+  stored_responses: number;
+}
+
+/** The user's items, each with how many audit rows and completed idempotency records name it. */
+async function committedItems(user: TestUser): Promise<CommittedItem[]> {
+  const { rows } = await cluster.db.raw<{ rows: CommittedItem[] }>(
+    `SELECT i.id, i.name,
+            (SELECT count(*) FROM audit_events a
+              WHERE a.resource_id = i.id::text AND a.action = 'item.created')::int AS audit_rows,
+            (SELECT count(*) FROM idempotency_keys k
+              WHERE k.principal_id = i.owner_user_id AND k.completed_at IS NOT NULL
+                AND k.response_body::jsonb ->> 'id' = i.id::text)::int AS stored_responses
+       FROM items i WHERE i.owner_user_id = ?`,
+    [user.id],
+  );
+  return rows;
+}
+
+/** Each item has its one audit row and its one stored response, and neither exists without its item. */
+async function expectNothingHalfWritten(user: TestUser, items: CommittedItem[]): Promise<void> {
+  expect(items.filter((item) => item.audit_rows !== 1 || item.stored_responses !== 1)).toEqual([]);
+  const [audit] = await cluster
+    .db('audit_events')
+    .where({ actor_id: user.id, action: 'item.created' })
+    .count();
+  const [stored] = await cluster
+    .db('idempotency_keys')
+    .where({ principal_id: user.id })
+    .whereNotNull('completed_at')
+    .count();
+  expect([Number(audit!.count), Number(stored!.count)]).toEqual([items.length, items.length]);
+}
