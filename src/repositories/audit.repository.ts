@@ -86,7 +86,8 @@ export class AuditRepository {
 
   /**
    * For events that record a refusal (a failed sign-in): there is no write to join, and the row must be
-   * kept although the request fails. One statement, so its own short transaction.
+   * kept although the request fails. One statement, so its own short transaction. Never call it while the
+   * same request holds a transaction: PGlite has one connection, and the insert would wait for it forever.
    */
   async appendAlone(event: NewAuditEvent): Promise<void> {
     await this.deps.db('audit_events').insert(toRow(event));
