@@ -410,7 +410,12 @@ export interface paths {
         };
         /**
          * List audit events (admin)
-         * @description Every write, newest first, each recorded in the transaction of the write itself.
+         * @description Every write and every security event, newest first. Writes are recorded in the transaction of the
+         *     write itself; refused credentials (`auth.sign_in_failed`) are recorded even though the request failed.
+         *
+         *     Filters combine with AND; `action` may be repeated (`?action=auth.signed_in&action=auth.sign_in_failed`)
+         *     and then matches any of them. Pass `next_cursor` back with exactly the same filters: a cursor used with
+         *     other filters is answered with 400 `validation-error`.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -940,22 +945,95 @@ export interface components {
                 [key: string]: string | null;
             };
         };
-        /** @description One write, as recorded in the same transaction as the write itself. */
+        /**
+         * @description What happened, as `<resource or area>.<event>`:
+         *
+         *     - `user.created`: an account was created (registration, the CLI, an external identity provider's first
+         *       token, seeding; `details.via` says which);
+         *     - `user.updated`, `user.password_changed`: the user changed their own account;
+         *     - `user.admin_updated`, `user.deleted`: an administrator changed or deleted an account;
+         *     - `client.created`, `client.secret_rotated`, `client.deleted`: partner client administration;
+         *     - `item.created`, `item.updated`, `item.deleted`: items;
+         *     - `auth.signed_in`: a password or client credentials grant succeeded and started a session (tokens were issued);
+         *     - `auth.sign_in_failed`: a password was wrong, an account unknown or disabled, or a client failed to
+         *       authenticate (token or revocation endpoint); `details` holds the username or client id tried and the reason;
+         *     - `auth.token_refreshed`: a refresh token was exchanged for new tokens;
+         *     - `auth.refresh_token_reused`: a refresh token was presented a second time, and its session ended;
+         *     - `auth.session_revoked`: a session ended through `POST /v1/auth/revoke`.
+         * @enum {string}
+         */
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked";
+        /**
+         * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
+         *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
+         *     for the last two.
+         * @enum {string}
+         */
+        AuditActorType: "user" | "client" | "cli" | "anonymous";
+        /**
+         * @description The kind of resource an event is about.
+         * @enum {string}
+         */
+        AuditResourceType: "user" | "client" | "item";
+        /** @description What else an event records; which members appear depends on `action`. Never a password, secret or token. */
+        AuditEventDetails: {
+            /**
+             * @description `user.created`: how the account came to be.
+             * @enum {string}
+             */
+            via?: "registration" | "cli" | "external_identity_provider" | "seed";
+            /** @description `user.created` via an external identity provider: its issuer. */
+            issuer?: string;
+            /**
+             * @description The grant of a token request.
+             * @enum {string}
+             */
+            grant_type?: "password" | "refresh_token" | "client_credentials";
+            /**
+             * Format: uuid
+             * @description The session the event started, continued or ended (access tokens name it in `sid`).
+             */
+            session_id?: string;
+            /**
+             * @description `auth.sign_in_failed`: the username tried, whether or not such an account exists; left out when it is
+             *     not an email address, since it may then be a password typed into the wrong field.
+             */
+            username?: string;
+            /**
+             * @description `auth.sign_in_failed`: the client id tried, whether or not such a client exists; left out when it is
+             *     not a UUID, since it may then be a secret typed into the wrong field.
+             */
+            client_id?: string;
+            /**
+             * @description `auth.sign_in_failed`: why. `no_password` is an account that signs in only through an external
+             *     identity provider. The caller was told only that the credentials were wrong (or, with the right
+             *     password, that the account is disabled).
+             * @enum {string}
+             */
+            reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret";
+        };
+        /**
+         * @description One event: a write, recorded in the same transaction as the write itself, or a security event (sign-ins,
+         *     token refreshes, revocations, refused credentials, which are recorded even though the request fails).
+         */
         AuditEvent: {
             /** Format: uuid */
             id: string;
             /** Format: date-time */
             occurred_at: string;
-            /** @enum {string} */
-            actor_type: "user" | "client";
-            /** Format: uuid */
-            actor_id: string;
-            /** @example item.created */
-            action: string;
-            /** @example item */
-            resource_type: string;
-            resource_id: string;
+            actor_type: components["schemas"]["AuditActorType"];
+            /**
+             * Format: uuid
+             * @description The user or client who acted; `null` when `actor_type` is `cli` or `anonymous`.
+             */
+            actor_id: string | null;
+            action: components["schemas"]["AuditAction"];
+            resource_type: components["schemas"]["AuditResourceType"];
+            /** @description The resource's id; `null` only for a failed sign-in with an account or client that does not exist. */
+            resource_id: string | null;
+            /** @description The `X-Request-Id` of the request; for the CLI, `cli:` and an id per run. */
             request_id: string;
+            details?: components["schemas"]["AuditEventDetails"];
         };
         /** @description One page of audit events, newest first. */
         AuditEventPage: {
@@ -2684,6 +2762,43 @@ export interface operations {
                  * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
                  */
                 cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only events with one of these actions (repeat the parameter for several).
+                 * @example [
+                 *       "auth.sign_in_failed"
+                 *     ]
+                 */
+                action?: components["schemas"]["AuditAction"][];
+                /**
+                 * @description Only events by this kind of actor.
+                 * @example anonymous
+                 */
+                actor_type?: components["schemas"]["AuditActorType"];
+                /**
+                 * @description Only events by this user or client.
+                 * @example 5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70
+                 */
+                actor_id?: string;
+                /**
+                 * @description Only events about this kind of resource.
+                 * @example user
+                 */
+                resource_type?: components["schemas"]["AuditResourceType"];
+                /**
+                 * @description Only events about the resource with this id (combine with `resource_type` to be exact).
+                 * @example 5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70
+                 */
+                resource_id?: string;
+                /**
+                 * @description Only events that occurred at or after this instant (RFC 3339).
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                occurred_after?: string;
+                /**
+                 * @description Only events that occurred before this instant (RFC 3339).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                occurred_before?: string;
             };
             header?: never;
             path?: never;
@@ -2699,23 +2814,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "data": [
-                     *         {
-                     *           "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                     *           "occurred_at": "2026-11-23T10:00:00.000Z",
-                     *           "actor_type": "user",
-                     *           "actor_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-                     *           "action": "item.created",
-                     *           "resource_type": "item",
-                     *           "resource_id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
-                     *           "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11"
-                     *         }
-                     *       ],
-                     *       "next_cursor": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["AuditEventPage"];
                 };
             };

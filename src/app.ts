@@ -49,6 +49,7 @@ import { createAuthService } from './services/auth.service';
 import { createClientsService } from './services/clients.service';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
+import { createUserCreation } from './services/user-creation.service';
 import { createUsersService } from './services/users.service';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDependencies): Express {
     }),
   };
   const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
+  const userCreation = createUserCreation({ hasher, ...repositories });
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
   // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
   const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
@@ -121,6 +123,7 @@ export function createApp(deps: AppDependencies): Express {
     codec,
     verifiedTokens,
     logger,
+    userCreation,
     ...repositories,
   });
 
@@ -129,7 +132,7 @@ export function createApp(deps: AppDependencies): Express {
       health: repositories.health,
       lifecycle: deps.lifecycle ?? createLifecycle(),
     }),
-    auth: createAuthService({ db, hasher, codec, auth: config.auth, ...repositories }),
+    auth: createAuthService({ db, hasher, codec, userCreation, auth: config.auth, ...repositories }),
     users: createUsersService({ db, hasher, ...repositories }),
     clients: createClientsService({ db, ...repositories }),
     items: createItemsService({ db, ...repositories }),

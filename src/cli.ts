@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { openDatabase } from './dependencies/database';
@@ -5,9 +6,11 @@ import { migrateToLatest, rollbackAll } from './dependencies/migrations';
 import { createPasswordHasher } from './dependencies/password-hasher';
 import { loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
+import { AuditRepository } from './repositories/audit.repository';
 import { ItemsRepository } from './repositories/items.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { seedItems, seedUsers } from './services/seed.service';
+import { createUserCreation } from './services/user-creation.service';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -21,9 +24,6 @@ commands:
                                            load n items for a user (created if missing, password from
                                            SEED_PASSWORD or printed once) and, with --users, n more
                                            users seed-user-<i>@example.com (password SEED_PASSWORD)`;
-
-const MIN_PASSWORD = 8;
-const MAX_PASSWORD = 128;
 
 async function readPassword(): Promise<string> {
   if (process.env.ADMIN_PASSWORD) return process.env.ADMIN_PASSWORD;
@@ -59,6 +59,15 @@ async function run(argv: string[]): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config);
   const database = await openDatabase(config.database, logger);
+  const { db } = database;
+  // Every row this run writes to the audit trail carries this id where a request's would be.
+  const runId = `cli:${randomUUID()}`;
+  const users = new UsersRepository({ db });
+  const userCreation = createUserCreation({
+    users,
+    audit: new AuditRepository({ db }),
+    hasher: createPasswordHasher(),
+  });
   try {
     if (command === 'migrate') {
       const applied = await migrateToLatest(database.db);
@@ -75,41 +84,34 @@ async function run(argv: string[]): Promise<number> {
       if (!Number.isInteger(userCount) || userCount < 0) throw new Error('--users needs a whole number');
       if (userCount > 0 && !process.env.SEED_PASSWORD) throw new Error('seed --users needs SEED_PASSWORD');
       const result = await seedItems(
+        { db, users, items: new ItemsRepository({ db }), userCreation },
         {
-          users: new UsersRepository({ db: database.db }),
-          items: new ItemsRepository({ db: database.db }),
-          hasher: createPasswordHasher(),
+          email: values.email ?? 'seed@example.com',
+          count,
+          runId,
+          ...optionalPassword(process.env.SEED_PASSWORD),
         },
-        { email: values.email ?? 'seed@example.com', count, ...optionalPassword(process.env.SEED_PASSWORD) },
       );
       logger.info(result, `seeded ${count} items`);
       if (userCount > 0) {
-        const users = await seedUsers(
-          { users: new UsersRepository({ db: database.db }), hasher: createPasswordHasher() },
-          { count: userCount, password: process.env.SEED_PASSWORD! },
+        const seeded = await seedUsers(
+          { db, userCreation },
+          { count: userCount, password: process.env.SEED_PASSWORD!, runId },
         );
-        logger.info(users, `seeded ${users.created} of ${userCount} users`);
+        logger.info(seeded, `seeded ${seeded.created} of ${userCount} users`);
       }
       if (result.generatedPassword)
         process.stdout.write(`password for ${result.email}: ${result.generatedPassword}\n`);
     } else {
       if (!values.email) throw new Error('create-admin needs --email');
       if (config.database.migrateOnStart) await migrateToLatest(database.db);
-      const password = await readPassword();
-      const hasher = createPasswordHasher();
-      if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD || hasher.isCommon(password)) {
-        throw new Error(
-          `the password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters and not a common one`,
-        );
-      }
-      const users = new UsersRepository({ db: database.db });
-      const admin = await users.create({
-        email: values.email,
-        name: values.name ?? 'Administrator',
-        passwordHash: await hasher.hash(password),
-        role: 'admin',
-      });
-      logger.info({ id: admin.id, email: admin.email }, 'administrator created');
+      // The same rules as registration (the spec's length limits, the common-password list), from one place.
+      const password = await userCreation.preparePassword(await readPassword());
+      const { email, name = 'Administrator' } = values;
+      const admin = await db.transaction((trx) =>
+        userCreation.create(trx, { email, name, password, role: 'admin' }, { via: 'cli', runId }),
+      );
+      logger.info({ id: admin.id, email: admin.email, run_id: runId }, 'administrator created');
     }
     return 0;
   } finally {

@@ -7,9 +7,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
+import { AuditRepository } from '../../src/repositories/audit.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems } from '../../src/services/seed.service';
+import { createUserCreation } from '../../src/services/user-creation.service';
 import { signIn, startBenchApp } from './bench-app';
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
@@ -28,9 +30,14 @@ async function main(): Promise<void> {
     const seedStarted = performance.now();
     await seedItems(
       {
+        db,
         users: new UsersRepository({ db }),
         items: new ItemsRepository({ db }),
-        hasher: createPasswordHasher(),
+        userCreation: createUserCreation({
+          users: new UsersRepository({ db }),
+          audit: new AuditRepository({ db }),
+          hasher: createPasswordHasher(),
+        }),
       },
       { email, count: ITEMS, password: PASSWORD },
     );

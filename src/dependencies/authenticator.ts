@@ -9,6 +9,7 @@ import type { Scope } from '../models/scopes';
 import type { ExternalIdentitiesRepository } from '../repositories/external-identities.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
+import type { UserCreation } from '../services/user-creation.service';
 import {
   AppError,
   InsufficientScopeError,
@@ -46,6 +47,7 @@ export function createAuthenticator(deps: {
   sessions: SessionsRepository;
   users: UsersRepository;
   externalIdentities: ExternalIdentitiesRepository;
+  userCreation: UserCreation;
   logger: Logger;
 }): Authenticator {
   const { codec, verifiedTokens, sessions, users, externalIdentities, auth, logger } = deps;
@@ -61,7 +63,15 @@ export function createAuthenticator(deps: {
   if (external) {
     passport.use(
       EXTERNAL_STRATEGY,
-      createExternalTokenStrategy({ external, db: deps.db, users, externalIdentities, logger, fromBearer }),
+      createExternalTokenStrategy({
+        external,
+        db: deps.db,
+        users,
+        userCreation: deps.userCreation,
+        externalIdentities,
+        logger,
+        fromBearer,
+      }),
     );
   }
 

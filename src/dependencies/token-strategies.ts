@@ -10,6 +10,8 @@ import { isScope, parseScopeList, ROLE_SCOPES } from '../models/scopes';
 import type { ExternalIdentitiesRepository } from '../repositories/external-identities.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
+import type { UserCreation } from '../services/user-creation.service';
+import { requestIdOf } from '../utils/request-id';
 import { AppError, InvalidTokenError } from '../utils/errors';
 import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
 import type { Database } from './database';
@@ -110,11 +112,12 @@ export function createExternalTokenStrategy(deps: {
   external: NonNullable<AuthConfig['external']>;
   db: Database;
   users: UsersRepository;
+  userCreation: UserCreation;
   externalIdentities: ExternalIdentitiesRepository;
   logger: Logger;
   fromBearer: TokenFromRequest;
 }): JwtStrategy {
-  const { external, users, externalIdentities, logger } = deps;
+  const { external, users, userCreation, externalIdentities, logger } = deps;
   // jose caches the set, refetches on an unknown kid at most once per cooldown, and times out a slow
   // provider. Only the header's kid and alg are used to pick a key: jku, x5u and jwk are never followed.
   const jwks = createRemoteJWKSet(new URL(external.jwksUri), {
@@ -122,11 +125,14 @@ export function createExternalTokenStrategy(deps: {
     cooldownDuration: 60_000,
     cacheMaxAge: 10 * 60_000,
   });
-  const resolveExternalToken = async (claims: {
-    iss: string;
-    sub: string;
-    name?: unknown;
-  }): Promise<Principal> => {
+  const resolveExternalToken = async (
+    claims: {
+      iss: string;
+      sub: string;
+      name?: unknown;
+    },
+    requestId: string,
+  ): Promise<Principal> => {
     let userId = await externalIdentities.findUserId(claims.iss, claims.sub);
     if (!userId) {
       userId = await deps.db
@@ -135,7 +141,11 @@ export function createExternalTokenStrategy(deps: {
             typeof claims.name === 'string' && claims.name.trim()
               ? claims.name.trim().slice(0, 200)
               : 'External user';
-          const created = await users.create({ email: null, name, passwordHash: null, role: 'user' }, trx);
+          const created = await userCreation.create(
+            trx,
+            { email: null, name, password: null, role: 'user' },
+            { via: 'external_identity_provider', issuer: claims.iss, requestId },
+          );
           if (await externalIdentities.link(claims.iss, claims.sub, created.id, trx)) return created.id;
           // Another request created the account for this identity first; use theirs, roll ours back.
           throw new LinkedConcurrently();
@@ -178,13 +188,14 @@ export function createExternalTokenStrategy(deps: {
       algorithms: [...external.algorithms] as jwt.Algorithm[],
       issuer: external.issuer,
       audience: external.audience,
+      passReqToCallback: true,
     },
-    (claims: { iss: string; sub: string; name?: unknown }, done: VerifiedCallback) => {
+    (req: Request, claims: { iss: string; sub: string; name?: unknown }, done: VerifiedCallback) => {
       if (typeof claims.sub !== 'string' || !claims.sub) {
         done(null, false, new InvalidTokenError());
         return;
       }
-      settle(done, resolveExternalToken(claims));
+      settle(done, resolveExternalToken(claims, requestIdOf(req)));
     },
   );
 }

@@ -4,19 +4,39 @@ import type { Database } from '../dependencies/database';
 import type { WriteContext } from '../models/write-context';
 
 export type AuditEvent = components['schemas']['AuditEvent'];
+export type AuditAction = components['schemas']['AuditAction'];
+export type AuditActorType = components['schemas']['AuditActorType'];
+export type AuditResourceType = components['schemas']['AuditResourceType'];
+export type AuditEventDetails = components['schemas']['AuditEventDetails'];
 
-interface AuditRow extends Omit<AuditEvent, 'occurred_at'> {
+interface AuditRow extends Omit<AuditEvent, 'occurred_at' | 'details'> {
   occurred_at: Date;
+  details: AuditEventDetails | null;
   cursor_occurred_at: string;
 }
 
+export type AuditListRow = AuditRow;
+
 export interface NewAuditEvent {
-  actor_type: 'user' | 'client';
-  actor_id: string;
-  action: string;
-  resource_type: string;
-  resource_id: string;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  action: AuditAction;
+  resource_type: AuditResourceType;
+  resource_id: string | null;
   request_id: string;
+  details?: AuditEventDetails;
+}
+
+export interface AuditFilters {
+  actions?: readonly AuditAction[];
+  actorType?: AuditActorType;
+  actorId?: string;
+  resourceType?: AuditResourceType;
+  resourceId?: string;
+  /** Inclusive, an instant PostgreSQL accepts. */
+  occurredAfter?: string;
+  /** Exclusive. */
+  occurredBefore?: string;
 }
 
 function toEvent(row: AuditRow): AuditEvent {
@@ -29,15 +49,17 @@ function toEvent(row: AuditRow): AuditEvent {
     resource_type: row.resource_type,
     resource_id: row.resource_id,
     request_id: row.request_id,
+    ...(row.details ? { details: row.details } : {}),
   };
 }
 
 /** The audit row for a write made under `context`. */
 export function auditEventFor(
   context: Pick<WriteContext<never>, 'actor' | 'requestId'>,
-  action: string,
-  resourceType: string,
+  action: AuditAction,
+  resourceType: AuditResourceType,
   resourceId: string,
+  details?: AuditEventDetails,
 ): NewAuditEvent {
   return {
     actor_type: context.actor.kind,
@@ -46,7 +68,12 @@ export function auditEventFor(
     resource_type: resourceType,
     resource_id: resourceId,
     request_id: context.requestId,
+    ...(details ? { details } : {}),
   };
+}
+
+function toRow(event: NewAuditEvent) {
+  return { ...event, details: event.details ? JSON.stringify(event.details) : null };
 }
 
 export class AuditRepository {
@@ -54,21 +81,46 @@ export class AuditRepository {
 
   /** Always called with the transaction of the write it records. */
   async append(trx: Knex.Transaction, event: NewAuditEvent): Promise<void> {
-    await trx('audit_events').insert(event);
+    await trx('audit_events').insert(toRow(event));
+  }
+
+  /**
+   * For events that record a refusal (a failed sign-in): there is no write to join, and the row must be
+   * kept although the request fails. One statement, so its own short transaction. Never call it while the
+   * same request holds a transaction: PGlite has one connection, and the insert would wait for it forever.
+   */
+  async appendAlone(event: NewAuditEvent): Promise<void> {
+    await this.deps.db('audit_events').insert(toRow(event));
+  }
+
+  /** For seeding: many rows in one statement, in the transaction of the rows they record. */
+  async appendMany(trx: Knex.Transaction, events: readonly NewAuditEvent[]): Promise<void> {
+    if (events.length > 0) await trx('audit_events').insert(events.map(toRow));
   }
 
   /** Newest first; `before` is the (occurred_at text, id) of the previous page's last row. */
-  async list(limit: number, before: readonly [string, string] | undefined): Promise<AuditRow[]> {
-    const query = this.deps
-      .db('audit_events')
-      .select('*', this.deps.db.raw('occurred_at::text as cursor_occurred_at'))
+  async list(
+    filters: AuditFilters,
+    limit: number,
+    before: readonly [string, string] | undefined,
+  ): Promise<AuditListRow[]> {
+    const { db } = this.deps;
+    const query = db('audit_events')
+      .select('*', db.raw('occurred_at::text as cursor_occurred_at'))
       .orderBy([
         { column: 'occurred_at', order: 'desc' },
         { column: 'id', order: 'desc' },
       ])
       .limit(limit);
+    if (filters.actions?.length) void query.whereIn('action', filters.actions);
+    if (filters.actorType) void query.where('actor_type', filters.actorType);
+    if (filters.actorId) void query.where('actor_id', filters.actorId);
+    if (filters.resourceType) void query.where('resource_type', filters.resourceType);
+    if (filters.resourceId) void query.where('resource_id', filters.resourceId);
+    if (filters.occurredAfter) void query.where('occurred_at', '>=', filters.occurredAfter);
+    if (filters.occurredBefore) void query.where('occurred_at', '<', filters.occurredBefore);
     if (before) void query.whereRaw('(occurred_at, id) < (?::timestamptz, ?::uuid)', [before[0], before[1]]);
-    return (await query) as AuditRow[];
+    return (await query) as AuditListRow[];
   }
 
   static toEvent = toEvent;

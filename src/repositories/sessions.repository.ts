@@ -67,11 +67,13 @@ export class SessionsRepository {
     return row!.id;
   }
 
-  async revoke(sessionId: string, db: Knex = this.deps.db): Promise<void> {
-    await db('auth_sessions')
+  /** Whether this call ended the session (false when it had ended already or does not exist). */
+  async revoke(sessionId: string, db: Knex = this.deps.db): Promise<boolean> {
+    const updated = await db('auth_sessions')
       .where({ id: sessionId })
       .whereNull('revoked_at')
       .update({ revoked_at: db.fn.now() });
+    return updated > 0;
   }
 
   async revokeAllOfUser(

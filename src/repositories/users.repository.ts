@@ -62,12 +62,13 @@ export class UsersRepository {
     }
   }
 
-  /** Bulk insert for seeding; emails that already exist are skipped. Returns how many rows were added. */
+  /** Bulk insert for seeding; emails that already exist are skipped. Returns the rows added. */
   async insertMany(
-    rows: Array<{ email: string; name: string; passwordHash: string; role: UserRole }>,
-  ): Promise<number> {
-    const inserted = await this.deps
-      .db('users')
+    rows: Array<{ email: string | null; name: string; passwordHash: string | null; role: UserRole }>,
+    db: Knex = this.deps.db,
+  ): Promise<User[]> {
+    if (rows.length === 0) return [];
+    const inserted = await db('users')
       .insert(
         rows.map((row) => ({
           email: row.email,
@@ -78,8 +79,8 @@ export class UsersRepository {
       )
       .onConflict('email')
       .ignore()
-      .returning<Array<{ id: string }>>('id');
-    return inserted.length;
+      .returning<UserRow[]>(USER_COLUMNS);
+    return inserted.map(toUser);
   }
 
   async findById(id: string, db: Knex = this.deps.db): Promise<User | undefined> {

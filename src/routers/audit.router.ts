@@ -5,7 +5,7 @@ import type { HandlerMap } from './handler-map';
 export function createAuditHandlers(deps: { audit: AuditService }): Pick<HandlerMap, 'listAuditEvents'> {
   return {
     listAuditEvents: async (req, res) => {
-      res.json(await deps.audit.list(req.query.limit ?? DEFAULT_PAGE_SIZE, req.query.cursor));
+      res.json(await deps.audit.list({ ...req.query, limit: req.query.limit ?? DEFAULT_PAGE_SIZE }));
     },
   };
 }

@@ -15,6 +15,7 @@ export function createAuthHandlers(deps: {
       const tokens = await deps.auth.issueToken(
         req.body,
         parseBasicClientCredentials(req.headers.authorization),
+        requestIdOf(req),
       );
       res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(tokens);
     },
@@ -23,6 +24,7 @@ export function createAuthHandlers(deps: {
         req.body.token,
         parseBasicClientCredentials(req.headers.authorization),
         req.body,
+        requestIdOf(req),
       );
       res.set('Cache-Control', 'no-store').status(200).end();
     },

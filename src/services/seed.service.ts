@@ -1,29 +1,37 @@
-import { randomBytes } from 'node:crypto';
-import type { PasswordHasher } from '../dependencies/password-hasher';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Database } from '../dependencies/database';
 import type { ItemsRepository } from '../repositories/items.repository';
 import type { UsersRepository } from '../repositories/users.repository';
+import type { UserCreation } from './user-creation.service';
 
 const BATCH_SIZE = 2000;
 const STATUSES = ['draft', 'active', 'archived'] as const;
 
+/** The request id of a seed run's `user.created` rows, unless the caller names its own run. */
+const newRunId = () => `cli:${randomUUID()}`;
+
 /** Loads `count` items for one user (created if missing), one millisecond apart, for benchmarks. */
 export async function seedItems(
-  deps: { users: UsersRepository; items: ItemsRepository; hasher: PasswordHasher },
-  options: { email: string; count: number; password?: string },
+  deps: { db: Database; users: UsersRepository; items: ItemsRepository; userCreation: UserCreation },
+  options: { email: string; count: number; password?: string; runId?: string },
 ): Promise<{ userId: string; email: string; generatedPassword?: string }> {
-  const { users, items, hasher } = deps;
+  const { db, users, items, userCreation } = deps;
   let generatedPassword: string | undefined;
-  let account = await users.findCredentialsByEmail(options.email);
-  if (!account) {
-    const password = options.password ?? (generatedPassword = randomBytes(12).toString('base64url'));
-    const created = await users.create({
-      email: options.email,
-      name: 'Seed owner',
-      passwordHash: await hasher.hash(password),
-      role: 'user',
-    });
-    account = { id: created.id, role: 'user', status: 'active', password_hash: null };
+  let userId = (await users.findCredentialsByEmail(options.email))?.id;
+  if (!userId) {
+    const password = await userCreation.preparePassword(
+      options.password ?? (generatedPassword = randomBytes(12).toString('base64url')),
+    );
+    const created = await db.transaction((trx) =>
+      userCreation.create(
+        trx,
+        { email: options.email, name: 'Seed owner', password, role: 'user' },
+        { via: 'seed', runId: options.runId ?? newRunId() },
+      ),
+    );
+    userId = created.id;
   }
+  const ownerId = userId;
   const start = Date.now() - options.count;
   for (let offset = 0; offset < options.count; offset += BATCH_SIZE) {
     const size = Math.min(BATCH_SIZE, options.count - offset);
@@ -31,7 +39,7 @@ export async function seedItems(
       Array.from({ length: size }, (_, i) => {
         const n = offset + i;
         return {
-          owner_user_id: account.id,
+          owner_user_id: ownerId,
           name: `Seed item ${String(n).padStart(7, '0')}`,
           description: null,
           status: STATUSES[n % STATUSES.length]!,
@@ -42,30 +50,31 @@ export async function seedItems(
       }),
     );
   }
-  return { userId: account.id, email: options.email, ...(generatedPassword ? { generatedPassword } : {}) };
+  return { userId: ownerId, email: options.email, ...(generatedPassword ? { generatedPassword } : {}) };
 }
 
 /**
- * Creates `count` users `seed-user-<n>@<domain>` (those missing), all with one password hashed once:
- * argon2id per user would make 10,000 users take over a minute.
+ * Creates `count` users `seed-user-<n>@<domain>` (those missing), all with one password checked and
+ * hashed once: argon2id per user would make 10,000 users take over a minute.
  */
 export async function seedUsers(
-  deps: { users: UsersRepository; hasher: PasswordHasher },
-  options: { count: number; password: string; domain?: string },
+  deps: { db: Database; userCreation: UserCreation },
+  options: { count: number; password: string; domain?: string; runId?: string },
 ): Promise<{ created: number }> {
-  const passwordHash = await deps.hasher.hash(options.password);
+  const { db, userCreation } = deps;
+  const password = await userCreation.preparePassword(options.password);
   const domain = options.domain ?? 'example.com';
+  const origin = { via: 'seed', runId: options.runId ?? newRunId() } as const;
   let created = 0;
   for (let offset = 0; offset < options.count; offset += BATCH_SIZE) {
     const size = Math.min(BATCH_SIZE, options.count - offset);
-    created += await deps.users.insertMany(
-      Array.from({ length: size }, (_, i) => ({
-        email: `seed-user-${offset + i}@${domain}`,
-        name: `Seed user ${offset + i}`,
-        passwordHash,
-        role: 'user' as const,
-      })),
-    );
+    const batch = Array.from({ length: size }, (_, i) => ({
+      email: `seed-user-${offset + i}@${domain}`,
+      name: `Seed user ${offset + i}`,
+      password,
+      role: 'user' as const,
+    }));
+    created += (await db.transaction((trx) => userCreation.createMissing(trx, batch, origin))).length;
   }
   return { created };
 }

@@ -25,6 +25,18 @@ describe('registration', () => {
     expect(JSON.stringify(res.body)).not.toContain(PASSWORD);
   });
 
+  it('when the email has an upper-case domain, then it is stored and answered with the domain in lower case', async () => {
+    const local = `Ada-${Date.now()}`;
+    const res = await request(t.app)
+      .post('/v1/auth/register')
+      .send({ email: `${local}@Example.COM`, password: PASSWORD, name: 'Ada' })
+      .expect(201);
+    expect(res.body.email).toBe(`${local}@example.com`);
+    expect((await t.database.db('users').where({ id: res.body.id }).first()).email).toBe(
+      `${local}@example.com`,
+    );
+  });
+
   it('when the email differs only in case from an existing one, then 409 and no second row', async () => {
     const email = uniqueEmail();
     await request(t.app).post('/v1/auth/register').send({ email, password: PASSWORD, name: 'A' }).expect(201);

@@ -1,19 +1,28 @@
+import type { Database } from '../../src/dependencies/database';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
+import { AuditRepository } from '../../src/repositories/audit.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems, seedUsers } from '../../src/services/seed.service';
+import { createUserCreation } from '../../src/services/user-creation.service';
 import { createTestDatabase } from '../support/test-database';
+
+function seedDependencies(db: Database) {
+  const users = new UsersRepository({ db });
+  const userCreation = createUserCreation({
+    users,
+    audit: new AuditRepository({ db }),
+    hasher: createPasswordHasher(),
+  });
+  return { db, users, items: new ItemsRepository({ db }), userCreation };
+}
 
 describe('seeding items for benchmarks', () => {
   it('when 2,500 items are seeded twice for one email, then one owner holds 5,000 items, each run one millisecond apart', async () => {
     const database = await createTestDatabase();
     try {
-      const deps = {
-        users: new UsersRepository({ db: database.db }),
-        items: new ItemsRepository({ db: database.db }),
-        hasher: createPasswordHasher(),
-      };
-      const first = await seedItems(deps, { email: 'seed@example.com', count: 2500 });
+      const deps = seedDependencies(database.db);
+      const first = await seedItems(deps, { email: 'seed@example.com', count: 2500, runId: 'cli:seed-1' });
       expect(first.generatedPassword).toMatch(/^[A-Za-z0-9_-]{16}$/);
       const second = await seedItems(deps, { email: 'seed@example.com', count: 2500 });
       expect(second.userId).toBe(first.userId);
@@ -27,6 +36,15 @@ describe('seeding items for benchmarks', () => {
         );
       expect(stats!.total).toBe(5000);
       expect(stats!.instants).toBeGreaterThanOrEqual(2500);
+      expect(await database.db('audit_events').where({ resource_id: first.userId })).toEqual([
+        expect.objectContaining({
+          action: 'user.created',
+          actor_type: 'cli',
+          actor_id: null,
+          request_id: 'cli:seed-1',
+          details: { via: 'seed' },
+        }),
+      ]);
     } finally {
       await database.close();
     }
@@ -35,14 +53,15 @@ describe('seeding items for benchmarks', () => {
   it('when 2,100 users are seeded twice, then 2,100 exist once each, all signing in with the one password', async () => {
     const database = await createTestDatabase();
     try {
-      const users = new UsersRepository({ db: database.db });
+      const deps = seedDependencies(database.db);
+      const { users } = deps;
       const hasher = createPasswordHasher();
       const password = 'violet-kettle-orbit-42';
       const domain = 'seed-users.example.com';
-      expect(await seedUsers({ users, hasher }, { count: 2100, password, domain })).toEqual({
+      expect(await seedUsers(deps, { count: 2100, password, domain, runId: 'cli:seed-2' })).toEqual({
         created: 2100,
       });
-      expect(await seedUsers({ users, hasher }, { count: 2100, password, domain })).toEqual({ created: 0 });
+      expect(await seedUsers(deps, { count: 2100, password, domain })).toEqual({ created: 0 });
       const [stats] = await database
         .db('users')
         .whereLike('email', `%@${domain}`)
@@ -53,6 +72,27 @@ describe('seeding items for benchmarks', () => {
       expect(stats).toEqual({ total: 2100, hashes: 1 });
       const last = await users.findCredentialsByEmail(`seed-user-2099@${domain}`);
       expect(await hasher.verify(last!.password_hash!, password)).toBe(true);
+      const audited = await database
+        .db('audit_events')
+        .where({ action: 'user.created' })
+        .select<Array<{ request_id: string; count: number }>>(
+          'request_id',
+          database.db.raw('count(*)::int as count'),
+        )
+        .groupBy('request_id');
+      expect(audited).toEqual([{ request_id: 'cli:seed-2', count: 2100 }]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('when the seed password is a common one, then nothing is created', async () => {
+    const database = await createTestDatabase();
+    try {
+      await expect(
+        seedUsers(seedDependencies(database.db), { count: 3, password: 'password123' }),
+      ).rejects.toThrow('The password is too common.');
+      expect(await database.db('users')).toEqual([]);
     } finally {
       await database.close();
     }

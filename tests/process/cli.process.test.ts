@@ -57,17 +57,34 @@ describe('the create-admin command', () => {
       ADMIN_PASSWORD: 'password1',
     });
     expect(refused.code).toBe(1);
-    expect(refused.output).toContain('not a common one');
+    expect(refused.output).toContain('The password is too common.');
 
     const database = await openDatabase(
       { driver: 'pglite', dataDir, statementTimeoutMs: 5000, acquireTimeoutMs: 5000, migrateOnStart: false },
       pino({ level: 'silent' }),
     );
     try {
-      const rows = await database.db('users').select('email', 'role', 'password_hash');
+      const rows = await database.db('users').select('id', 'email', 'role', 'password_hash');
       expect(rows).toEqual([
-        { email: 'Boss@Example.com', role: 'admin', password_hash: expect.stringMatching(/^\$argon2id\$/) },
+        {
+          id: expect.any(String),
+          email: 'Boss@example.com',
+          role: 'admin',
+          password_hash: expect.stringMatching(/^\$argon2id\$/),
+        },
       ]);
+      expect(await database.db('audit_events')).toEqual([
+        expect.objectContaining({
+          actor_type: 'cli',
+          actor_id: null,
+          action: 'user.created',
+          resource_type: 'user',
+          resource_id: rows[0].id,
+          request_id: expect.stringMatching(/^cli:[0-9a-f-]{36}$/),
+          details: { via: 'cli' },
+        }),
+      ]);
+      expect(JSON.stringify(await database.db('audit_events'))).not.toContain('violet-kettle-orbit-42');
     } finally {
       await database.close();
     }

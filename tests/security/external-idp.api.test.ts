@@ -173,6 +173,16 @@ describe('external identity provider tokens', () => {
       expect(identities[0].user_id).toBe(res.body.id);
       const user = await t.database.db('users').where({ id: res.body.id }).first();
       expect(user).toMatchObject({ role: 'user', email: null, password_hash: null });
+      expect(await t.database.db('audit_events').where({ resource_id: res.body.id })).toEqual([
+        expect.objectContaining({
+          actor_type: 'user',
+          actor_id: res.body.id,
+          action: 'user.created',
+          resource_type: 'user',
+          request_id: res.headers['x-request-id'],
+          details: { via: 'external_identity_provider', issuer: EXTERNAL_ISSUER },
+        }),
+      ]);
     });
 
     it('when the same subject comes back, then its user is reused and no second row is created', async () => {
@@ -200,6 +210,18 @@ describe('external identity provider tokens', () => {
       expect(new Set(results.map((res) => res.body.id as string)).size).toBe(1);
       expect(await t.database.db('external_identities').where({ subject: sub })).toHaveLength(1);
       expect(await t.database.db('users').where({ id: results[0]!.body.id })).toHaveLength(1);
+      // The losers' accounts rolled back with their audit rows: one user, one user.created.
+      expect(
+        await t.database
+          .db('audit_events')
+          .where({ action: 'user.created', resource_id: results[0]!.body.id }),
+      ).toHaveLength(1);
+      expect(
+        await t.database
+          .db('audit_events')
+          .where({ action: 'user.created' })
+          .whereNotIn('resource_id', t.database.db('users').select(t.database.db.raw('id::text'))),
+      ).toEqual([]);
     });
 
     it('when the audience is another one, then 401 invalid_token', async () => {

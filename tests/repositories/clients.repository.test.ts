@@ -1,0 +1,102 @@
+import type { DatabaseHandle } from '../../src/dependencies/database';
+import { ClientsRepository } from '../../src/repositories/clients.repository';
+import { insertUser, newId, refusal, walkPages } from '../support/repository-fixtures';
+import { createTestDatabase } from '../support/test-database';
+
+describe('ClientsRepository', () => {
+  let database: DatabaseHandle;
+  let clients: ClientsRepository;
+  let adminId: string;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    clients = new ClientsRepository({ db: database.db });
+    adminId = (await insertUser(database.db, { role: 'admin' })).id;
+  });
+  afterAll(() => database.close());
+
+  const create = (name = 'Partner') =>
+    clients.create({ name, scopes: ['items:read'], secretHash: `hash-${name}`, createdBy: adminId });
+
+  it('when a client is created, then it reads back without its secret hash, which only findSecretHash returns', async () => {
+    const client = await create('Acme');
+    expect(client).toEqual({
+      client_id: expect.any(String),
+      name: 'Acme',
+      scopes: ['items:read'],
+      created_at: expect.any(String),
+    });
+    expect(await clients.findById(client.client_id)).toEqual(client);
+    expect(await clients.findSecretHash(client.client_id)).toEqual({
+      secret_hash: 'hash-Acme',
+      scopes: ['items:read'],
+    });
+  });
+
+  it('when the creator does not exist, then the foreign key refuses the client', async () => {
+    expect(
+      await refusal(clients.create({ name: 'X', scopes: [], secretHash: 'h', createdBy: newId() })),
+    ).toMatchObject({ code: '23503' });
+  });
+
+  it('when the secret is rotated, then only the hash changes; a missing client answers undefined', async () => {
+    const client = await create('Rotating');
+    expect(await clients.updateSecretHash(client.client_id, 'new-hash')).toEqual(client);
+    expect((await clients.findSecretHash(client.client_id))!.secret_hash).toBe('new-hash');
+    expect(await clients.updateSecretHash(newId(), 'x')).toBeUndefined();
+  });
+
+  it('when a client is deleted, then its sessions and items go too, and a second delete reports nothing deleted', async () => {
+    const client = await create('Leaving');
+    await database.db('auth_sessions').insert({ client_id: client.client_id, scope: 'items:read' });
+    await database.db('items').insert({ owner_client_id: client.client_id, name: 'machine item' });
+    expect(await clients.delete(client.client_id)).toBe(true);
+    expect(await clients.delete(client.client_id)).toBe(false);
+    expect(await database.db('auth_sessions').where({ client_id: client.client_id })).toEqual([]);
+    expect(await database.db('items').where({ owner_client_id: client.client_id })).toEqual([]);
+  });
+
+  describe('keyset pagination (oldest first)', () => {
+    let ids: string[];
+    beforeAll(async () => {
+      const rows = await database
+        .db('oauth_clients')
+        .insert(
+          Array.from({ length: 5 }, (_, i) => ({
+            name: `tied-${i}`,
+            secret_hash: 'h',
+            scopes: [],
+            created_at: '2026-02-02T00:00:00.000Z',
+          })),
+        )
+        .returning<Array<{ id: string }>>('id');
+      ids = rows.map((row) => row.id).sort();
+    });
+    const keyOf = (row: { cursor_created_at: string; id: string }): [string, string] => [
+      row.cursor_created_at,
+      row.id,
+    ];
+
+    it('when clients share a timestamp and one is deleted between pages, then the others come once, in id order', async () => {
+      const pages = await walkPages(
+        (after) => clients.list(2 + 1, after),
+        2,
+        keyOf,
+        async (index) => {
+          if (index === 0) await database.db('oauth_clients').where({ id: ids[3] }).del();
+        },
+      );
+      const tied = pages
+        .flat()
+        .filter((row) => row.name.startsWith('tied-'))
+        .map((row) => row.id);
+      expect(tied).toEqual(ids.filter((id) => id !== ids[3]));
+      // The tied rows are the oldest, so they come first.
+      expect(pages[0]!.map((row) => row.id)).toEqual(ids.slice(0, 2));
+    });
+
+    it('when the cursor is the newest client, then the next page is empty', async () => {
+      const all = await clients.list(1000, undefined);
+      expect(await clients.list(10, keyOf(all[all.length - 1]!))).toEqual([]);
+    });
+  });
+});
