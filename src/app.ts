@@ -1,10 +1,10 @@
-import { availableParallelism } from 'node:os';
 import cors from 'cors';
 import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { createDomain } from './composition';
 import { createAccessTokenCodec, type AccessTokenClaims } from './dependencies/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
@@ -18,22 +18,13 @@ import { createIdempotency } from './dependencies/idempotency';
 import { createMetrics, type Metrics } from './dependencies/metrics';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
-import { createPasswordHasher } from './dependencies/password-hasher';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import { createRateLimitPolicies } from './dependencies/rate-limit-policies';
 import type { SigningKeys } from './dependencies/signing-keys';
 import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
-import { createLifecycle, type Lifecycle } from './internal/lifecycle';
+import type { Lifecycle } from './internal/lifecycle';
 import { declaresHeader, loadOpenApiDocument, type OpenApiDocument } from './internal/openapi-document';
-import { AuditRepository } from './repositories/audit.repository';
-import { ClientsRepository } from './repositories/clients.repository';
-import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
-import { HealthRepository } from './repositories/health.repository';
-import { IdempotencyRepository } from './repositories/idempotency.repository';
-import { ItemsRepository } from './repositories/items.repository';
-import { SessionsRepository } from './repositories/sessions.repository';
-import { UsersRepository } from './repositories/users.repository';
 import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
 import { createClientsHandlers } from './routers/clients.router';
@@ -44,13 +35,7 @@ import { createItemsHandlers } from './routers/items.router';
 import { createMetaHandlers } from './routers/meta.router';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
-import { createAuditService } from './services/audit.service';
 import { createAuthService } from './services/auth.service';
-import { createClientsService } from './services/clients.service';
-import { createHealthService } from './services/health.service';
-import { createItemsService } from './services/items.service';
-import { createUserCreation } from './services/user-creation.service';
-import { createUsersService } from './services/users.service';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
 
@@ -92,28 +77,23 @@ function accessLogFields(req: Request, res: Response): Record<string, unknown> {
   };
 }
 
-/** The composition root: repositories, then services, then handlers, then the Express app. */
+/** The composition root: the domain (repositories, services), then authentication, handlers and the Express app. */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys } = deps;
   const document = deps.document ?? loadOpenApiDocument();
   const metrics = deps.metrics ?? createMetrics();
   metrics.observeDatabase(db);
 
-  const repositories = {
-    health: new HealthRepository({ db }),
-    users: new UsersRepository({ db }),
-    sessions: new SessionsRepository({ db }),
-    clients: new ClientsRepository({ db }),
-    externalIdentities: new ExternalIdentitiesRepository({ db }),
-    items: new ItemsRepository({ db }),
-    audit: new AuditRepository({ db }),
-    idempotency: new IdempotencyRepository({
-      db,
-      abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
-    }),
-  };
-  const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
-  const userCreation = createUserCreation({ hasher, ...repositories });
+  const {
+    repositories,
+    hasher,
+    services: domain,
+  } = createDomain({
+    config,
+    db,
+    ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
+  });
+  const { userCreation } = domain;
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
   // Bounded: at ~1 KB an entry, 10,000 distinct live tokens take ~10 MB; beyond that the oldest go.
   const verifiedTokens = createVerifiedTokens<AccessTokenClaims>({ maxEntries: 10_000 });
@@ -128,15 +108,8 @@ export function createApp(deps: AppDependencies): Express {
   });
 
   const services = {
-    health: createHealthService({
-      health: repositories.health,
-      lifecycle: deps.lifecycle ?? createLifecycle(),
-    }),
+    ...domain,
     auth: createAuthService({ db, hasher, codec, userCreation, auth: config.auth, ...repositories }),
-    users: createUsersService({ db, hasher, ...repositories }),
-    clients: createClientsService({ db, ...repositories }),
-    items: createItemsService({ db, ...repositories }),
-    audit: createAuditService({ audit: repositories.audit }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
 

@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { createDomain } from './composition';
 import { openDatabase } from './dependencies/database';
 import { migrateToLatest, rollbackAll } from './dependencies/migrations';
-import { createPasswordHasher } from './dependencies/password-hasher';
 import { loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
-import { AuditRepository } from './repositories/audit.repository';
-import { ItemsRepository } from './repositories/items.repository';
-import { UsersRepository } from './repositories/users.repository';
 import { seedItems, seedUsers } from './services/seed.service';
-import { createUserCreation } from './services/user-creation.service';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -62,12 +58,9 @@ async function run(argv: string[]): Promise<number> {
   const { db } = database;
   // Every row this run writes to the audit trail carries this id where a request's would be.
   const runId = `cli:${randomUUID()}`;
-  const users = new UsersRepository({ db });
-  const userCreation = createUserCreation({
-    users,
-    audit: new AuditRepository({ db }),
-    hasher: createPasswordHasher(),
-  });
+  // The same repositories and services the server builds, so the CLI keeps the server's rules.
+  const { repositories, services } = createDomain({ config, db });
+  const { userCreation } = services;
   try {
     if (command === 'migrate') {
       const applied = await migrateToLatest(database.db);
@@ -84,7 +77,7 @@ async function run(argv: string[]): Promise<number> {
       if (!Number.isInteger(userCount) || userCount < 0) throw new Error('--users needs a whole number');
       if (userCount > 0 && !process.env.SEED_PASSWORD) throw new Error('seed --users needs SEED_PASSWORD');
       const result = await seedItems(
-        { db, users, items: new ItemsRepository({ db }), userCreation },
+        { db, users: repositories.users, items: repositories.items, userCreation },
         {
           email: values.email ?? 'seed@example.com',
           count,

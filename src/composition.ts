@@ -1,0 +1,62 @@
+import { availableParallelism } from 'node:os';
+import type { Database } from './dependencies/database';
+import { createPasswordHasher } from './dependencies/password-hasher';
+import type { Config } from './internal/config';
+import { createLifecycle, type Lifecycle } from './internal/lifecycle';
+import { AuditRepository } from './repositories/audit.repository';
+import { ClientsRepository } from './repositories/clients.repository';
+import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
+import { HealthRepository } from './repositories/health.repository';
+import { IdempotencyRepository } from './repositories/idempotency.repository';
+import { ItemsRepository } from './repositories/items.repository';
+import { SessionsRepository } from './repositories/sessions.repository';
+import { UsersRepository } from './repositories/users.repository';
+import { createAuditService } from './services/audit.service';
+import { createClientsService } from './services/clients.service';
+import { createHealthService } from './services/health.service';
+import { createItemsService } from './services/items.service';
+import { createUserCreation } from './services/user-creation.service';
+import { createUsersService } from './services/users.service';
+
+export type Domain = ReturnType<typeof createDomain>;
+
+/**
+ * Repositories, then the services that need nothing but the database and configuration. The HTTP app
+ * (createApp) and the CLI both build on this one function, so a rule a service enforces holds for both.
+ */
+export function createDomain(deps: {
+  config: Pick<Config, 'idempotency'>;
+  db: Database;
+  /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
+  lifecycle?: Lifecycle;
+}) {
+  const { config, db } = deps;
+  const repositories = {
+    health: new HealthRepository({ db }),
+    users: new UsersRepository({ db }),
+    sessions: new SessionsRepository({ db }),
+    clients: new ClientsRepository({ db }),
+    externalIdentities: new ExternalIdentitiesRepository({ db }),
+    items: new ItemsRepository({ db }),
+    audit: new AuditRepository({ db }),
+    idempotency: new IdempotencyRepository({
+      db,
+      abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
+    }),
+  };
+  // argon2 runs on libuv's pool; one core is left to the event loop.
+  const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
+  const userCreation = createUserCreation({ hasher, ...repositories });
+  const services = {
+    health: createHealthService({
+      health: repositories.health,
+      lifecycle: deps.lifecycle ?? createLifecycle(),
+    }),
+    users: createUsersService({ db, hasher, ...repositories }),
+    clients: createClientsService({ db, ...repositories }),
+    items: createItemsService({ db, ...repositories }),
+    audit: createAuditService({ audit: repositories.audit }),
+    userCreation,
+  };
+  return { repositories, hasher, services };
+}
