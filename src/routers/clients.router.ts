@@ -1,6 +1,5 @@
 import { writeContextOf } from '../dependencies/write-context';
 import type { ClientsService } from '../services/clients.service';
-import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
 
 export function createClientsHandlers(deps: {
@@ -17,7 +16,7 @@ export function createClientsHandlers(deps: {
         .json(client);
     },
     listClients: async (req, res) => {
-      res.json(await clients.list(req.query.limit ?? DEFAULT_PAGE_SIZE, req.query.cursor));
+      res.json(await clients.list(req.query.limit, req.query.cursor));
     },
     getClient: async (req, res) => {
       res.json(await clients.get(req.params.client_id));

@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { operations } from '../../generated/api';
+import type { OperationQuery } from '../models/operation-query';
 import {
   listOperations,
   toExpressPath,
@@ -19,7 +20,7 @@ type ContentOf<T> = T extends { content: infer C } ? C[keyof C] : never;
 type SuccessStatus = 200 | 201 | 202 | 203 | 204 | 206 | 304;
 
 export type PathParams<K extends OperationId> = OrEmpty<NonNullable<Operation<K>['parameters']['path']>>;
-export type QueryParams<K extends OperationId> = OrEmpty<NonNullable<Operation<K>['parameters']['query']>>;
+export type QueryParams<K extends OperationId> = OrEmpty<OperationQuery<K>>;
 export type RequestBody<K extends OperationId> =
   Operation<K> extends { requestBody: infer B }
     ? ContentOf<B>

@@ -4,7 +4,6 @@ import type { Item } from '../models/item';
 import type { StoredResponse } from '../repositories/idempotency.repository';
 import type { ItemsService } from '../services/items.service';
 import { etagOf, ifNoneMatchSatisfied } from '../utils/etag';
-import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
 import { writeContextOf } from '../dependencies/write-context';
 
@@ -32,14 +31,7 @@ export function createItemsHandlers(deps: {
       res.status(status).set(headers).json(item);
     },
     listItems: async (req, res) => {
-      const { limit, sort, ...filters } = req.query;
-      res.json(
-        await items.list(requirePrincipal(req), {
-          ...filters,
-          limit: limit ?? DEFAULT_PAGE_SIZE,
-          sort: sort ?? '-created_at',
-        }),
-      );
+      res.json(await items.list(requirePrincipal(req), req.query));
     },
     getItem: async (req, res) => {
       const item = await items.get(requirePrincipal(req), req.params.item_id);

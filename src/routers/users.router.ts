@@ -2,7 +2,6 @@ import { requirePrincipal } from '../dependencies/authenticator';
 import type { Idempotency } from '../dependencies/idempotency';
 import { writeContextOf } from '../dependencies/write-context';
 import type { UsersService } from '../services/users.service';
-import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
 import type { HandlerMap } from './handler-map';
 
 export function createUsersHandlers(deps: {
@@ -39,7 +38,7 @@ export function createUsersHandlers(deps: {
     },
     listUsers: async (req, res) => {
       const { limit, cursor, ...filters } = req.query;
-      res.json(await users.list(filters, limit ?? DEFAULT_PAGE_SIZE, cursor));
+      res.json(await users.list(filters, limit, cursor));
     },
     getUser: async (req, res) => {
       res.json(await users.get(req.params.user_id));

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { operations } from '../../generated/api';
+import type { OperationQuery } from '../models/operation-query';
 import { AuditRepository, type AuditEvent, type AuditFilters } from '../repositories/audit.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { toDatabaseInstant } from '../utils/instant';
 
-export type AuditListQuery = NonNullable<operations['listAuditEvents']['parameters']['query']>;
+export type AuditListQuery = OperationQuery<'listAuditEvents'>;
 
 export interface AuditService {
-  list(query: AuditListQuery & { limit: number }): Promise<Page<AuditEvent>>;
+  list(query: AuditListQuery): Promise<Page<AuditEvent>>;
 }
 
 function filtersOf(query: AuditListQuery): AuditFilters {

@@ -64,9 +64,6 @@ export function decodeCursor(
   return values as string[];
 }
 
-/** The page size when a list request names no `limit` (the spec documents the same default). */
-export const DEFAULT_PAGE_SIZE = 20;
-
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;

@@ -1,4 +1,5 @@
 import { RATE_LIMIT_POLICIES } from '../../src/dependencies/rate-limit-policies';
+import { DEFAULTED_QUERY_PARAMETERS } from '../../src/models/operation-query';
 import { listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
 
 interface Response {
@@ -109,6 +110,22 @@ describe('every operation follows the conventions', () => {
       expect(content['application/json']!.schema).toEqual(content['application/merge-patch+json']!.schema);
     },
   );
+
+  it('when query parameters declare a default, then they are exactly the ones handlers are typed to receive filled in', () => {
+    const parameters = components as unknown as {
+      parameters: Record<string, { in: string; name: string; schema?: { default?: unknown } }>;
+    };
+    const defaulted = new Set<string>();
+    for (const { operation } of operations)
+      for (const declared of (operation.parameters as Array<{ $ref?: string }> | undefined) ?? []) {
+        const parameter = declared.$ref
+          ? parameters.parameters[declared.$ref.replace('#/components/parameters/', '')]!
+          : (declared as { in: string; name: string; schema?: { default?: unknown } });
+        if (parameter.in === 'query' && parameter.schema?.default !== undefined)
+          defaulted.add(parameter.name);
+      }
+    expect([...defaulted].sort()).toEqual([...DEFAULTED_QUERY_PARAMETERS].sort());
+  });
 
   it.each(rateLimited)(
     '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',
