@@ -3,6 +3,8 @@ import type { Idempotency } from '../dependencies/idempotency';
 import { writeContextOf } from '../dependencies/write-context';
 import type { UsersService } from '../services/users.service';
 import { DEFAULT_PAGE_SIZE } from '../utils/cursor';
+import { etagOf } from '../utils/etag';
+import { sendVersioned } from './conditional-get';
 import type { HandlerMap } from './handler-map';
 
 export function createUsersHandlers(deps: {
@@ -22,13 +24,14 @@ export function createUsersHandlers(deps: {
   const { users, idempotency } = deps;
   return {
     getCurrentUser: async (req, res) => {
-      res.json(await users.getCurrent(requirePrincipal(req)));
+      sendVersioned(req, res, await users.getCurrent(requirePrincipal(req)));
     },
     getCurrentUserLegacy: async (req, res) => {
-      res.json(await users.getCurrent(requirePrincipal(req)));
+      sendVersioned(req, res, await users.getCurrent(requirePrincipal(req)));
     },
     updateCurrentUser: async (req, res) => {
-      res.json(await users.updateCurrent(req.body, writeContextOf(req)));
+      const user = await users.updateCurrent(req.body, req.get('If-Match'), writeContextOf(req));
+      res.set('ETag', etagOf(user.version)).json(user);
     },
     changeCurrentUserPassword: async (req, res) => {
       await users.changePassword(
@@ -42,13 +45,14 @@ export function createUsersHandlers(deps: {
       res.json(await users.list(filters, limit ?? DEFAULT_PAGE_SIZE, cursor));
     },
     getUser: async (req, res) => {
-      res.json(await users.get(req.params.user_id));
+      sendVersioned(req, res, await users.get(req.params.user_id));
     },
     updateUser: async (req, res) => {
-      res.json(await users.update(req.params.user_id, req.body, writeContextOf(req)));
+      const user = await users.update(req.params.user_id, req.body, req.get('If-Match'), writeContextOf(req));
+      res.set('ETag', etagOf(user.version)).json(user);
     },
     deleteUser: async (req, res) => {
-      await users.delete(req.params.user_id, writeContextOf(req));
+      await users.delete(req.params.user_id, req.get('If-Match'), writeContextOf(req));
       res.status(204).end();
     },
   };

@@ -307,6 +307,7 @@ describe('rotating and deleting partner clients', () => {
     await request(t.app)
       .delete(`/v1/users/${creator.id}`)
       .auth(other.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .expect(204);
 
     const row = await t.database.db('oauth_clients').where({ id: client.clientId }).first();
