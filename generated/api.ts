@@ -281,14 +281,14 @@ export interface paths {
         };
         /**
          * Get a partner client (admin)
-         * @description One client by id, without its secret.
+         * @description One client by id, without its secret. Answers with the `ETag` of the client; with `If-None-Match` holding the current ETag the answer is 304 and no body.
          */
         get: operations["getClient"];
         put?: never;
         post?: never;
         /**
          * Delete a partner client (admin)
-         * @description The client can no longer get tokens, and its access tokens stop working at once.
+         * @description The client can no longer get tokens, and its access tokens stop working at once. Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the client changed since.
          */
         delete: operations["deleteClient"];
         options?: never;
@@ -313,7 +313,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a client's secret (admin)
-         * @description Issues a new secret and invalidates the old one at once. The new secret is in this response only.
+         * @description Issues a new secret and invalidates the old one at once. The new secret is in this response only. A rotation changes the client, so its `version` goes up and it takes `If-Match` like any other change; two administrators rotating at once cannot both hand out a secret when only the later one would work. Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the client changed since. The answer carries the new `ETag`.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -840,6 +840,11 @@ export interface components {
             readonly client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -861,6 +866,7 @@ export interface components {
          *         "items:read",
          *         "items:write"
          *       ],
+         *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ"
          *     }
@@ -870,6 +876,11 @@ export interface components {
             client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
             /** Format: date-time */
             created_at: string;
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
@@ -2235,6 +2246,7 @@ export interface operations {
                      *             "items:read",
                      *             "items:write"
                      *           ],
+                     *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z"
                      *         }
                      *       ],
@@ -2279,6 +2291,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
@@ -2300,7 +2313,13 @@ export interface operations {
     getClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2317,6 +2336,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2328,11 +2348,22 @@ export interface operations {
                      *         "items:read",
                      *         "items:write"
                      *       ],
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Client"];
                 };
+            };
+            /** @description The client has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2346,7 +2377,14 @@ export interface operations {
     deleteClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2371,6 +2409,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2378,7 +2418,14 @@ export interface operations {
     rotateClientSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2395,6 +2442,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
                 };
@@ -2407,6 +2455,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -128,10 +128,22 @@ describe('every operation follows the conventions', () => {
 
   it('when the spec is listed, then items, users and clients are among the versioned resources', () => {
     expect([...versionedPaths].sort()).toEqual(
-      expect.arrayContaining(['/v1/items/{item_id}', '/v1/users/me', '/v1/users/{user_id}']),
+      expect.arrayContaining([
+        '/v1/items/{item_id}',
+        '/v1/users/me',
+        '/v1/users/{user_id}',
+        '/v1/clients/{client_id}',
+      ]),
     );
     expect(conditionalWrites.map(([id]) => id)).toEqual(
-      expect.arrayContaining(['updateItem', 'deleteItem', 'updateCurrentUser', 'updateUser', 'deleteUser']),
+      expect.arrayContaining([
+        'updateItem',
+        'deleteItem',
+        'updateCurrentUser',
+        'updateUser',
+        'deleteUser',
+        'deleteClient',
+      ]),
     );
   });
 
@@ -156,6 +168,14 @@ describe('every operation follows the conventions', () => {
       expect(responses['428'] && isProblem(responses['428'])).toBe(true);
     },
   );
+
+  it('when a client secret is rotated, then the rotation is conditional like any other change of the client', () => {
+    const [, rotate] = table.find(([id]) => id === 'rotateClientSecret')!;
+    expect(declaresHeader(document, rotate, 'If-Match')).toBe(true);
+    expect(Object.keys(responsesOf(rotate.operation))).toEqual(expect.arrayContaining(['412', '428']));
+    const [, create] = table.find(([id]) => id === 'createClient')!;
+    expect(headerNames(responsesOf(create.operation)['201'])).toContain('ETag');
+  });
 
   it.each(rateLimited)(
     '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',

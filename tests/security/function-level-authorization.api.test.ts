@@ -87,7 +87,7 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'deleteClient',
     scope: 'clients:write',
-    send: (t, { clientId }) => request(t.app).delete(`/v1/clients/${clientId}`),
+    send: (t, { clientId }) => request(t.app).delete(`/v1/clients/${clientId}`).set('If-Match', '"1"'),
     unchanged: async (t, { clientId }, snapshot) => {
       expect(await t.database.db('oauth_clients').where({ id: clientId }).first()).toEqual(snapshot.client);
     },
@@ -95,7 +95,7 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'rotateClientSecret',
     scope: 'clients:write',
-    send: (t, { clientId }) => request(t.app).post(`/v1/clients/${clientId}/secret`),
+    send: (t, { clientId }) => request(t.app).post(`/v1/clients/${clientId}/secret`).set('If-Match', '"1"'),
     unchanged: async (t, { clientId }, snapshot) => {
       expect(await t.database.db('oauth_clients').where({ id: clientId }).first()).toEqual(snapshot.client);
     },

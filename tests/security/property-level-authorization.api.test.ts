@@ -205,6 +205,7 @@ describe('responses never expose credentials', () => {
     const rotated = await request(t.app)
       .post(`/v1/clients/${created.body.client_id}/secret`)
       .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', created.headers.etag as string)
       .expect(200);
 
     const row = await t.database.db('oauth_clients').where({ id: created.body.client_id }).first();
