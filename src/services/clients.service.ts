@@ -32,7 +32,7 @@ export function createClientsService(deps: {
 }): ClientsService {
   const { db, clients, audit } = deps;
 
-  const lockExisting = async (id: string, trx: Knex.Transaction) => {
+  const lockExisting = (id: string) => async (trx: Knex.Transaction) => {
     const client = await clients.findByIdForUpdate(id, trx);
     if (!client) throw new NotFoundError('No client with this id.');
     return client;
@@ -71,29 +71,19 @@ export function createClientsService(deps: {
     },
 
     async delete(id, ifMatch, context) {
-      await writeIfMatch(
-        db,
-        ifMatch,
-        (trx) => lockExisting(id, trx),
-        async (trx) => {
-          await clients.delete(id, trx);
-          await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
-        },
-      );
+      await writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+        await clients.delete(id, trx);
+        await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
+      });
     },
 
     rotateSecret(id, ifMatch, context) {
       const secret = generateOpaqueToken('cs');
-      return writeIfMatch(
-        db,
-        ifMatch,
-        (trx) => lockExisting(id, trx),
-        async (trx) => {
-          const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
-          await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
-          return { ...client, client_secret: secret };
-        },
-      );
+      return writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+        const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
+        await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
+        return { ...client, client_secret: secret };
+      });
     },
   };
 }
