@@ -153,7 +153,7 @@ export interface paths {
         };
         /**
          * The current user
-         * @description The user the access token belongs to. Partner clients have no user and lack the `profile` scope.
+         * @description The user the access token belongs to. Partner clients have no user and lack the `profile` scope. Answers with the `ETag` of the user; with `If-None-Match` holding the current ETag the answer is 304 and no body.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -163,7 +163,7 @@ export interface paths {
         head?: never;
         /**
          * Update the current user
-         * @description Changes the current user's `name`; nothing else can be changed here. The body is a JSON merge patch (RFC 7396), sent as `application/merge-patch+json` or, for tools that only speak JSON, as `application/json`; both mean the same.
+         * @description Changes the current user's `name`; nothing else can be changed here. The body is a JSON merge patch (RFC 7396), sent as `application/merge-patch+json` or, for tools that only speak JSON, as `application/json`; both mean the same. Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the user changed since. The answer carries the new `ETag`.
          */
         patch: operations["updateCurrentUser"];
         trace?: never;
@@ -179,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Change the current user's password
-         * @description Requires the current password. Every other session of the user ends (their refresh tokens are revoked); the session making the call stays signed in. Rate limited per client address and per account.
+         * @description Requires the current password. Every other session of the user ends (their refresh tokens are revoked); the session making the call stays signed in. Rate limited per client address and per account. The user's `version`, and so its `ETag`, changes; no `If-Match` is needed, the current password is the precondition.
          */
         post: operations["changeCurrentUserPassword"];
         delete?: never;
@@ -223,21 +223,21 @@ export interface paths {
         };
         /**
          * Get a user (admin)
-         * @description One user by id.
+         * @description One user by id. Answers with the `ETag` of the user; with `If-None-Match` holding the current ETag the answer is 304 and no body.
          */
         get: operations["getUser"];
         put?: never;
         post?: never;
         /**
          * Delete a user (admin)
-         * @description Deletes the user and everything they own; their tokens stop working at once. Administrators cannot delete themselves (409).
+         * @description Deletes the user and everything they own; their tokens stop working at once. Administrators cannot delete themselves (409). Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the user changed since.
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user's role or status (admin)
-         * @description Disabling a user ends all of their sessions at once. Administrators cannot change their own role or status (409).
+         * @description Disabling a user ends all of their sessions at once. Administrators cannot change their own role or status (409). Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the user changed since. The answer carries the new `ETag`.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -281,14 +281,14 @@ export interface paths {
         };
         /**
          * Get a partner client (admin)
-         * @description One client by id, without its secret.
+         * @description One client by id, without its secret. Answers with the `ETag` of the client; with `If-None-Match` holding the current ETag the answer is 304 and no body.
          */
         get: operations["getClient"];
         put?: never;
         post?: never;
         /**
          * Delete a partner client (admin)
-         * @description The client can no longer get tokens, and its access tokens stop working at once.
+         * @description The client can no longer get tokens, and its access tokens stop working at once. Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the client changed since.
          */
         delete: operations["deleteClient"];
         options?: never;
@@ -313,7 +313,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a client's secret (admin)
-         * @description Issues a new secret and invalidates the old one at once. The new secret is in this response only.
+         * @description Issues a new secret and invalidates the old one at once. The new secret is in this response only. A rotation changes the client, so its `version` goes up and it takes `If-Match` like any other change; two administrators rotating at once cannot both hand out a secret when only the later one would work. Since 0.4.0 `If-Match` with the `ETag` you last read is required; without it the answer is 428, and 412 when the client changed since. The answer carries the new `ETag`.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -332,7 +332,7 @@ export interface paths {
         /**
          * The current user (deprecated alias)
          * @deprecated
-         * @description The first name of `GET /v1/users/me`; it answers the same, with `Deprecation` and `Sunset` headers. Use `GET /v1/users/me`.
+         * @description The first name of `GET /v1/users/me`; it answers the same, with `Deprecation` and `Sunset` headers. Use `GET /v1/users/me`. Answers with the `ETag` of the user; with `If-None-Match` holding the current ETag the answer is 304 and no body.
          */
         get: operations["getCurrentUserLegacy"];
         put?: never;
@@ -681,6 +681,7 @@ export interface components {
          *       "name": "Ada Lovelace",
          *       "role": "user",
          *       "status": "active",
+         *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "updated_at": "2026-11-23T10:00:00.000Z"
          *     }
@@ -696,6 +697,11 @@ export interface components {
             name: string;
             role: components["schemas"]["UserRole"];
             status: components["schemas"]["UserStatus"];
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -834,6 +840,11 @@ export interface components {
             readonly client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -855,6 +866,7 @@ export interface components {
          *         "items:read",
          *         "items:write"
          *       ],
+         *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ"
          *     }
@@ -864,6 +876,11 @@ export interface components {
             client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
             /** Format: date-time */
             created_at: string;
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
@@ -1374,6 +1391,17 @@ export interface components {
     };
     parameters: {
         /**
+         * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+         * @example "3"
+         */
+        IfNoneMatch: string;
+        /**
+         * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+         *     the resource has changed since, with 412 — so no update is ever lost.
+         * @example "3"
+         */
+        IfMatch: string;
+        /**
          * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
          *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
          *     key with a different request answers 422; a retry while the first is still running answers 409.
@@ -1405,17 +1433,6 @@ export interface components {
          * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
          */
         ItemId: string;
-        /**
-         * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
-         * @example "3"
-         */
-        IfNoneMatch: string;
-        /**
-         * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
-         *     the item has changed since, with 412 — so no update is ever lost.
-         * @example "3"
-         */
-        IfMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -1467,6 +1484,11 @@ export interface components {
          */
         "WWW-Authenticate": string;
         /**
+         * @description The current version of the resource, for `If-Match` and `If-None-Match`.
+         * @example "3"
+         */
+        ETag: string;
+        /**
          * @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`.
          * @example true
          */
@@ -1481,11 +1503,6 @@ export interface components {
          * @example Wed, 30 Jun 2027 00:00:00 GMT
          */
         Sunset: string;
-        /**
-         * @description The current version of the resource, for `If-Match` and `If-None-Match`.
-         * @example "3"
-         */
-        ETag: string;
     };
     pathItems: never;
 }
@@ -1593,6 +1610,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -1766,7 +1784,13 @@ export interface operations {
     getCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1777,6 +1801,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1787,12 +1812,23 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            /** @description The user has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -1805,7 +1841,14 @@ export interface operations {
     updateCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1831,6 +1874,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1841,6 +1885,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -1852,8 +1897,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             406: components["responses"]["NotAcceptable"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1961,6 +2008,7 @@ export interface operations {
                      *           "name": "Ada Lovelace",
                      *           "role": "user",
                      *           "status": "active",
+                     *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z",
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
                      *         }
@@ -1982,7 +2030,13 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The user's id.
@@ -1999,6 +2053,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2009,12 +2064,23 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            /** @description The user has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2028,7 +2094,14 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The user's id.
@@ -2054,6 +2127,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2061,7 +2136,14 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The user's id.
@@ -2093,6 +2175,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2103,6 +2186,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "disabled",
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -2116,8 +2200,10 @@ export interface operations {
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2160,6 +2246,7 @@ export interface operations {
                      *             "items:read",
                      *             "items:write"
                      *           ],
+                     *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z"
                      *         }
                      *       ],
@@ -2204,6 +2291,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
@@ -2225,7 +2313,13 @@ export interface operations {
     getClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2242,6 +2336,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2253,11 +2348,22 @@ export interface operations {
                      *         "items:read",
                      *         "items:write"
                      *       ],
+                     *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Client"];
                 };
+            };
+            /** @description The client has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2271,7 +2377,14 @@ export interface operations {
     deleteClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2296,6 +2409,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2303,7 +2418,14 @@ export interface operations {
     rotateClientSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The client's id.
@@ -2320,6 +2442,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
                 };
@@ -2332,6 +2455,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2339,7 +2464,13 @@ export interface operations {
     getCurrentUserLegacy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2350,6 +2481,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
                     Deprecation: components["headers"]["Deprecation"];
                     Sunset: components["headers"]["Sunset"];
                     [name: string]: unknown;
@@ -2357,6 +2489,16 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            /** @description The user has not changed. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2624,7 +2766,7 @@ export interface operations {
             header?: {
                 /**
                  * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
-                 *     the item has changed since, with 412 — so no update is ever lost.
+                 *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -2665,7 +2807,7 @@ export interface operations {
             header?: {
                 /**
                  * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
-                 *     the item has changed since, with 412 — so no update is ever lost.
+                 *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];

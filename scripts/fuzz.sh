@@ -66,14 +66,24 @@ user_token=$(token_for fuzz-user@example.com "$user_password")
 admin_token=$(token_for fuzz-admin@example.com "$admin_password")
 
 failed=0
+# Schemathesis 3.39 negates an operation whose only parameter is an optional header (If-None-Match on
+# GET /v1/users/me and /v1/me) by adding an undeclared header (`0: `), which HTTP servers ignore, and then
+# reports the 200 as accepted negative data (a false positive, fixed upstream in Schemathesis 4, PR #4762).
+# Those operations run in a second pass without that one check; every other check still applies to them.
+header_only='^(getCurrentUser|getCurrentUserLegacy)$'
+st_run() {
+  "$st" run "$base/openapi.json" --experimental=openapi-3.1 --checks all --data-generation-method all \
+    --hypothesis-max-examples "$examples" --hypothesis-seed "$seed" --hypothesis-derandomize \
+    --hypothesis-suppress-health-check=all --workers 2 --request-timeout 20000 --no-color "$@" || failed=1
+}
 fuzz() {
   local name=$1
   shift
   echo "== schemathesis: $name"
-  "$st" run "$base/openapi.json" --experimental=openapi-3.1 --checks all --data-generation-method all \
-    --hypothesis-max-examples "$examples" --hypothesis-seed "$seed" --hypothesis-derandomize \
-    --hypothesis-suppress-health-check=all --workers 2 --request-timeout 20000 \
-    --junit-xml "$out/$name.xml" --no-color "$@" || failed=1
+  st_run --junit-xml "$out/$name.xml" --exclude-operation-id-regex "$header_only" "$@"
+  echo "== schemathesis: $name, operations whose only parameter is an optional header"
+  st_run --junit-xml "$out/$name-header-only.xml" --include-operation-id-regex "$header_only" \
+    --exclude-checks negative_data_rejection "$@"
 }
 fuzz anonymous
 fuzz user -H "Authorization: Bearer $user_token"

@@ -7,13 +7,20 @@ interface ClientRow {
   id: string;
   name: string;
   scopes: ClientScope[];
+  version: number;
   created_at: Date;
 }
 
-const CLIENT_COLUMNS = ['id', 'name', 'scopes', 'created_at'] as const;
+const CLIENT_COLUMNS = ['id', 'name', 'scopes', 'version', 'created_at'] as const;
 
 function toClient(row: ClientRow): Client {
-  return { client_id: row.id, name: row.name, scopes: row.scopes, created_at: row.created_at.toISOString() };
+  return {
+    client_id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+  };
 }
 
 export class ClientsRepository {
@@ -40,6 +47,13 @@ export class ClientsRepository {
     return row ? toClient(row) : undefined;
   }
 
+  /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
+  async findByIdForUpdate(id: string, trx: Knex.Transaction): Promise<Client | undefined> {
+    const row = (await trx('oauth_clients').select(CLIENT_COLUMNS).where({ id }).forUpdate().first()) as
+      ClientRow | undefined;
+    return row ? toClient(row) : undefined;
+  }
+
   async findSecretHash(id: string): Promise<{ secret_hash: string; scopes: ClientScope[] } | undefined> {
     return (await this.deps.db('oauth_clients').select('secret_hash', 'scopes').where({ id }).first()) as
       { secret_hash: string; scopes: ClientScope[] } | undefined;
@@ -52,7 +66,8 @@ export class ClientsRepository {
   ): Promise<Client | undefined> {
     const [row] = await db('oauth_clients')
       .where({ id })
-      .update({ secret_hash: secretHash })
+      // A new secret is a new version of the client: the ETag read before the rotation no longer matches.
+      .update({ secret_hash: secretHash, version: db.raw('?? + 1', ['version']) })
       .returning<ClientRow[]>(CLIENT_COLUMNS);
     return row ? toClient(row) : undefined;
   }

@@ -25,15 +25,15 @@ const SESSION_COLUMNS = 's.id AS session_id, s.scope, s.revoked_at, s.user_id, s
 const FIND_PRINCIPAL = {
   user: {
     name: 'sessions.find-user-principal',
-    sql: `SELECT ${SESSION_COLUMNS}, u.role, u.status, u.email, u.name, u.created_at, u.updated_at,
-                 NULL AS client_scopes
+    sql: `SELECT ${SESSION_COLUMNS}, u.role, u.status, u.email, u.name, u.version, u.created_at,
+                 u.updated_at, NULL AS client_scopes
             FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id
            WHERE s.id = ?`,
   },
   client: {
     name: 'sessions.find-client-principal',
     sql: `SELECT ${SESSION_COLUMNS}, NULL AS role, NULL AS status, NULL AS email, NULL AS name,
-                 NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes
+                 NULL AS version, NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes
             FROM auth_sessions s LEFT JOIN oauth_clients c ON c.id = s.client_id
            WHERE s.id = ?`,
   },
@@ -101,12 +101,13 @@ export class SessionsRepository {
       rows: Array<
         Omit<SessionPrincipalRow, 'account'> &
           Pick<User, 'email' | 'name'> &
+          Record<'version', number | null> &
           Record<'created_at' | 'updated_at', Date>
       >;
     };
     const row = rows[0];
     if (!row) return undefined;
-    const { email, name, created_at, updated_at, ...principal } = row;
+    const { email, name, version, created_at, updated_at, ...principal } = row;
     const account =
       row.user_id && row.role && row.status
         ? UsersRepository.toUser({
@@ -115,6 +116,7 @@ export class SessionsRepository {
             name,
             role: row.role,
             status: row.status,
+            version: version!,
             created_at,
             updated_at,
           })

@@ -11,6 +11,7 @@ interface UserRow {
   name: string;
   role: UserRole;
   status: UserStatus;
+  version: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -28,7 +29,16 @@ export interface UserListFilters {
   email?: string;
 }
 
-const USER_COLUMNS = ['id', 'email', 'name', 'role', 'status', 'created_at', 'updated_at'] as const;
+const USER_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'role',
+  'status',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
 
 function toUser(row: UserRow): User {
   return {
@@ -37,6 +47,7 @@ function toUser(row: UserRow): User {
     name: row.name,
     role: row.role,
     status: row.status,
+    version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -88,6 +99,13 @@ export class UsersRepository {
     return row ? toUser(row) : undefined;
   }
 
+  /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
+  async findByIdForUpdate(id: string, trx: Knex.Transaction): Promise<User | undefined> {
+    const row = (await trx('users').select(USER_COLUMNS).where({ id }).forUpdate().first()) as
+      UserRow | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
   async findCredentialsByEmail(email: string): Promise<UserCredentials | undefined> {
     return (await this.deps
       .db('users')
@@ -107,9 +125,15 @@ export class UsersRepository {
     db: Knex = this.deps.db,
   ): Promise<User | undefined> {
     const { passwordHash, ...rest } = changes;
+    // Every change, the password included, is a new version: the ETag a client holds no longer matches.
     const [row] = await db('users')
       .where({ id })
-      .update({ ...rest, ...(passwordHash ? { password_hash: passwordHash } : {}), updated_at: db.fn.now() })
+      .update({
+        ...rest,
+        ...(passwordHash ? { password_hash: passwordHash } : {}),
+        version: db.raw('?? + 1', ['version']),
+        updated_at: db.fn.now(),
+      })
       .returning<UserRow[]>(USER_COLUMNS);
     return row ? toUser(row) : undefined;
   }

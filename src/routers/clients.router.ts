@@ -1,5 +1,7 @@
 import { writeContextOf } from '../dependencies/write-context';
 import type { ClientsService } from '../services/clients.service';
+import { etagOf } from '../utils/etag';
+import { sendVersioned } from './conditional-get';
 import type { HandlerMap } from './handler-map';
 
 export function createClientsHandlers(deps: {
@@ -12,6 +14,7 @@ export function createClientsHandlers(deps: {
       res
         .status(201)
         .location(`/v1/clients/${client.client_id}`)
+        .set('ETag', etagOf(client.version))
         .set('Cache-Control', 'no-store')
         .json(client);
     },
@@ -19,15 +22,19 @@ export function createClientsHandlers(deps: {
       res.json(await clients.list(req.query.limit, req.query.cursor));
     },
     getClient: async (req, res) => {
-      res.json(await clients.get(req.params.client_id));
+      sendVersioned(req, res, await clients.get(req.params.client_id));
     },
     deleteClient: async (req, res) => {
-      await clients.delete(req.params.client_id, writeContextOf(req));
+      await clients.delete(req.params.client_id, req.get('If-Match'), writeContextOf(req));
       res.status(204).end();
     },
     rotateClientSecret: async (req, res) => {
-      const client = await clients.rotateSecret(req.params.client_id, writeContextOf(req));
-      res.set('Cache-Control', 'no-store').json(client);
+      const client = await clients.rotateSecret(
+        req.params.client_id,
+        req.get('If-Match'),
+        writeContextOf(req),
+      );
+      res.set({ ETag: etagOf(client.version), 'Cache-Control': 'no-store' }).json(client);
     },
   };
 }

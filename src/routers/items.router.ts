@@ -3,7 +3,8 @@ import type { Idempotency } from '../dependencies/idempotency';
 import type { Item } from '../models/item';
 import type { StoredResponse } from '../repositories/idempotency.repository';
 import type { ItemsService } from '../services/items.service';
-import { etagOf, ifNoneMatchSatisfied } from '../utils/etag';
+import { etagOf } from '../utils/etag';
+import { sendVersioned } from './conditional-get';
 import type { HandlerMap } from './handler-map';
 import { writeContextOf } from '../dependencies/write-context';
 
@@ -34,13 +35,7 @@ export function createItemsHandlers(deps: {
       res.json(await items.list(requirePrincipal(req), req.query));
     },
     getItem: async (req, res) => {
-      const item = await items.get(requirePrincipal(req), req.params.item_id);
-      res.set('ETag', etagOf(item.version));
-      if (ifNoneMatchSatisfied(req.get('If-None-Match'), item.version)) {
-        res.status(304).end();
-        return;
-      }
-      res.json(item);
+      sendVersioned(req, res, await items.get(requirePrincipal(req), req.params.item_id));
     },
     updateItem: async (req, res) => {
       const item = await items.update(req.params.item_id, req.body, req.get('If-Match'), writeContextOf(req));

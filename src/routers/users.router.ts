@@ -2,6 +2,8 @@ import { requirePrincipal } from '../dependencies/authenticator';
 import type { Idempotency } from '../dependencies/idempotency';
 import { writeContextOf } from '../dependencies/write-context';
 import type { UsersService } from '../services/users.service';
+import { etagOf } from '../utils/etag';
+import { sendVersioned } from './conditional-get';
 import type { HandlerMap } from './handler-map';
 
 export function createUsersHandlers(deps: {
@@ -21,13 +23,14 @@ export function createUsersHandlers(deps: {
   const { users, idempotency } = deps;
   return {
     getCurrentUser: async (req, res) => {
-      res.json(await users.getCurrent(requirePrincipal(req)));
+      sendVersioned(req, res, await users.getCurrent(requirePrincipal(req)));
     },
     getCurrentUserLegacy: async (req, res) => {
-      res.json(await users.getCurrent(requirePrincipal(req)));
+      sendVersioned(req, res, await users.getCurrent(requirePrincipal(req)));
     },
     updateCurrentUser: async (req, res) => {
-      res.json(await users.updateCurrent(req.body, writeContextOf(req)));
+      const user = await users.updateCurrent(req.body, req.get('If-Match'), writeContextOf(req));
+      res.set('ETag', etagOf(user.version)).json(user);
     },
     changeCurrentUserPassword: async (req, res) => {
       await users.changePassword(
@@ -41,13 +44,14 @@ export function createUsersHandlers(deps: {
       res.json(await users.list(filters, limit, cursor));
     },
     getUser: async (req, res) => {
-      res.json(await users.get(req.params.user_id));
+      sendVersioned(req, res, await users.get(req.params.user_id));
     },
     updateUser: async (req, res) => {
-      res.json(await users.update(req.params.user_id, req.body, writeContextOf(req)));
+      const user = await users.update(req.params.user_id, req.body, req.get('If-Match'), writeContextOf(req));
+      res.set('ETag', etagOf(user.version)).json(user);
     },
     deleteUser: async (req, res) => {
-      await users.delete(req.params.user_id, writeContextOf(req));
+      await users.delete(req.params.user_id, req.get('If-Match'), writeContextOf(req));
       res.status(204).end();
     },
   };

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { Client, ClientWithSecret } from '../models/client';
 import type { ClientScope } from '../models/scopes';
@@ -7,6 +8,7 @@ import { ClientsRepository } from '../repositories/clients.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
+import { writeIfMatch } from './conditional-write';
 
 export interface ClientsService {
   create(
@@ -15,8 +17,12 @@ export interface ClientsService {
   ): Promise<ClientWithSecret>;
   list(limit: number, cursor: string | undefined): Promise<Page<Client>>;
   get(id: string): Promise<Client>;
-  delete(id: string, context: WriteContext<undefined>): Promise<void>;
-  rotateSecret(id: string, context: WriteContext<ClientWithSecret>): Promise<ClientWithSecret>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
+  rotateSecret(
+    id: string,
+    ifMatch: string | undefined,
+    context: WriteContext<ClientWithSecret>,
+  ): Promise<ClientWithSecret>;
 }
 
 export function createClientsService(deps: {
@@ -25,6 +31,13 @@ export function createClientsService(deps: {
   audit: AuditRepository;
 }): ClientsService {
   const { db, clients, audit } = deps;
+
+  const lockExisting = (id: string) => async (trx: Knex.Transaction) => {
+    const client = await clients.findByIdForUpdate(id, trx);
+    if (!client) throw new NotFoundError('No client with this id.');
+    return client;
+  };
+
   return {
     create(input, context) {
       const secret = generateOpaqueToken('cs');
@@ -57,18 +70,17 @@ export function createClientsService(deps: {
       return client;
     },
 
-    async delete(id, context) {
-      await db.transaction(async (trx) => {
-        if (!(await clients.delete(id, trx))) throw new NotFoundError('No client with this id.');
+    async delete(id, ifMatch, context) {
+      await writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+        await clients.delete(id, trx);
         await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
       });
     },
 
-    rotateSecret(id, context) {
+    rotateSecret(id, ifMatch, context) {
       const secret = generateOpaqueToken('cs');
-      return db.transaction(async (trx) => {
-        const client = await clients.updateSecretHash(id, hashOpaqueToken(secret), trx);
-        if (!client) throw new NotFoundError('No client with this id.');
+      return writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+        const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
         await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
         return { ...client, client_secret: secret };
       });

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
@@ -5,14 +6,9 @@ import type { WriteContext } from '../models/write-context';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ItemsRepository, type ItemFields, type ItemListRow } from '../repositories/items.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
-import {
-  ForbiddenError,
-  NotFoundError,
-  PreconditionFailedError,
-  PreconditionRequiredError,
-} from '../utils/errors';
-import { ifMatchSatisfied } from '../utils/etag';
+import { ForbiddenError, NotFoundError } from '../utils/errors';
 import { toDatabaseInstant } from '../utils/instant';
+import { writeIfMatch } from './conditional-write';
 
 export interface ItemsService {
   create(input: CreateItemInput, context: WriteContext<Item>): Promise<Item>;
@@ -60,6 +56,8 @@ export function createItemsService(deps: {
       throw new NotFoundError('No item with this id.');
     return item;
   };
+  const lockVisible = (actor: Principal, id: string) => async (trx: Knex.Transaction) =>
+    ensureVisible(actor, await items.findByIdForUpdate(trx, id));
 
   const cursorOf = (sort: ItemListQuery['sort']) => (row: ItemListRow) => [
     sort,
@@ -121,10 +119,7 @@ export function createItemsService(deps: {
     },
 
     update(id, patch, ifMatch, context) {
-      if (!ifMatch) throw new PreconditionRequiredError();
-      return db.transaction(async (trx) => {
-        const current = ensureVisible(context.actor, await items.findByIdForUpdate(trx, id));
-        if (!ifMatchSatisfied(ifMatch, current.version)) throw new PreconditionFailedError();
+      return writeIfMatch(db, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         const item = await items.update(trx, id, applyMergePatch(current, patch), current.version + 1);
         await audit.append(trx, auditEventFor(context, 'item.updated', 'item', id));
         await context.beforeCommit?.(trx, item);
@@ -133,10 +128,7 @@ export function createItemsService(deps: {
     },
 
     delete(id, ifMatch, context) {
-      if (!ifMatch) throw new PreconditionRequiredError();
-      return db.transaction(async (trx) => {
-        const current = ensureVisible(context.actor, await items.findByIdForUpdate(trx, id));
-        if (!ifMatchSatisfied(ifMatch, current.version)) throw new PreconditionFailedError();
+      return writeIfMatch(db, ifMatch, lockVisible(context.actor, id), async (trx) => {
         await items.delete(trx, id);
         await audit.append(trx, auditEventFor(context, 'item.deleted', 'item', id));
         await context.beforeCommit?.(trx, undefined);

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { PasswordHasher } from '../dependencies/password-hasher';
 import type { Principal } from '../models/principal';
@@ -9,10 +10,15 @@ import type { SessionsRepository } from '../repositories/sessions.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
+import { writeIfMatch } from './conditional-write';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;
-  updateCurrent(changes: { name: string }, context: WriteContext<User>): Promise<User>;
+  updateCurrent(
+    changes: { name: string },
+    ifMatch: string | undefined,
+    context: WriteContext<User>,
+  ): Promise<User>;
   changePassword(
     input: { current_password: string; new_password: string },
     context: WriteContext<undefined>,
@@ -22,9 +28,10 @@ export interface UsersService {
   update(
     id: string,
     changes: { role?: UserRole; status?: UserStatus },
+    ifMatch: string | undefined,
     context: WriteContext<User>,
   ): Promise<User>;
-  delete(id: string, context: WriteContext<undefined>): Promise<void>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
 }
 
 export function createUsersService(deps: {
@@ -48,6 +55,12 @@ export function createUsersService(deps: {
     }
   };
 
+  const lockExisting = (id: string, missing: string) => async (trx: Knex.Transaction) => {
+    const user = await users.findByIdForUpdate(id, trx);
+    if (!user) throw new NotFoundError(missing);
+    return user;
+  };
+
   return {
     async getCurrent(principal) {
       const id = userIdOf(principal);
@@ -58,11 +71,10 @@ export function createUsersService(deps: {
       return user;
     },
 
-    updateCurrent(changes, context) {
+    updateCurrent(changes, ifMatch, context) {
       const userId = userIdOf(context.actor);
-      return db.transaction(async (trx) => {
-        const user = await users.update(userId, { name: changes.name }, trx);
-        if (!user) throw new NotFoundError('The user no longer exists.');
+      return writeIfMatch(db, ifMatch, lockExisting(userId, 'The user no longer exists.'), async (trx) => {
+        const user = (await users.update(userId, { name: changes.name }, trx))!;
         await audit.append(trx, auditEventFor(context, 'user.updated', 'user', userId));
         await context.beforeCommit?.(trx, user);
         return user;
@@ -106,11 +118,10 @@ export function createUsersService(deps: {
       return user;
     },
 
-    update(id, changes, context) {
+    update(id, changes, ifMatch, context) {
       refuseSelf(context.actor, id, 'change the role or status of');
-      return db.transaction(async (trx) => {
-        const user = await users.update(id, changes, trx);
-        if (!user) throw new NotFoundError('No user with this id.');
+      return writeIfMatch(db, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
+        const user = (await users.update(id, changes, trx))!;
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
         await audit.append(trx, auditEventFor(context, 'user.admin_updated', 'user', id));
         await context.beforeCommit?.(trx, user);
@@ -118,10 +129,10 @@ export function createUsersService(deps: {
       });
     },
 
-    async delete(id, context) {
+    async delete(id, ifMatch, context) {
       refuseSelf(context.actor, id, 'delete');
-      await db.transaction(async (trx) => {
-        if (!(await users.delete(id, trx))) throw new NotFoundError('No user with this id.');
+      await writeIfMatch(db, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
+        await users.delete(id, trx);
         await audit.append(trx, auditEventFor(context, 'user.deleted', 'user', id));
         await context.beforeCommit?.(trx, undefined);
       });

@@ -29,10 +29,15 @@ function asAdmin(t: TestApp, admin: TestUser) {
     list: (query: Record<string, string | number> = {}) =>
       request(t.app).get('/v1/clients').query(query).auth(admin.accessToken, { type: 'bearer' }),
     get: (id: string) => request(t.app).get(`/v1/clients/${id}`).auth(admin.accessToken, { type: 'bearer' }),
-    delete: (id: string) =>
-      request(t.app).delete(`/v1/clients/${id}`).auth(admin.accessToken, { type: 'bearer' }),
-    rotate: (id: string) =>
-      request(t.app).post(`/v1/clients/${id}/secret`).auth(admin.accessToken, { type: 'bearer' }),
+    // A client just created is at version 1, the ETag these send unless told otherwise; `null` sends none.
+    delete: (id: string, ifMatch: string | null = '"1"') => {
+      const req = request(t.app).delete(`/v1/clients/${id}`).auth(admin.accessToken, { type: 'bearer' });
+      return ifMatch === null ? req : req.set('If-Match', ifMatch);
+    },
+    rotate: (id: string, ifMatch: string | null = '"1"') => {
+      const req = request(t.app).post(`/v1/clients/${id}/secret`).auth(admin.accessToken, { type: 'bearer' });
+      return ifMatch === null ? req : req.set('If-Match', ifMatch);
+    },
   };
 }
 
@@ -54,6 +59,8 @@ describe('creating partner clients', () => {
     expect(res.body.client_secret).toMatch(/^cs_[A-Za-z0-9_-]{43}$/);
     expect(res.headers.location).toBe(`/v1/clients/${res.body.client_id}`);
     expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBe('"1"');
+    expect(res.body.version).toBe(1);
     const row = await t.database.db('oauth_clients').where({ id: res.body.client_id }).first();
     expect(row).toMatchObject({ name: 'Acme', scopes: ['items:read', 'items:write'], created_by: admin.id });
     expect(row.secret_hash).toBe(sha256Hex(res.body.client_secret));
@@ -138,6 +145,7 @@ describe('reading partner clients', () => {
       client_id: created.body.client_id,
       name: 'Get me',
       scopes: ['items:read'],
+      version: 1,
       created_at: created.body.created_at,
     });
     expect(res.body).not.toHaveProperty('client_secret');
@@ -307,11 +315,118 @@ describe('rotating and deleting partner clients', () => {
     await request(t.app)
       .delete(`/v1/users/${creator.id}`)
       .auth(other.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .expect(204);
 
     const row = await t.database.db('oauth_clients').where({ id: client.clientId }).first();
     expect(row.created_by).toBeNull();
     await clientCredentialsGrant(t, client.clientId, client.clientSecret).expect(200);
     await asAdmin(t, other).get(client.clientId).expect(200);
+  });
+});
+
+describe('ETags and conditional requests on partner clients', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const rowOf = (id: string) => t.database.db('oauth_clients').where({ id }).first();
+  const auditCount = async (id: string, action: string) =>
+    Number(
+      (
+        await t.database
+          .db('audit_events')
+          .where({ resource_id: id, action })
+          .count<[{ count: string }]>('* as count')
+      )[0]!.count,
+    );
+
+  it('when an admin reads a client, then the ETag is its version, and If-None-Match with it answers 304 without a body', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+
+    const res = await asAdmin(t, admin).get(client.clientId).expect(200);
+
+    expect(res.headers.etag).toBe('"1"');
+    expect(res.body.version).toBe(1);
+    const cached = await asAdmin(t, admin).get(client.clientId).set('If-None-Match', '"1"').expect(304);
+    expect(cached.text).toBe('');
+    expect(cached.headers.etag).toBe('"1"');
+    await asAdmin(t, admin).get(client.clientId).set('If-None-Match', '"2"').expect(200);
+  });
+
+  it('when a secret is rotated without If-Match or with a stale ETag, then 428 or 412 and the secret still works', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+    const before = await rowOf(client.clientId);
+
+    expectProblem(await asAdmin(t, admin).rotate(client.clientId, null), 428, 'precondition-required');
+    expectProblem(await asAdmin(t, admin).rotate(client.clientId, '"2"'), 412, 'precondition-failed');
+
+    expect(await rowOf(client.clientId)).toEqual(before);
+    expect(await auditCount(client.clientId, 'client.secret_rotated')).toBe(0);
+    await clientCredentialsGrant(t, client.clientId, client.clientSecret).expect(200);
+  });
+
+  it('when a secret is rotated with the current ETag, then the version and ETag advance and the old ETag is stale', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+
+    const res = await asAdmin(t, admin).rotate(client.clientId, '"1"').expect(200);
+
+    expect(res.headers.etag).toBe('"2"');
+    expect(res.body.version).toBe(2);
+    expect(await rowOf(client.clientId)).toMatchObject({ version: 2 });
+    expectProblem(await asAdmin(t, admin).delete(client.clientId, '"1"'), 412, 'precondition-failed');
+    await asAdmin(t, admin)
+      .delete(client.clientId, res.headers.etag as string)
+      .expect(204);
+  });
+
+  it('when two admins rotate a secret at once with the same ETag, then one 200 and one 412, and only the secret handed out works', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+
+    const results = await Promise.all([
+      asAdmin(t, admin).rotate(client.clientId, '"1"'),
+      asAdmin(t, admin).rotate(client.clientId, '"1"'),
+    ]);
+
+    expect(results.map((res) => res.status).sort()).toEqual([200, 412]);
+    const winner = results.find((res) => res.status === 200)!;
+    const row = await rowOf(client.clientId);
+    expect(row.version).toBe(2);
+    expect(row.secret_hash).toBe(sha256Hex(winner.body.client_secret));
+    expect(await auditCount(client.clientId, 'client.secret_rotated')).toBe(1);
+    await clientCredentialsGrant(t, client.clientId, winner.body.client_secret).expect(200);
+  });
+
+  it('when a client is deleted without If-Match or with a stale ETag, then 428 or 412 and it keeps working', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+
+    expectProblem(await asAdmin(t, admin).delete(client.clientId, null), 428, 'precondition-required');
+    expectProblem(await asAdmin(t, admin).delete(client.clientId, '"3"'), 412, 'precondition-failed');
+
+    expect(await rowOf(client.clientId)).toMatchObject({ version: 1 });
+    expect(await auditCount(client.clientId, 'client.deleted')).toBe(0);
+    await clientCredentialsGrant(t, client.clientId, client.clientSecret).expect(200);
+  });
+
+  it('when two admins delete a client at once with the same ETag, then one 204 and one 412 or 404, and one audit row', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const client = await createPartnerClient(t, admin);
+
+    const results = await Promise.all([
+      asAdmin(t, admin).delete(client.clientId, '"1"'),
+      asAdmin(t, admin).delete(client.clientId, '"1"'),
+    ]);
+
+    // The loser waits on the row lock and then finds the row gone: not found, not a precondition.
+    expect(results.map((res) => res.status).sort()).toEqual([204, 404]);
+    expect(await rowOf(client.clientId)).toBeUndefined();
+    expect(await auditCount(client.clientId, 'client.deleted')).toBe(1);
   });
 });

@@ -77,6 +77,7 @@ describe('the current user', () => {
     const res = await request(t.app)
       .patch('/v1/users/me')
       .auth(user.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ name: 'Grace Hopper' })
       .expect(200);
 
@@ -94,6 +95,7 @@ describe('the current user', () => {
     const res = await request(t.app)
       .patch('/v1/users/me')
       .auth(user.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .set('Content-Type', 'application/merge-patch+json')
       .send(JSON.stringify({ name: 'Merge Patched' }))
       .expect(200);
@@ -107,6 +109,7 @@ describe('the current user', () => {
     const res = await request(t.app)
       .patch('/v1/users/me')
       .auth(user.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ name: '' });
 
     const problem = expectProblem(res, 400, 'validation-error');
@@ -273,6 +276,7 @@ describe('listing users (admin)', () => {
     await request(t.app)
       .patch(`/v1/users/${disabled.id}`)
       .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ status: 'disabled' })
       .expect(200);
 
@@ -362,10 +366,18 @@ describe('managing one user (admin)', () => {
 
   const asAdmin = (admin: TestUser) => ({
     get: (id: string) => request(t.app).get(`/v1/users/${id}`).auth(admin.accessToken, { type: 'bearer' }),
-    patch: (id: string, body: Record<string, unknown>) =>
-      request(t.app).patch(`/v1/users/${id}`).auth(admin.accessToken, { type: 'bearer' }).send(body),
-    delete: (id: string) =>
-      request(t.app).delete(`/v1/users/${id}`).auth(admin.accessToken, { type: 'bearer' }),
+    // A user just created is at version 1, the ETag these send unless told otherwise.
+    patch: (id: string, body: Record<string, unknown>, ifMatch = '"1"') =>
+      request(t.app)
+        .patch(`/v1/users/${id}`)
+        .auth(admin.accessToken, { type: 'bearer' })
+        .set('If-Match', ifMatch)
+        .send(body),
+    delete: (id: string, ifMatch = '"1"') =>
+      request(t.app)
+        .delete(`/v1/users/${id}`)
+        .auth(admin.accessToken, { type: 'bearer' })
+        .set('If-Match', ifMatch),
   });
 
   it('when an admin fetches a user by id, then 200 with that user', async () => {
@@ -438,7 +450,7 @@ describe('managing one user (admin)', () => {
     const user = await createUser(t);
     await asAdmin(admin).patch(user.id, { status: 'disabled' }).expect(200);
 
-    const res = await asAdmin(admin).patch(user.id, { status: 'active' }).expect(200);
+    const res = await asAdmin(admin).patch(user.id, { status: 'active' }, '"2"').expect(200);
 
     expect(res.body).toMatchObject({ status: 'active' });
     expectProblem(await getMe(t, user.accessToken), 401, 'unauthorized');
@@ -509,5 +521,190 @@ describe('managing one user (admin)', () => {
     expectProblem(res, 409, 'conflict');
     expect(await t.database.db('users').where({ id: admin.id }).first()).toBeDefined();
     await getMe(t, admin.accessToken).expect(200);
+  });
+});
+
+describe('ETags and conditional requests on users', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const bearer = (user: TestUser) => ({ Authorization: `Bearer ${user.accessToken}` });
+  const patchMe = (user: TestUser, body: Record<string, unknown>, ifMatch?: string) => {
+    const req = request(t.app).patch('/v1/users/me').set(bearer(user));
+    if (ifMatch) void req.set('If-Match', ifMatch);
+    return req.send(body);
+  };
+  const patchUser = (admin: TestUser, id: string, body: Record<string, unknown>, ifMatch?: string) => {
+    const req = request(t.app).patch(`/v1/users/${id}`).set(bearer(admin));
+    if (ifMatch) void req.set('If-Match', ifMatch);
+    return req.send(body);
+  };
+  const deleteUser = (admin: TestUser, id: string, ifMatch?: string) => {
+    const req = request(t.app).delete(`/v1/users/${id}`).set(bearer(admin));
+    if (ifMatch) void req.set('If-Match', ifMatch);
+    return req;
+  };
+  const rowOf = (id: string) => t.database.db('users').where({ id }).first();
+  const auditCount = async (id: string, action: string) =>
+    Number(
+      (
+        await t.database
+          .db('audit_events')
+          .where({ resource_id: id, action })
+          .count<[{ count: string }]>('* as count')
+      )[0]!.count,
+    );
+
+  it('when a user reads themselves, then the ETag is their version, and If-None-Match with it answers 304 without a body', async () => {
+    const user = await createUser(t);
+
+    const res = await getMe(t, user.accessToken).expect(200);
+
+    expect(res.body.version).toBe(1);
+    expect(res.headers.etag).toBe('"1"');
+    const cached = await getMe(t, user.accessToken).set('If-None-Match', '"1"').expect(304);
+    expect(cached.text).toBe('');
+    expect(cached.headers.etag).toBe('"1"');
+    await getMe(t, user.accessToken).set('If-None-Match', '"7"').expect(200);
+    const legacy = await request(t.app).get('/v1/me').set(bearer(user)).set('If-None-Match', 'W/"1"');
+    expect(legacy.status).toBe(304);
+  });
+
+  it('when an admin reads a user, then the ETag is the version, and If-None-Match with it answers 304', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+
+    const res = await request(t.app).get(`/v1/users/${user.id}`).set(bearer(admin)).expect(200);
+
+    expect(res.headers.etag).toBe('"1"');
+    await request(t.app)
+      .get(`/v1/users/${user.id}`)
+      .set(bearer(admin))
+      .set('If-None-Match', '"1"')
+      .expect(304);
+  });
+
+  it('when a user renames themselves without If-Match, then 428 and the row is unchanged', async () => {
+    const user = await createUser(t);
+    const before = await rowOf(user.id);
+
+    expectProblem(await patchMe(user, { name: 'No Precondition' }), 428, 'precondition-required');
+
+    expect(await rowOf(user.id)).toEqual(before);
+  });
+
+  it('when a user renames themselves with a stale or weak ETag, then 412 and the row is unchanged', async () => {
+    const user = await createUser(t);
+    const before = await rowOf(user.id);
+
+    expectProblem(await patchMe(user, { name: 'Stale' }, '"2"'), 412, 'precondition-failed');
+    expectProblem(await patchMe(user, { name: 'Weak' }, 'W/"1"'), 412, 'precondition-failed');
+
+    expect(await rowOf(user.id)).toEqual(before);
+    expect(await auditCount(user.id, 'user.updated')).toBe(0);
+  });
+
+  it('when a user renames themselves with the current ETag, then 200 with version and ETag advanced, and the old ETag is stale', async () => {
+    const user = await createUser(t);
+
+    const res = await patchMe(user, { name: 'Current' }, '"1"').expect(200);
+
+    expect(res.headers.etag).toBe('"2"');
+    expect(res.body).toMatchObject({ name: 'Current', version: 2 });
+    expect(await rowOf(user.id)).toMatchObject({ name: 'Current', version: 2 });
+    expectProblem(await patchMe(user, { name: 'Lost' }, '"1"'), 412, 'precondition-failed');
+    expect((await getMe(t, user.accessToken).set('If-None-Match', '"1"').expect(200)).headers.etag).toBe(
+      '"2"',
+    );
+  });
+
+  it('when a user changes their password, then the version advances without If-Match and the ETag read before is stale', async () => {
+    const user = await createUser(t);
+
+    await request(t.app)
+      .post('/v1/users/me/password')
+      .set(bearer(user))
+      .send({ current_password: user.password, new_password: NEW_PASSWORD })
+      .expect(204);
+
+    expect((await rowOf(user.id)).version).toBe(2);
+    expectProblem(await patchMe(user, { name: 'After Password' }, '"1"'), 412, 'precondition-failed');
+  });
+
+  it('when an admin changes a user without If-Match or with a stale ETag, then 428 or 412 and nothing changes', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+    const before = await rowOf(user.id);
+
+    expectProblem(await patchUser(admin, user.id, { status: 'disabled' }), 428, 'precondition-required');
+    expectProblem(await patchUser(admin, user.id, { status: 'disabled' }, '"5"'), 412, 'precondition-failed');
+
+    expect(await rowOf(user.id)).toEqual(before);
+    expect(await auditCount(user.id, 'user.admin_updated')).toBe(0);
+    await getMe(t, user.accessToken).expect(200);
+  });
+
+  it('when an admin changes a user with the current ETag, then 200 with the new ETag and version', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+
+    const res = await patchUser(admin, user.id, { role: 'admin' }, '"1"').expect(200);
+
+    expect(res.headers.etag).toBe('"2"');
+    expect(res.body).toMatchObject({ role: 'admin', version: 2 });
+    expect(await rowOf(user.id)).toMatchObject({ role: 'admin', version: 2 });
+  });
+
+  it('when two admins change a user at once with the same ETag, then exactly one wins and the other gets 412', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+
+    const results = await Promise.all([
+      patchUser(admin, user.id, { role: 'admin' }, '"1"'),
+      patchUser(admin, user.id, { status: 'disabled' }, '"1"'),
+    ]);
+
+    expect(results.map((res) => res.status).sort()).toEqual([200, 412]);
+    const winner = results.find((res) => res.status === 200)!;
+    const row = await rowOf(user.id);
+    expect(row.version).toBe(2);
+    // Only the winner's change is stored: the loser's field kept its value.
+    expect({ role: row.role, status: row.status }).toEqual({
+      role: winner.body.role,
+      status: winner.body.status,
+    });
+    expect(row.role === 'admin' && row.status === 'disabled').toBe(false);
+    expect(await auditCount(user.id, 'user.admin_updated')).toBe(1);
+  });
+
+  it('when a user renames themselves twice at once with the same ETag, then one 200 and one 412', async () => {
+    const user = await createUser(t);
+
+    const results = await Promise.all([
+      patchMe(user, { name: 'First Writer' }, '"1"'),
+      patchMe(user, { name: 'Second Writer' }, '"1"'),
+    ]);
+
+    expect(results.map((res) => res.status).sort()).toEqual([200, 412]);
+    const winner = results.find((res) => res.status === 200)!;
+    expect(await rowOf(user.id)).toMatchObject({ name: winner.body.name, version: 2 });
+    expect(await auditCount(user.id, 'user.updated')).toBe(1);
+  });
+
+  it('when an admin deletes a user without If-Match or with a stale ETag, then 428 or 412 and the user remains', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+
+    expectProblem(await deleteUser(admin, user.id), 428, 'precondition-required');
+    expectProblem(await deleteUser(admin, user.id, '"2"'), 412, 'precondition-failed');
+
+    expect(await rowOf(user.id)).toMatchObject({ version: 1 });
+    expect(await auditCount(user.id, 'user.deleted')).toBe(0);
+    await getMe(t, user.accessToken).expect(200);
+    await deleteUser(admin, user.id, '"1"').expect(204);
+    expect(await rowOf(user.id)).toBeUndefined();
   });
 });

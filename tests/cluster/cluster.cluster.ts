@@ -205,6 +205,7 @@ describe('three instances on one PostgreSQL and one Redis', () => {
       .patch(`/v1/users/${user.id}`)
       .set(on(1))
       .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ status: 'disabled' })
       .expect(200);
 

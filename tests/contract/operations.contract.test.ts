@@ -1,6 +1,6 @@
 import { RATE_LIMIT_POLICIES } from '../../src/dependencies/rate-limit-policies';
 import { DEFAULTED_QUERY_PARAMETERS } from '../../src/models/operation-query';
-import { listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
+import { declaresHeader, listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
 
 interface Response {
   $ref?: string;
@@ -55,7 +55,23 @@ const isProblem = (response: Response): boolean =>
   response.content?.['application/problem+json']?.schema?.$ref === '#/components/schemas/Problem';
 const headerNames = (response: Response | undefined): string[] => Object.keys(response?.headers ?? {});
 
+/** Whether a 200 answers with a versioned resource: its JSON schema has a `version` property. */
+const isVersioned = (response: Response | undefined): boolean => {
+  const ref = response?.content?.['application/json']?.schema?.$ref;
+  if (!ref) return false;
+  const schemas = document.components?.schemas as Record<string, { properties?: Record<string, unknown> }>;
+  return 'version' in (schemas[ref.replace('#/components/schemas/', '')]?.properties ?? {});
+};
+
 const table = operations.map((entry) => [entry.operationId, entry] as const);
+const answersVersioned = table.filter(([, entry]) => isVersioned(responsesOf(entry.operation)['200']));
+/** The paths whose GET reads a versioned resource: every change under them is conditional. */
+const versionedPaths = new Set(
+  answersVersioned.filter(([, entry]) => entry.method === 'get').map(([, entry]) => entry.path),
+);
+const conditionalWrites = table.filter(
+  ([, entry]) => versionedPaths.has(entry.path) && ['patch', 'delete'].includes(entry.method),
+);
 /** The operations whose `x-rate-limits` put them behind limiters (express-rate-limit, draft-8 RateLimit headers). */
 const rateLimited = table.filter(([, entry]) => entry.operation['x-rate-limits'] !== undefined);
 
@@ -125,6 +141,57 @@ describe('every operation follows the conventions', () => {
           defaulted.add(parameter.name);
       }
     expect([...defaulted].sort()).toEqual([...DEFAULTED_QUERY_PARAMETERS].sort());
+  });
+
+  it('when the spec is listed, then items, users and clients are among the versioned resources', () => {
+    expect([...versionedPaths].sort()).toEqual(
+      expect.arrayContaining([
+        '/v1/items/{item_id}',
+        '/v1/users/me',
+        '/v1/users/{user_id}',
+        '/v1/clients/{client_id}',
+      ]),
+    );
+    expect(conditionalWrites.map(([id]) => id)).toEqual(
+      expect.arrayContaining([
+        'updateItem',
+        'deleteItem',
+        'updateCurrentUser',
+        'updateUser',
+        'deleteUser',
+        'deleteClient',
+      ]),
+    );
+  });
+
+  it.each(answersVersioned)('%s answers its versioned resource with an ETag', (_id, entry) => {
+    expect(headerNames(responsesOf(entry.operation)['200'])).toContain('ETag');
+  });
+
+  it.each(answersVersioned.filter(([, entry]) => entry.method === 'get'))(
+    '%s honours If-None-Match with a 304 that carries the ETag',
+    (_id, entry) => {
+      expect(declaresHeader(document, entry, 'If-None-Match')).toBe(true);
+      expect(headerNames(responsesOf(entry.operation)['304'])).toContain('ETag');
+    },
+  );
+
+  it.each(conditionalWrites)(
+    '%s changes a versioned resource, so it takes If-Match and documents 412 and 428',
+    (_id, entry) => {
+      expect(declaresHeader(document, entry, 'If-Match')).toBe(true);
+      const responses = responsesOf(entry.operation);
+      expect(responses['412'] && isProblem(responses['412'])).toBe(true);
+      expect(responses['428'] && isProblem(responses['428'])).toBe(true);
+    },
+  );
+
+  it('when a client secret is rotated, then the rotation is conditional like any other change of the client', () => {
+    const [, rotate] = table.find(([id]) => id === 'rotateClientSecret')!;
+    expect(declaresHeader(document, rotate, 'If-Match')).toBe(true);
+    expect(Object.keys(responsesOf(rotate.operation))).toEqual(expect.arrayContaining(['412', '428']));
+    const [, create] = table.find(([id]) => id === 'createClient')!;
+    expect(headerNames(responsesOf(create.operation)['201'])).toContain('ETag');
   });
 
   it.each(rateLimited)(

@@ -48,6 +48,25 @@ describe('the SDK against the running API', () => {
     expect(signedIn.data?.refresh_token).toEqual(expect.any(String));
     accessToken = signedIn.data!.access_token;
 
+    // Rename themselves with the ETag of their account; the ETag read before the change is stale after it.
+    const me = await api.GET('/v1/users/me');
+    const myEtag = me.response.headers.get('etag')!;
+    expect(myEtag).toBe(`"${me.data!.version}"`);
+    const renamed = await api.PATCH('/v1/users/me', {
+      params: { header: { 'If-Match': myEtag } },
+      body: { name: 'SDK Partner Renamed' },
+      ...mergePatch,
+    });
+    expect(renamed.response.status).toBe(200);
+    expect(renamed.data).toMatchObject({ name: 'SDK Partner Renamed', version: me.data!.version + 1 });
+    expect(renamed.response.headers.get('etag')).toBe(`"${me.data!.version + 1}"`);
+    const lost = await api.PATCH('/v1/users/me', {
+      params: { header: { 'If-Match': myEtag } },
+      body: { name: 'Lost Update' },
+      ...mergePatch,
+    });
+    expect(lost.error).toMatchObject({ type: '/problems/precondition-failed', status: 412 });
+
     // Create with an Idempotency-Key, then retry it: the same item, replayed.
     const key = randomUUID();
     const body = { name: 'Blue widget', tags: ['sdk'], metadata: { sku: 'BW-1' } };

@@ -23,6 +23,7 @@ describe('ClientsRepository', () => {
       client_id: expect.any(String),
       name: 'Acme',
       scopes: ['items:read'],
+      version: 1,
       created_at: expect.any(String),
     });
     expect(await clients.findById(client.client_id)).toEqual(client);
@@ -38,11 +39,31 @@ describe('ClientsRepository', () => {
     ).toMatchObject({ code: '23503' });
   });
 
-  it('when the secret is rotated, then only the hash changes; a missing client answers undefined', async () => {
+  it('when the secret is rotated, then the hash changes and the version goes up by one; a missing client answers undefined', async () => {
     const client = await create('Rotating');
-    expect(await clients.updateSecretHash(client.client_id, 'new-hash')).toEqual(client);
+    expect(await clients.updateSecretHash(client.client_id, 'new-hash')).toEqual({ ...client, version: 2 });
     expect((await clients.findSecretHash(client.client_id))!.secret_hash).toBe('new-hash');
     expect(await clients.updateSecretHash(newId(), 'x')).toBeUndefined();
+  });
+
+  it('when a row is locked for update, then a second locker gets it only after the first commits, with the new version', async () => {
+    const client = await create('Contended');
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const first = database.db.transaction(async (trx) => {
+      await clients.findByIdForUpdate(client.client_id, trx);
+      locked();
+      await released;
+      return clients.updateSecretHash(client.client_id, 'first', trx);
+    });
+    await firstLocked;
+    const second = database.db.transaction((trx) => clients.findByIdForUpdate(client.client_id, trx));
+    release();
+    const [updated, seen] = await Promise.all([first, second]);
+    expect(updated).toMatchObject({ version: 2 });
+    expect(seen).toMatchObject({ version: 2 });
   });
 
   it('when a client is deleted, then its sessions and items go too, and a second delete reports nothing deleted', async () => {

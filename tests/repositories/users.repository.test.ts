@@ -87,6 +87,35 @@ describe('UsersRepository', () => {
       expect(await users.update(newId(), { name: 'Nobody' })).toBeUndefined();
     });
 
+    it('when a user is changed in any way, the password included, then the version goes up by one each time', async () => {
+      const user = await users.create(account(uniqueEmail()));
+      expect(user.version).toBe(1);
+      expect(await users.update(user.id, { name: 'Renamed' })).toMatchObject({ version: 2 });
+      expect(await users.update(user.id, { passwordHash: 'new' })).toMatchObject({ version: 3 });
+      expect(await users.update(user.id, { status: 'disabled' })).toMatchObject({ version: 4 });
+      expect(await users.findById(user.id)).toMatchObject({ version: 4 });
+    });
+
+    it('when a row is locked for update, then a second locker gets it only after the first commits, with the new version', async () => {
+      const user = await users.create(account(uniqueEmail()));
+      let locked!: () => void;
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const first = database.db.transaction(async (trx) => {
+        await users.findByIdForUpdate(user.id, trx);
+        locked();
+        await released;
+        return users.update(user.id, { name: 'First' }, trx);
+      });
+      await firstLocked;
+      const second = database.db.transaction((trx) => users.findByIdForUpdate(user.id, trx));
+      release();
+      const [updated, seen] = await Promise.all([first, second]);
+      expect(updated).toMatchObject({ name: 'First', version: 2 });
+      expect(seen).toMatchObject({ name: 'First', version: 2 });
+    });
+
     it('when many users are inserted at once, then existing emails are skipped and only the new rows come back', async () => {
       const existing = uniqueEmail('bulk');
       await users.create(account(existing));

@@ -50,6 +50,7 @@ describe('a user reaches only their own account', () => {
     const res = await request(t.app)
       .patch('/v1/users/me')
       .auth(alice.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ name: 'Alice' })
       .expect(200);
 
@@ -94,6 +95,7 @@ describe('a user reaches only their own account', () => {
       const res = await request(t.app)
         .patch(`/v1/users/${bob.id}`)
         .auth(alice.accessToken, { type: 'bearer' })
+        .set('If-Match', '"1"')
         .send(change);
 
       expect(expectProblem(res, 403, 'forbidden')).toMatchObject({ error: 'insufficient_scope' });
@@ -109,7 +111,8 @@ describe('a user reaches only their own account', () => {
 
     const res = await request(t.app)
       .delete(`/v1/users/${bob.id}`)
-      .auth(alice.accessToken, { type: 'bearer' });
+      .auth(alice.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"');
 
     expect(expectProblem(res, 403, 'forbidden')).toMatchObject({ error: 'insufficient_scope' });
     expect(await t.database.db('users').where({ id: bob.id }).first()).toEqual(bobBefore);

@@ -45,7 +45,9 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'updateUser',
     scope: 'users:write',
-    send: (t, { userId }) => request(t.app).patch(`/v1/users/${userId}`).send({ status: 'disabled' }),
+    // With the current ETag, so the refusal can only come from authorization.
+    send: (t, { userId }) =>
+      request(t.app).patch(`/v1/users/${userId}`).set('If-Match', '"1"').send({ status: 'disabled' }),
     unchanged: async (t, { userId }, snapshot) => {
       expect(await t.database.db('users').where({ id: userId }).first()).toEqual(snapshot.user);
     },
@@ -53,7 +55,7 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'deleteUser',
     scope: 'users:write',
-    send: (t, { userId }) => request(t.app).delete(`/v1/users/${userId}`),
+    send: (t, { userId }) => request(t.app).delete(`/v1/users/${userId}`).set('If-Match', '"1"'),
     unchanged: async (t, { userId }, snapshot) => {
       expect(await t.database.db('users').where({ id: userId }).first()).toEqual(snapshot.user);
     },
@@ -85,7 +87,7 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'deleteClient',
     scope: 'clients:write',
-    send: (t, { clientId }) => request(t.app).delete(`/v1/clients/${clientId}`),
+    send: (t, { clientId }) => request(t.app).delete(`/v1/clients/${clientId}`).set('If-Match', '"1"'),
     unchanged: async (t, { clientId }, snapshot) => {
       expect(await t.database.db('oauth_clients').where({ id: clientId }).first()).toEqual(snapshot.client);
     },
@@ -93,7 +95,7 @@ const ADMIN_OPERATIONS: AdminOperation[] = [
   {
     operationId: 'rotateClientSecret',
     scope: 'clients:write',
-    send: (t, { clientId }) => request(t.app).post(`/v1/clients/${clientId}/secret`),
+    send: (t, { clientId }) => request(t.app).post(`/v1/clients/${clientId}/secret`).set('If-Match', '"1"'),
     unchanged: async (t, { clientId }, snapshot) => {
       expect(await t.database.db('oauth_clients').where({ id: clientId }).first()).toEqual(snapshot.client);
     },
@@ -198,7 +200,10 @@ describe('the current user’s operations need a user token with `profile`', () 
 
   const meOperations = [
     ['getCurrentUser', (app: TestApp) => request(app.app).get('/v1/users/me')],
-    ['updateCurrentUser', (app: TestApp) => request(app.app).patch('/v1/users/me').send({ name: 'Bot' })],
+    [
+      'updateCurrentUser',
+      (app: TestApp) => request(app.app).patch('/v1/users/me').set('If-Match', '"1"').send({ name: 'Bot' }),
+    ],
     [
       'changeCurrentUserPassword',
       (app: TestApp) =>
@@ -252,13 +257,15 @@ describe('authorization follows the principal as it is now', () => {
     await request(t.app)
       .patch(`/v1/users/${demoted.id}`)
       .auth(demoter.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ role: 'user' })
       .expect(200);
 
     expectInsufficientScope(await listUsers(demoted), 'users:read');
     const deleteAttempt = await request(t.app)
       .delete(`/v1/users/${demoter.id}`)
-      .auth(demoted.accessToken, { type: 'bearer' });
+      .auth(demoted.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"');
     expectInsufficientScope(deleteAttempt, 'users:write');
     expect(await t.database.db('users').where({ id: demoter.id }).first()).toBeDefined();
     // Still a signed-in user: the `profile` part of the token keeps working.
@@ -271,6 +278,7 @@ describe('authorization follows the principal as it is now', () => {
     await request(t.app)
       .patch(`/v1/users/${demoted.id}`)
       .auth(demoter.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ role: 'user' })
       .expect(200);
 
@@ -292,6 +300,7 @@ describe('authorization follows the principal as it is now', () => {
     await request(t.app)
       .patch(`/v1/users/${user.id}`)
       .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ role: 'admin' })
       .expect(200);
 
@@ -307,7 +316,8 @@ describe('authorization follows the principal as it is now', () => {
     await listUsers(admin).expect(200);
     const res = await request(t.app)
       .delete(`/v1/users/${target.id}`)
-      .auth(admin.accessToken, { type: 'bearer' });
+      .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"');
 
     expectInsufficientScope(res, 'users:write');
     expect(await t.database.db('users').where({ id: target.id }).first()).toBeDefined();

@@ -78,6 +78,7 @@ describe('mass assignment on the current user', () => {
     ['status', 'disabled'],
     ['id', '00000000-0000-4000-8000-000000000000'],
     ['updated_at', '2020-01-01T00:00:00.000Z'],
+    ['version', 99],
   ])(
     'when a user patches their own %s, then 400 naming it and their row is unchanged',
     async (field, value) => {
@@ -87,6 +88,7 @@ describe('mass assignment on the current user', () => {
       const res = await request(t.app)
         .patch('/v1/users/me')
         .auth(user.accessToken, { type: 'bearer' })
+        .set('If-Match', '"1"')
         .send({ name: 'Renamed', [field]: value });
 
       const problem = expectProblem(res, 400, 'validation-error');
@@ -101,6 +103,7 @@ describe('mass assignment on the current user', () => {
     const res = await request(t.app)
       .patch('/v1/users/me')
       .auth(user.accessToken, { type: 'bearer' })
+      .set('If-Match', '"1"')
       .send({ role: 'admin' });
 
     expectProblem(res, 400, 'validation-error');
@@ -142,6 +145,7 @@ describe('responses never expose credentials', () => {
       await request(t.app)
         .patch('/v1/users/me')
         .auth(userToken, { type: 'bearer' })
+        .set('If-Match', '"1"')
         .send({ name: 'Ada L' })
         .expect(200),
       await request(t.app).get('/v1/users').auth(admin.accessToken, { type: 'bearer' }).expect(200),
@@ -154,6 +158,7 @@ describe('responses never expose credentials', () => {
       await request(t.app)
         .patch(`/v1/users/${id}`)
         .auth(admin.accessToken, { type: 'bearer' })
+        .set('If-Match', '"2"')
         .send({ role: 'user' })
         .expect(200),
     ];
@@ -200,6 +205,7 @@ describe('responses never expose credentials', () => {
     const rotated = await request(t.app)
       .post(`/v1/clients/${created.body.client_id}/secret`)
       .auth(admin.accessToken, { type: 'bearer' })
+      .set('If-Match', created.headers.etag as string)
       .expect(200);
 
     const row = await t.database.db('oauth_clients').where({ id: created.body.client_id }).first();
