@@ -197,7 +197,7 @@ export interface paths {
         };
         /**
          * List users (admin)
-         * @description Users oldest first, with cursor pagination and optional filters.
+         * @description Users newest first (like every list), with cursor pagination and optional filters.
          */
         get: operations["listUsers"];
         put?: never;
@@ -251,7 +251,7 @@ export interface paths {
         };
         /**
          * List partner clients (admin)
-         * @description Clients oldest first, with cursor pagination. Secrets are never listed.
+         * @description Clients newest first (like every list), with cursor pagination. Secrets are never listed.
          */
         get: operations["listClients"];
         put?: never;
@@ -819,7 +819,7 @@ export interface components {
         };
         /** @description Opaque; `null` when there are no more results. */
         NextCursor: string | null;
-        /** @description One page of users, oldest first. Pass `next_cursor` as `cursor` to get the next page; it is `null` on the last page. */
+        /** @description One page of users, newest first. Pass `next_cursor` as `cursor` to get the next page; it is `null` on the last page. */
         UserPage: {
             data: components["schemas"]["User"][];
             next_cursor: components["schemas"]["NextCursor"];
@@ -848,7 +848,7 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
-        /** @description One page of clients, oldest first. */
+        /** @description One page of clients, newest first. */
         ClientPage: {
             data: components["schemas"]["Client"][];
             next_cursor: components["schemas"]["NextCursor"];

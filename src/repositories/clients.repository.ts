@@ -84,11 +84,11 @@ export class ClientsRepository {
       .db('oauth_clients')
       .select(...CLIENT_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
       .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
       ])
       .limit(limit);
-    if (after) void query.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
     return (await query) as Array<ClientRow & { cursor_created_at: string }>;
   }
 

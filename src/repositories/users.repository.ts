@@ -152,14 +152,14 @@ export class UsersRepository {
       .db('users')
       .select(...USER_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
       .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
       ])
       .limit(limit);
     if (filters.role) void query.where('role', filters.role);
     if (filters.status) void query.where('status', filters.status);
     if (filters.email) void query.where('email', filters.email);
-    if (after) void query.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
     return (await query) as Array<UserRow & { cursor_created_at: string }>;
   }
 

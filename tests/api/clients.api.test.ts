@@ -167,7 +167,7 @@ describe('reading partner clients', () => {
     expect(problem.errors).toEqual([expect.objectContaining({ location: 'path', pointer: '/client_id' })]);
   });
 
-  it('when an admin walks the list two at a time, then every client appears once, oldest first, with no secrets', async () => {
+  it('when an admin walks the list two at a time, then every client appears once, newest first, with no secrets', async () => {
     const admin = await createUser(t, { role: 'admin' });
     const created: Array<{ client_id: string; client_secret: string }> = [];
     for (let i = 0; i < 5; i += 1) {
@@ -209,12 +209,12 @@ describe('reading partner clients', () => {
       .db('oauth_clients')
       .select('id')
       .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
       ]);
     expect(ids).toEqual(expected.map((row: { id: string }) => row.id));
     const mine = created.map((client) => client.client_id);
-    expect(ids.filter((id) => mine.includes(id))).toEqual(mine);
+    expect(ids.filter((id) => mine.includes(id))).toEqual([...mine].reverse());
   });
 
   it.each([

@@ -218,7 +218,7 @@ describe('listing users (admin)', () => {
   const listUsers = (admin: TestUser, query: Record<string, string | number> = {}) =>
     request(t.app).get('/v1/users').query(query).auth(admin.accessToken, { type: 'bearer' });
 
-  it('when an admin walks the list two at a time, then every user appears once, oldest first, and the last page has next_cursor null', async () => {
+  it('when an admin walks the list two at a time, then every user appears once, newest first, and the last page has next_cursor null', async () => {
     const admin = await createUser(t, { role: 'admin' });
     const created: string[] = [];
     for (let i = 0; i < 5; i += 1) created.push((await createUser(t)).id);
@@ -243,14 +243,14 @@ describe('listing users (admin)', () => {
       .db('users')
       .select('id')
       .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
       ]);
     expect(ids).toEqual(expected.map((row: { id: string }) => row.id));
-    expect(ids.filter((id) => created.includes(id))).toEqual(created);
+    expect(ids.filter((id) => created.includes(id))).toEqual([...created].reverse());
     expect(ids).toContain(admin.id);
     const times = seen.map((user) => Date.parse(user.created_at));
-    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
   });
 
   it('when filtered by role, then only users with that role', async () => {

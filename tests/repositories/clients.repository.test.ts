@@ -76,7 +76,7 @@ describe('ClientsRepository', () => {
     expect(await database.db('items').where({ owner_client_id: client.client_id })).toEqual([]);
   });
 
-  describe('keyset pagination (oldest first)', () => {
+  describe('keyset pagination (newest first)', () => {
     let ids: string[];
     beforeAll(async () => {
       const rows = await database
@@ -97,25 +97,25 @@ describe('ClientsRepository', () => {
       row.id,
     ];
 
-    it('when clients share a timestamp and one is deleted between pages, then the others come once, in id order', async () => {
+    it('when clients share a timestamp and one is deleted between pages, then the others come once, highest id first', async () => {
+      // Newest first, ties by id descending: ids[1] is the fourth tied row, never on the first page of two.
+      const victim = ids[1]!;
       const pages = await walkPages(
         (after) => clients.list(2 + 1, after),
         2,
         keyOf,
         async (index) => {
-          if (index === 0) await database.db('oauth_clients').where({ id: ids[3] }).del();
+          if (index === 0) await database.db('oauth_clients').where({ id: victim }).del();
         },
       );
-      const tied = pages
-        .flat()
-        .filter((row) => row.name.startsWith('tied-'))
-        .map((row) => row.id);
-      expect(tied).toEqual(ids.filter((id) => id !== ids[3]));
-      // The tied rows are the oldest, so they come first.
-      expect(pages[0]!.map((row) => row.id)).toEqual(ids.slice(0, 2));
+      const walked = pages.flat().map((row) => row.id);
+      const expected = ids.filter((id) => id !== victim).reverse();
+      // The tied rows are the oldest, so they come last.
+      expect(walked.slice(-expected.length)).toEqual(expected);
+      expect(new Set(walked).size).toBe(walked.length);
     });
 
-    it('when the cursor is the newest client, then the next page is empty', async () => {
+    it('when the cursor is the oldest client (the last row), then the next page is empty', async () => {
       const all = await clients.list(1000, undefined);
       expect(await clients.list(10, keyOf(all[all.length - 1]!))).toEqual([]);
     });

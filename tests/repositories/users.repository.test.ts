@@ -126,7 +126,7 @@ describe('UsersRepository', () => {
     });
   });
 
-  describe('keyset pagination (oldest first)', () => {
+  describe('keyset pagination (newest first)', () => {
     const domain = `page-${newId()}.example.com`;
     const instant = '2026-01-01T00:00:00.000Z';
     let ids: string[];
@@ -150,10 +150,10 @@ describe('UsersRepository', () => {
       row.id,
     ];
 
-    it('when rows share a timestamp, then pages follow the id and every row comes exactly once', async () => {
+    it('when rows share a timestamp, then pages follow the id, highest first, and every row comes exactly once', async () => {
       const pages = await walkPages((after) => users.list({}, 3 + 1, after), 3, keyOf);
       const ours = pages.flat().filter((row) => row.email?.endsWith(domain));
-      expect(ours.map((row) => row.id)).toEqual(ids);
+      expect(ours.map((row) => row.id)).toEqual([...ids].reverse());
       expect(new Set(pages.flat().map((row) => row.id)).size).toBe(pages.flat().length);
     });
 
@@ -168,7 +168,7 @@ describe('UsersRepository', () => {
         },
       );
       const ours = pages.flat().filter((row) => row.email?.endsWith(domain));
-      expect(ours.map((row) => row.id)).toEqual(ids.filter((id) => id !== victim));
+      expect(ours.map((row) => row.id)).toEqual(ids.filter((id) => id !== victim).reverse());
       ids = ids.filter((id) => id !== victim);
     });
 
