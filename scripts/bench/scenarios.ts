@@ -18,15 +18,41 @@ export interface Fixtures {
 const FORM = 'application/x-www-form-urlencoded';
 
 /** Round-robin over a list. */
-function cycle<T>(values: readonly T[]): () => T {
+export function cycle<T>(values: readonly T[]): () => T {
   let next = 0;
   return () => values[next++ % values.length]!;
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-function get(path: () => string, token: () => string): autocannon.Request {
+export function get(path: () => string, token: () => string): autocannon.Request {
   return { method: 'GET', setupRequest: (req) => ({ ...req, path: path(), headers: bearer(token()) }) };
+}
+
+/** `POST /v1/items` with a fresh Idempotency-Key each time. */
+export function createItem(token: () => string, item: Record<string, unknown>): autocannon.Request {
+  return {
+    method: 'POST',
+    setupRequest: (req) => ({
+      ...req,
+      path: '/v1/items',
+      headers: { ...bearer(token()), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify(item),
+    }),
+  };
+}
+
+/** A token endpoint request with the form `form()` gives for each request. */
+function tokenGrant(form: () => Record<string, string>): Pick<autocannon.Request, 'method' | 'setupRequest'> {
+  return {
+    method: 'POST',
+    setupRequest: (req) => ({
+      ...req,
+      path: '/v1/auth/token',
+      headers: { 'content-type': FORM },
+      body: new URLSearchParams(form()).toString(),
+    }),
+  };
 }
 
 export function currentUser(fixtures: Fixtures, connections = 50): Scenario {
@@ -43,19 +69,7 @@ export function passwordGrants(fixtures: Fixtures, connections: number): Scenari
     name: 'POST /v1/auth/token (password)',
     connections,
     requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => ({
-          ...req,
-          path: '/v1/auth/token',
-          headers: { 'content-type': FORM },
-          body: new URLSearchParams({
-            grant_type: 'password',
-            username: email(),
-            password: fixtures.password,
-          }).toString(),
-        }),
-      },
+      tokenGrant(() => ({ grant_type: 'password', username: email(), password: fixtures.password })),
     ],
   };
 }
@@ -78,21 +92,7 @@ export function apiScenarios(fixtures: Fixtures): Scenario[] {
     {
       name: 'POST /v1/items (Idempotency-Key)',
       connections: 50,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req) => ({
-            ...req,
-            path: '/v1/items',
-            headers: {
-              ...bearer(owner()),
-              'content-type': 'application/json',
-              'idempotency-key': randomUUID(),
-            },
-            body: JSON.stringify({ name: 'Bench item', tags: ['bench'], metadata: { source: 'bench' } }),
-          }),
-        },
-      ],
+      requests: [createItem(owner, { name: 'Bench item', tags: ['bench'], metadata: { source: 'bench' } })],
     },
     {
       name: 'PATCH /v1/items/{item_id} (If-Match)',
@@ -128,16 +128,10 @@ export function apiScenarios(fixtures: Fixtures): Scenario[] {
       connections: 50,
       requests: [
         {
-          method: 'POST',
-          setupRequest: (req) => ({
-            ...req,
-            path: '/v1/auth/token',
-            headers: { 'content-type': FORM },
-            body: new URLSearchParams({
-              grant_type: 'refresh_token',
-              refresh_token: refreshable.shift() ?? 'pool-empty',
-            }).toString(),
-          }),
+          ...tokenGrant(() => ({
+            grant_type: 'refresh_token',
+            refresh_token: refreshable.shift() ?? 'pool-empty',
+          })),
           onResponse: (status, body) => {
             if (status === 200)
               refreshable.push((JSON.parse(body) as { refresh_token: string }).refresh_token);

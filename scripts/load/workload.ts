@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type autocannon from 'autocannon';
 import type { Scenario } from '../bench/load';
+import { createItem, cycle, get } from '../bench/scenarios';
 
 export interface Session {
   email: string;
@@ -94,45 +95,28 @@ export async function prepareSession(base: string): Promise<Session> {
 
 const bearer = (session: Session) => ({ authorization: `Bearer ${session.accessToken}` });
 
-function cycle<T>(values: readonly T[]): () => T {
-  let next = 0;
-  return () => values[next++ % values.length]!;
-}
-
 /** The autocannon-driven part, `connections` split over the operations by weight. */
 export function readWriteScenarios(session: Session, connections: number): Scenario[] {
   const share = (weight: number) => Math.max(1, Math.round(connections * weight));
   const itemId = cycle(session.itemIds);
-  const get = (path: () => string): autocannon.Request => ({
-    method: 'GET',
-    setupRequest: (req) => ({ ...req, path: path(), headers: bearer(session) }),
-  });
+  // Read at every request: the grants below replace the session's token during the run.
+  const token = () => session.accessToken;
   return [
-    { name: 'GET /v1/users/me', connections: share(0.2), requests: [get(() => '/v1/users/me')] },
+    { name: 'GET /v1/users/me', connections: share(0.2), requests: [get(() => '/v1/users/me', token)] },
     {
       name: 'GET /v1/items/{item_id}',
       connections: share(0.25),
-      requests: [get(() => `/v1/items/${itemId()}`)],
+      requests: [get(() => `/v1/items/${itemId()}`, token)],
     },
-    { name: 'GET /v1/items?limit=20', connections: share(0.2), requests: [get(() => '/v1/items?limit=20')] },
+    {
+      name: 'GET /v1/items?limit=20',
+      connections: share(0.2),
+      requests: [get(() => '/v1/items?limit=20', token)],
+    },
     {
       name: 'POST /v1/items (Idempotency-Key)',
       connections: share(0.35),
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req) => ({
-            ...req,
-            path: '/v1/items',
-            headers: {
-              ...bearer(session),
-              'content-type': 'application/json',
-              'idempotency-key': randomUUID(),
-            },
-            body: JSON.stringify({ name: 'Load item', tags: ['load'], metadata: { source: 'make load' } }),
-          }),
-        },
-      ],
+      requests: [createItem(token, { name: 'Load item', tags: ['load'], metadata: { source: 'make load' } })],
     },
   ];
 }

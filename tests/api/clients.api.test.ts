@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { expectProblem, expectSchema } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { countAuditEvents, createTestApp, type TestApp } from '../support/test-app';
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
@@ -333,15 +333,7 @@ describe('ETags and conditional requests on partner clients', () => {
   afterAll(() => t.close());
 
   const rowOf = (id: string) => t.database.db('oauth_clients').where({ id }).first();
-  const auditCount = async (id: string, action: string) =>
-    Number(
-      (
-        await t.database
-          .db('audit_events')
-          .where({ resource_id: id, action })
-          .count<[{ count: string }]>('* as count')
-      )[0]!.count,
-    );
+  const auditCount = (id: string, action: string) => countAuditEvents(t, id, action);
 
   it('when an admin reads a client, then the ETag is its version, and If-None-Match with it answers 304 without a body', async () => {
     const admin = await createUser(t, { role: 'admin' });

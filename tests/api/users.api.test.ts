@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { expectProblem, expectSchema } from '../support/contract';
 import { createUser, PASSWORD, passwordGrant, type TestUser } from '../support/identity';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { countAuditEvents, createTestApp, type TestApp } from '../support/test-app';
 
 const NEW_PASSWORD = 'amber-lantern-quietly-77';
 
@@ -548,15 +548,7 @@ describe('ETags and conditional requests on users', () => {
     return req;
   };
   const rowOf = (id: string) => t.database.db('users').where({ id }).first();
-  const auditCount = async (id: string, action: string) =>
-    Number(
-      (
-        await t.database
-          .db('audit_events')
-          .where({ resource_id: id, action })
-          .count<[{ count: string }]>('* as count')
-      )[0]!.count,
-    );
+  const auditCount = (id: string, action: string) => countAuditEvents(t, id, action);
 
   it('when a user reads themselves, then the ETag is their version, and If-None-Match with it answers 304 without a body', async () => {
     const user = await createUser(t);

@@ -166,13 +166,13 @@ describe('three instances on one PostgreSQL and one Redis', () => {
       .expect(400);
   });
 
+  /** `GET /v1/users/me` with `accessToken`, sent to instance `index`. */
+  const currentUserOn = (index: number, accessToken: string) =>
+    request(cluster.proxy.url).get('/v1/users/me').set(on(index)).auth(accessToken, { type: 'bearer' });
+
   it('when a token is revoked on one instance, then every instance refuses it on the very next request', async () => {
     const user = await createUser(target());
-    const me = (index: number) =>
-      request(cluster.proxy.url)
-        .get('/v1/users/me')
-        .set(on(index))
-        .auth(user.accessToken, { type: 'bearer' });
+    const me = (index: number) => currentUserOn(index, user.accessToken);
     // One signing key: a token from any instance is good on all, and each has now verified and cached it.
     for (const index of instances()) await me(index).expect(200);
 
@@ -194,11 +194,7 @@ describe('three instances on one PostgreSQL and one Redis', () => {
   it('when an administrator disables a user on one instance, then every instance refuses the user at once', async () => {
     const admin = await createUser(target(), { role: 'admin' });
     const user = await createUser(target());
-    const me = (index: number) =>
-      request(cluster.proxy.url)
-        .get('/v1/users/me')
-        .set(on(index))
-        .auth(user.accessToken, { type: 'bearer' });
+    const me = (index: number) => currentUserOn(index, user.accessToken);
     for (const index of instances()) await me(index).expect(200);
 
     await request(cluster.proxy.url)

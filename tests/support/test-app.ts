@@ -79,3 +79,12 @@ export async function createTestApp(
   });
   return { app, config, database, logs, signingKeys, close: () => database.close() };
 }
+
+/** How many audit rows record `action` on the resource `resourceId`. */
+export async function countAuditEvents(t: TestApp, resourceId: string, action: string): Promise<number> {
+  const [row] = await t.database
+    .db('audit_events')
+    .where({ resource_id: resourceId, action })
+    .count<[{ count: string }]>('* as count');
+  return Number(row!.count);
+}
