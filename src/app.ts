@@ -15,6 +15,7 @@ import {
   refuseMalformedPath,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
+import { createUnitOfWork } from './dependencies/unit-of-work';
 import { createMetrics, type Metrics } from './dependencies/metrics';
 import type { Database } from './dependencies/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
@@ -119,9 +120,9 @@ export function createApp(deps: AppDependencies): Express {
     ...createDocsHandlers({ docsHtmlPath: config.docsHtmlPath }),
     ...createAuthHandlers({ auth: services.auth }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
-    ...createUsersHandlers({ users: services.users, idempotency }),
+    ...createUsersHandlers({ users: services.users }),
     ...createClientsHandlers({ clients: services.clients }),
-    ...createItemsHandlers({ items: services.items, idempotency }),
+    ...createItemsHandlers({ items: services.items }),
     ...createAuditHandlers({ audit: services.audit }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
@@ -204,7 +205,13 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(head.restoreHead);
 
-  app.use(bindOperations(document, handlers, operationMiddleware));
+  app.use(
+    bindOperations(document, handlers, {
+      createUnitOfWork: () => createUnitOfWork(db),
+      middlewareFor: operationMiddleware,
+      beforeCommit: [idempotency.storeResponse],
+    }),
+  );
 
   app.use(createErrorHandler({ onAuthFailure: metrics.authFailed }));
   return app;

@@ -52,9 +52,9 @@ export function createDomain(deps: {
       health: repositories.health,
       lifecycle: deps.lifecycle ?? createLifecycle(),
     }),
-    users: createUsersService({ db, hasher, ...repositories }),
-    clients: createClientsService({ db, ...repositories }),
-    items: createItemsService({ db, ...repositories }),
+    users: createUsersService({ hasher, ...repositories }),
+    clients: createClientsService(repositories),
+    items: createItemsService(repositories),
     audit: createAuditService({ audit: repositories.audit }),
     userCreation,
   };

@@ -1,16 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { WriteContext } from '../models/write-context';
 import type { IdempotencyRepository, StoredResponse } from '../repositories/idempotency.repository';
+import type { BeforeCommit } from '../routers/handler-map';
+import { toStoredResponse } from '../routers/operation-result';
 import { ConflictError, UnprocessableError } from '../utils/errors';
-import { writeContextOf } from './write-context';
 import { requirePrincipal } from './authenticator';
 
 const RECORD_TTL_SECONDS = 24 * 60 * 60;
-
-type IdempotentRequest = Pick<Request, 'principal' | 'method' | 'path' | 'id'> & {
-  res?: { locals: Pick<Express.Locals, 'idempotencyClaim'> };
-};
 
 export interface IdempotencyClaim {
   principalId: string;
@@ -21,8 +17,8 @@ export interface IdempotencyClaim {
 export interface Idempotency {
   /** For operations that declare the Idempotency-Key header: replays, refuses or claims the key. */
   middleware: RequestHandler;
-  /** The write context of a request; with a claimed key, its hook stores `toResponse(result)` in the write's transaction. */
-  writeContext<T>(req: IdempotentRequest, toResponse: (result: T) => StoredResponse): WriteContext<T>;
+  /** With a claimed key, stores the handler's response in the write's transaction, before it commits. */
+  storeResponse: BeforeCommit;
 }
 
 /** Object keys sorted at every level, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
@@ -87,19 +83,13 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
       }
     },
 
-    writeContext<T>(req: IdempotentRequest, toResponse: (result: T) => StoredResponse): WriteContext<T> {
-      const claim = req.res?.locals.idempotencyClaim;
-      return {
-        ...writeContextOf<T>(req),
-        ...(claim
-          ? {
-              beforeCommit: async (trx, result) => {
-                await repository.complete(trx, claim.principalId, claim.key, toResponse(result));
-                claim.completed = true;
-              },
-            }
-          : {}),
-      };
+    storeResponse: async (res, unit, result) => {
+      const claim = res.locals.idempotencyClaim;
+      if (!claim) return;
+      await unit.transaction((trx) =>
+        repository.complete(trx, claim.principalId, claim.key, toStoredResponse(result)),
+      );
+      claim.completed = true;
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/api';
 import type { Database } from '../dependencies/database';
-import type { WriteContext } from '../models/write-context';
+import type { Principal } from '../models/principal';
 
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditAction = components['schemas']['AuditAction'];
@@ -55,7 +55,7 @@ function toEvent(row: AuditRow): AuditEvent {
 
 /** The audit row for a write made under `context`. */
 export function auditEventFor(
-  context: Pick<WriteContext<never>, 'actor' | 'requestId'>,
+  context: { actor: Principal; requestId: string },
   action: AuditAction,
   resourceType: AuditResourceType,
   resourceId: string,

@@ -3,8 +3,6 @@ import type { HandlerMap } from './handler-map';
 
 export function createAuditHandlers(deps: { audit: AuditService }): Pick<HandlerMap, 'listAuditEvents'> {
   return {
-    listAuditEvents: async (req, res) => {
-      res.json(await deps.audit.list(req.query));
-    },
+    listAuditEvents: async (req) => ({ status: 200, body: await deps.audit.list(req.query) }),
   };
 }

@@ -7,26 +7,26 @@ export function createAuthHandlers(deps: {
   auth: AuthService;
 }): Pick<HandlerMap, 'registerUser' | 'createToken' | 'revokeToken'> {
   return {
-    registerUser: async (req, res) => {
-      const user = await deps.auth.register(req.body, requestIdOf(req));
-      res.status(201).location(`/v1/users/${user.id}`).json(user);
+    registerUser: async (req, context) => {
+      const user = await deps.auth.register(req.body, context.unit, requestIdOf(req));
+      return { status: 201, headers: { Location: `/v1/users/${user.id}` }, body: user };
     },
-    createToken: async (req, res) => {
+    createToken: async (req) => {
       const tokens = await deps.auth.issueToken(
         req.body,
         parseBasicClientCredentials(req.headers.authorization),
         requestIdOf(req),
       );
-      res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(tokens);
+      return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body: tokens };
     },
-    revokeToken: async (req, res) => {
+    revokeToken: async (req) => {
       await deps.auth.revoke(
         req.body.token,
         parseBasicClientCredentials(req.headers.authorization),
         req.body,
         requestIdOf(req),
       );
-      res.set('Cache-Control', 'no-store').status(200).end();
+      return { status: 200, headers: { 'Cache-Control': 'no-store' } };
     },
   };
 }

@@ -1,7 +1,6 @@
-import { writeContextOf } from '../dependencies/write-context';
 import type { ClientsService } from '../services/clients.service';
 import { etagOf } from '../utils/etag';
-import { sendVersioned } from './conditional-get';
+import { versioned } from './conditional-get';
 import type { HandlerMap } from './handler-map';
 
 export function createClientsHandlers(deps: {
@@ -9,32 +8,38 @@ export function createClientsHandlers(deps: {
 }): Pick<HandlerMap, 'createClient' | 'listClients' | 'getClient' | 'deleteClient' | 'rotateClientSecret'> {
   const { clients } = deps;
   return {
-    createClient: async (req, res) => {
-      const client = await clients.create(req.body, writeContextOf(req));
-      res
-        .status(201)
-        .location(`/v1/clients/${client.client_id}`)
-        .set('ETag', etagOf(client.version))
-        .set('Cache-Control', 'no-store')
-        .json(client);
+    createClient: async (req, context) => {
+      const client = await clients.create(req.body, context.writeContext());
+      return {
+        status: 201,
+        headers: {
+          Location: `/v1/clients/${client.client_id}`,
+          ETag: etagOf(client.version),
+          'Cache-Control': 'no-store',
+        },
+        body: client,
+      };
     },
-    listClients: async (req, res) => {
-      res.json(await clients.list(req.query.limit, req.query.cursor));
+    listClients: async (req) => ({
+      status: 200,
+      body: await clients.list(req.query.limit, req.query.cursor),
+    }),
+    getClient: async (req) => versioned(req, await clients.get(req.params.client_id)),
+    deleteClient: async (req, context) => {
+      await clients.delete(req.params.client_id, req.get('If-Match'), context.writeContext());
+      return { status: 204 };
     },
-    getClient: async (req, res) => {
-      sendVersioned(req, res, await clients.get(req.params.client_id));
-    },
-    deleteClient: async (req, res) => {
-      await clients.delete(req.params.client_id, req.get('If-Match'), writeContextOf(req));
-      res.status(204).end();
-    },
-    rotateClientSecret: async (req, res) => {
+    rotateClientSecret: async (req, context) => {
       const client = await clients.rotateSecret(
         req.params.client_id,
         req.get('If-Match'),
-        writeContextOf(req),
+        context.writeContext(),
       );
-      res.set({ ETag: etagOf(client.version), 'Cache-Control': 'no-store' }).json(client);
+      return {
+        status: 200,
+        headers: { ETag: etagOf(client.version), 'Cache-Control': 'no-store' },
+        body: client,
+      };
     },
   };
 }

@@ -37,37 +37,38 @@ export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers
   };
 
   return {
-    getApiDocs: async (_req, res) => {
-      res.setHeader('Content-Security-Policy', await policyOfReference());
-      res.sendFile(reference);
-    },
-    getApiConsole: async (_req, res) => {
+    getApiDocs: async () => ({
+      status: 200,
+      headers: { 'Content-Security-Policy': await policyOfReference() },
+      file: reference,
+    }),
+    getApiConsole: async () => {
       await builtAt(consolePage);
-      res.setHeader('Content-Security-Policy', CONSOLE_PAGE_POLICY);
-      res.sendFile(consolePage);
+      return { status: 200, headers: { 'Content-Security-Policy': CONSOLE_PAGE_POLICY }, file: consolePage };
     },
-    getApiConsoleAsset: async (req, res) => {
+    getApiConsoleAsset: async (req) => {
       // The spec's enum has already refused any other name, so the path stays inside the portal.
       const asset = join(portal, 'try', req.params.asset);
       await builtAt(asset);
-      res.sendFile(asset);
+      return { status: 200, file: asset };
     },
-    getFavicon: async (_req, res) => {
+    getFavicon: async () => {
       await builtAt(favicon);
-      res.type('image/svg+xml').sendFile(favicon);
+      return { status: 200, headers: { 'Content-Type': 'image/svg+xml' }, file: favicon };
     },
-    getProblemType: (req, res) => {
+    getProblemType: (req) => {
       const { kind } = req.params;
       const { status, title } = PROBLEM_TYPES[kind];
       const explanation = `/docs#section/errors/${kind}`;
-      res
-        .type('text/html')
-        .send(
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'text/html; charset=utf-8' },
+        encoded:
           `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${kind}: ${status} ${title}</title>` +
-            `<meta http-equiv="refresh" content="0; url=${explanation}"></head>` +
-            `<body><h1>${status} ${title}</h1><p><code>/problems/${kind}</code> is explained in the ` +
-            `<a href="${explanation}">API reference</a>.</p></body></html>\n`,
-        );
+          `<meta http-equiv="refresh" content="0; url=${explanation}"></head>` +
+          `<body><h1>${status} ${title}</h1><p><code>/problems/${kind}</code> is explained in the ` +
+          `<a href="${explanation}">API reference</a>.</p></body></html>\n`,
+      };
     },
   };
 }

@@ -1,12 +1,17 @@
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { operations } from '../../generated/api';
+import { requirePrincipal } from '../dependencies/authenticator';
+import type { OwnedUnitOfWork } from '../dependencies/unit-of-work';
 import type { OperationQuery } from '../models/operation-query';
+import type { UnitOfWork, WriteContext } from '../services/write-context';
+import { requestIdOf } from '../utils/request-id';
 import {
   listOperations,
   toExpressPath,
   type OpenApiDocument,
   type OperationEntry,
 } from '../internal/openapi-document';
+import { sendResult, type ResponseHeaders, type SentResult } from './operation-result';
 
 export type OperationId = keyof operations;
 
@@ -27,18 +32,42 @@ export type RequestBody<K extends OperationId> =
     : Operation<K> extends { requestBody?: infer B }
       ? ContentOf<B> | undefined
       : undefined;
-export type SuccessBody<K extends OperationId> = {
-  [S in keyof Operation<K>['responses']]: S extends SuccessStatus
-    ? ContentOf<Operation<K>['responses'][S]>
-    : never;
-}[keyof Operation<K>['responses']];
+type Responses<K extends OperationId> = Operation<K>['responses'];
+type SuccessStatusOf<K extends OperationId> = Extract<keyof Responses<K>, SuccessStatus>;
+type BodyOf<K extends OperationId, S extends keyof Responses<K>> = ContentOf<Responses<K>[S]>;
 
-/** A route handler whose request and response are typed from the operation in the generated spec types. */
+/**
+ * What a handler of operation K answers: one of its success statuses with the body that status's schema
+ * describes (none where the spec declares none); see `SentResult` for `encoded` and `file`.
+ */
+export type OperationResult<K extends OperationId> = {
+  [S in SuccessStatusOf<K>]: [BodyOf<K, S>] extends [never]
+    ? { status: S; headers?: ResponseHeaders; body?: never }
+    : | { status: S; headers?: ResponseHeaders; body: BodyOf<K, S> }
+      | { status: S; headers: ResponseHeaders & { 'Content-Type': string }; encoded: string }
+      | { status: S; headers?: ResponseHeaders; file: string };
+}[SuccessStatusOf<K>];
+
+/** What the binding layer gives a handler besides its request. */
+export interface OperationContext {
+  /** The request's one transaction; the binding layer commits it once the handler has returned. */
+  readonly unit: UnitOfWork;
+  /** That transaction with the caller and the request id, for an audited write on a secured operation. */
+  writeContext(): WriteContext;
+}
+
+/**
+ * A handler typed from its operation in the generated spec types: it returns its response instead of
+ * sending it, so the binding layer can store it (Idempotency-Key) in the write's transaction before the
+ * commit; a handler cannot skip that, and one that returns nothing does not compile.
+ */
 export type OperationHandler<K extends OperationId> = (
-  req: Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>,
-  res: Response<SuccessBody<K>>,
-  next: NextFunction,
-) => void | Promise<void>;
+  req: Request<PathParams<K>, unknown, RequestBody<K>, QueryParams<K>>,
+  context: OperationContext,
+) => OperationResult<K> | Promise<OperationResult<K>>;
+
+/** Runs after a handler returned and before its transaction commits (the idempotency record). */
+export type BeforeCommit = (res: Response, unit: UnitOfWork, result: SentResult) => Promise<void>;
 
 /** Exactly one handler per operationId: a missing or misspelt key is a compile error. */
 export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
@@ -59,8 +88,13 @@ export type OperationDispatcher = RequestHandler & { readonly routes: ReadonlyMa
 export function bindOperations(
   document: OpenApiDocument,
   handlers: HandlerMap,
-  middlewareFor: OperationMiddleware = () => [],
+  options: {
+    createUnitOfWork: () => OwnedUnitOfWork;
+    middlewareFor?: OperationMiddleware;
+    beforeCommit?: readonly BeforeCommit[];
+  },
 ): OperationDispatcher {
+  const { createUnitOfWork, middlewareFor = () => [], beforeCommit = [] } = options;
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -77,11 +111,32 @@ export function bindOperations(
     const { operationId, method, path } = entry;
     const handler = handlers[operationId as OperationId] as unknown as (
       req: Request,
-      res: Response,
-      next: NextFunction,
-    ) => void | Promise<void>;
+      context: OperationContext,
+    ) => SentResult | Promise<SentResult>;
+    const run = async (req: Request, res: Response): Promise<void> => {
+      const unit = createUnitOfWork();
+      let result: SentResult;
+      try {
+        result = await handler(req, {
+          unit,
+          writeContext: () => ({
+            actor: requirePrincipal(req),
+            requestId: requestIdOf(req),
+            transaction: (work) => unit.transaction(work),
+          }),
+        });
+        for (const hook of beforeCommit) await hook(res, unit, result);
+        await unit.commit();
+      } catch (error) {
+        await unit
+          .rollback()
+          .catch((rollbackError: unknown) => req.log.warn({ err: rollbackError }, 'rollback failed'));
+        throw error;
+      }
+      sendResult(res, result);
+    };
     const route = Router();
-    route[method](toExpressPath(path), ...middlewareFor(entry), handler);
+    route[method](toExpressPath(path), ...middlewareFor(entry), run);
     routes.set(operationId, route);
   }
   const dispatch: RequestHandler = (req, res, next) => {

@@ -5,12 +5,10 @@ export function createHealthHandlers(deps: {
   health: HealthService;
 }): Pick<HandlerMap, 'getLiveness' | 'getReadiness'> {
   return {
-    getLiveness: (_req, res) => {
-      res.json({ status: 'ok' });
-    },
-    getReadiness: async (_req, res) => {
-      const checks = await deps.health.checkReadiness();
-      res.json({ status: 'ok', checks });
-    },
+    getLiveness: () => ({ status: 200, body: { status: 'ok' } }),
+    getReadiness: async () => ({
+      status: 200,
+      body: { status: 'ok', checks: await deps.health.checkReadiness() },
+    }),
   };
 }

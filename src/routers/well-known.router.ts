@@ -20,11 +20,15 @@ export function createWellKnownHandlers(deps: {
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
   };
   return {
-    getJwks: (_req, res) => {
-      res.set('Cache-Control', 'public, max-age=300').json(deps.keys.jwks);
-    },
-    getAuthorizationServerMetadata: (_req, res) => {
-      res.set('Cache-Control', 'public, max-age=3600').json(metadata);
-    },
+    getJwks: () => ({
+      status: 200,
+      headers: { 'Cache-Control': 'public, max-age=300' },
+      body: deps.keys.jwks,
+    }),
+    getAuthorizationServerMetadata: () => ({
+      status: 200,
+      headers: { 'Cache-Control': 'public, max-age=3600' },
+      body: metadata,
+    }),
   };
 }

@@ -14,6 +14,7 @@ import { isUuid } from '../utils/uuid';
 import { generateOpaqueToken, hashOpaqueToken, matchesOpaqueHash } from '../utils/opaque-tokens';
 import type { components } from '../../generated/api';
 import type { UserCreation } from './user-creation.service';
+import type { UnitOfWork } from './write-context';
 
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
@@ -30,7 +31,11 @@ const EMAIL_SHAPE = /^[^\s@]{1,200}@[^\s@]{1,200}$/;
 const MAX_USERNAME_RECORDED = 254;
 
 export interface AuthService {
-  register(input: { email: string; password: string; name: string }, requestId: string): Promise<User>;
+  register(
+    input: { email: string; password: string; name: string },
+    unit: UnitOfWork,
+    requestId: string,
+  ): Promise<User>;
   issueToken(
     request: TokenRequest,
     basicAuth: ClientCredentials | undefined,
@@ -271,9 +276,9 @@ export function createAuthService(deps: {
   };
 
   return {
-    async register(input, requestId) {
+    async register(input, unit, requestId) {
       const password = await userCreation.preparePassword(input.password);
-      return db.transaction((trx) =>
+      return unit.transaction((trx) =>
         userCreation.create(
           trx,
           { email: input.email, name: input.name, password, role: 'user' },

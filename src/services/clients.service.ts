@@ -1,36 +1,27 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
 import type { Client, ClientWithSecret } from '../models/client';
 import type { ClientScope } from '../models/scopes';
-import type { WriteContext } from '../models/write-context';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
+import type { WriteContext } from './write-context';
 
 export interface ClientsService {
-  create(
-    input: { name: string; scopes: ClientScope[] },
-    context: WriteContext<ClientWithSecret>,
-  ): Promise<ClientWithSecret>;
+  create(input: { name: string; scopes: ClientScope[] }, context: WriteContext): Promise<ClientWithSecret>;
   list(limit: number, cursor: string | undefined): Promise<Page<Client>>;
   get(id: string): Promise<Client>;
-  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
-  rotateSecret(
-    id: string,
-    ifMatch: string | undefined,
-    context: WriteContext<ClientWithSecret>,
-  ): Promise<ClientWithSecret>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
+  rotateSecret(id: string, ifMatch: string | undefined, context: WriteContext): Promise<ClientWithSecret>;
 }
 
 export function createClientsService(deps: {
-  db: Database;
   clients: ClientsRepository;
   audit: AuditRepository;
 }): ClientsService {
-  const { db, clients, audit } = deps;
+  const { clients, audit } = deps;
 
   const lockExisting = (id: string) => async (trx: Knex.Transaction) => {
     const client = await clients.findByIdForUpdate(id, trx);
@@ -41,7 +32,7 @@ export function createClientsService(deps: {
   return {
     create(input, context) {
       const secret = generateOpaqueToken('cs');
-      return db.transaction(async (trx) => {
+      return context.transaction(async (trx) => {
         const client = await clients.create(
           {
             name: input.name,
@@ -71,7 +62,7 @@ export function createClientsService(deps: {
     },
 
     async delete(id, ifMatch, context) {
-      await writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+      await writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         await clients.delete(id, trx);
         await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
       });
@@ -79,7 +70,7 @@ export function createClientsService(deps: {
 
     rotateSecret(id, ifMatch, context) {
       const secret = generateOpaqueToken('cs');
-      return writeIfMatch(db, ifMatch, lockExisting(id), async (trx) => {
+      return writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
         await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
         return { ...client, client_secret: secret };

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
 import { PreconditionFailedError, PreconditionRequiredError } from '../utils/errors';
 import { ifMatchSatisfied } from '../utils/etag';
+import type { UnitOfWork } from './write-context';
 
 /**
  * A change to a versioned resource (item, user, client) under `If-Match`, the one place the rule lives:
@@ -15,13 +15,13 @@ import { ifMatchSatisfied } from '../utils/etag';
  * re-reads a locked row once its locker commits, even under READ COMMITTED): 412.
  */
 export function writeIfMatch<Current extends { version: number }, Result>(
-  db: Database,
+  unit: UnitOfWork,
   ifMatch: string | undefined,
   lockCurrent: (trx: Knex.Transaction) => Promise<Current>,
   write: (trx: Knex.Transaction, current: Current) => Promise<Result>,
 ): Promise<Result> {
   if (!ifMatch) return Promise.reject(new PreconditionRequiredError());
-  return db.transaction(async (trx) => {
+  return unit.transaction(async (trx) => {
     const current = await lockCurrent(trx);
     if (!ifMatchSatisfied(ifMatch, current.version)) throw new PreconditionFailedError();
     return write(trx, current);

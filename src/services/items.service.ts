@@ -1,26 +1,25 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
-import type { WriteContext } from '../models/write-context';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ItemsRepository, type ItemFields, type ItemListRow } from '../repositories/items.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { ForbiddenError, NotFoundError } from '../utils/errors';
 import { toDatabaseInstant } from '../utils/instant';
 import { writeIfMatch } from './conditional-write';
+import type { WriteContext } from './write-context';
 
 export interface ItemsService {
-  create(input: CreateItemInput, context: WriteContext<Item>): Promise<Item>;
+  create(input: CreateItemInput, context: WriteContext): Promise<Item>;
   get(actor: Principal, id: string): Promise<Item>;
   list(actor: Principal, query: ItemListQuery): Promise<Page<Item>>;
   update(
     id: string,
     patch: ItemMergePatch,
     ifMatch: string | undefined,
-    context: WriteContext<Item>,
+    context: WriteContext,
   ): Promise<Item>;
-  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
 }
 
 function isAdmin(actor: Principal): boolean {
@@ -43,12 +42,8 @@ function applyMergePatch(item: Item, patch: ItemMergePatch): ItemFields {
   };
 }
 
-export function createItemsService(deps: {
-  db: Database;
-  items: ItemsRepository;
-  audit: AuditRepository;
-}): ItemsService {
-  const { db, items, audit } = deps;
+export function createItemsService(deps: { items: ItemsRepository; audit: AuditRepository }): ItemsService {
+  const { items, audit } = deps;
 
   // Someone else's item answers exactly like a missing one, so ids reveal nothing.
   const ensureVisible = (actor: Principal, item: Item | undefined): Item => {
@@ -68,7 +63,7 @@ export function createItemsService(deps: {
   return {
     create(input, context) {
       const { actor } = context;
-      return db.transaction(async (trx) => {
+      return context.transaction(async (trx) => {
         const item = await items.create(
           trx,
           actor.kind === 'user' ? { userId: actor.id } : { clientId: actor.id },
@@ -81,7 +76,6 @@ export function createItemsService(deps: {
           },
         );
         await audit.append(trx, auditEventFor(context, 'item.created', 'item', item.id));
-        await context.beforeCommit?.(trx, item);
         return item;
       });
     },
@@ -119,19 +113,17 @@ export function createItemsService(deps: {
     },
 
     update(id, patch, ifMatch, context) {
-      return writeIfMatch(db, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
+      return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         const item = await items.update(trx, id, applyMergePatch(current, patch), current.version + 1);
         await audit.append(trx, auditEventFor(context, 'item.updated', 'item', id));
-        await context.beforeCommit?.(trx, item);
         return item;
       });
     },
 
     delete(id, ifMatch, context) {
-      return writeIfMatch(db, ifMatch, lockVisible(context.actor, id), async (trx) => {
+      return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx) => {
         await items.delete(trx, id);
         await audit.append(trx, auditEventFor(context, 'item.deleted', 'item', id));
-        await context.beforeCommit?.(trx, undefined);
       });
     },
   };

@@ -1,27 +1,22 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
 import type { PasswordHasher } from '../dependencies/password-hasher';
 import type { Principal } from '../models/principal';
 import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
-import type { WriteContext } from '../models/write-context';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
 import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
 import { writeIfMatch } from './conditional-write';
+import type { WriteContext } from './write-context';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;
-  updateCurrent(
-    changes: { name: string },
-    ifMatch: string | undefined,
-    context: WriteContext<User>,
-  ): Promise<User>;
+  updateCurrent(changes: { name: string }, ifMatch: string | undefined, context: WriteContext): Promise<User>;
   changePassword(
     input: { current_password: string; new_password: string },
-    context: WriteContext<undefined>,
+    context: WriteContext,
   ): Promise<void>;
   list(filters: UserListFilters, limit: number, cursor: string | undefined): Promise<Page<User>>;
   get(id: string): Promise<User>;
@@ -29,19 +24,18 @@ export interface UsersService {
     id: string,
     changes: { role?: UserRole; status?: UserStatus },
     ifMatch: string | undefined,
-    context: WriteContext<User>,
+    context: WriteContext,
   ): Promise<User>;
-  delete(id: string, ifMatch: string | undefined, context: WriteContext<undefined>): Promise<void>;
+  delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
 }
 
 export function createUsersService(deps: {
-  db: Database;
   users: UsersRepository;
   sessions: SessionsRepository;
   hasher: PasswordHasher;
   audit: AuditRepository;
 }): UsersService {
-  const { db, users, sessions, hasher, audit } = deps;
+  const { users, sessions, hasher, audit } = deps;
 
   const userIdOf = (principal: Principal): string => {
     // Clients never hold the `profile` scope these operations require; this guards the invariant.
@@ -73,12 +67,16 @@ export function createUsersService(deps: {
 
     updateCurrent(changes, ifMatch, context) {
       const userId = userIdOf(context.actor);
-      return writeIfMatch(db, ifMatch, lockExisting(userId, 'The user no longer exists.'), async (trx) => {
-        const user = (await users.update(userId, { name: changes.name }, trx))!;
-        await audit.append(trx, auditEventFor(context, 'user.updated', 'user', userId));
-        await context.beforeCommit?.(trx, user);
-        return user;
-      });
+      return writeIfMatch(
+        context,
+        ifMatch,
+        lockExisting(userId, 'The user no longer exists.'),
+        async (trx) => {
+          const user = (await users.update(userId, { name: changes.name }, trx))!;
+          await audit.append(trx, auditEventFor(context, 'user.updated', 'user', userId));
+          return user;
+        },
+      );
     },
 
     async changePassword(input, context) {
@@ -95,12 +93,11 @@ export function createUsersService(deps: {
         ]);
       }
       const passwordHash = await hasher.hash(input.new_password);
-      await db.transaction(async (trx) => {
+      await context.transaction(async (trx) => {
         await users.update(userId, { passwordHash }, trx);
         // Every other sign-in ends; the session making this call stays.
         await sessions.revokeAllOfUser(userId, context.actor.sessionId, trx);
         await audit.append(trx, auditEventFor(context, 'user.password_changed', 'user', userId));
-        await context.beforeCommit?.(trx, undefined);
       });
     },
 
@@ -120,21 +117,19 @@ export function createUsersService(deps: {
 
     update(id, changes, ifMatch, context) {
       refuseSelf(context.actor, id, 'change the role or status of');
-      return writeIfMatch(db, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
+      return writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         const user = (await users.update(id, changes, trx))!;
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
         await audit.append(trx, auditEventFor(context, 'user.admin_updated', 'user', id));
-        await context.beforeCommit?.(trx, user);
         return user;
       });
     },
 
     async delete(id, ifMatch, context) {
       refuseSelf(context.actor, id, 'delete');
-      await writeIfMatch(db, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
+      await writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         await users.delete(id, trx);
         await audit.append(trx, auditEventFor(context, 'user.deleted', 'user', id));
-        await context.beforeCommit?.(trx, undefined);
       });
     },
   };

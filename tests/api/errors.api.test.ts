@@ -9,9 +9,7 @@ describe('errors are RFC 9457 problems', () => {
       env: { JSON_BODY_LIMIT: '1kb' },
       handlerOverrides: {
         // A handler that breaks the contract: `status` must be the constant "ok".
-        getLiveness: (_req, res) => {
-          res.json({ status: 'broken' } as unknown as { status: 'ok' });
-        },
+        getLiveness: () => ({ status: 200, body: { status: 'broken' } as unknown as { status: 'ok' } }),
         getReadiness: () => {
           throw new Error('SELECT secret FROM users -- password=hunter2');
         },

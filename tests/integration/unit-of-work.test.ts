@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import request from 'supertest';
+import type { DatabaseHandle } from '../../src/dependencies/database';
+import { createUnitOfWork } from '../../src/dependencies/unit-of-work';
+import { ItemsRepository } from '../../src/repositories/items.repository';
+import type { OperationHandler } from '../../src/routers/handler-map';
+import { createUser, type TestUser } from '../support/identity';
+import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestDatabase } from '../support/test-database';
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+describe('unit of work: one transaction per request, ended by its owner', () => {
+  let database: DatabaseHandle;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await database.db.schema.createTable('uow_probe', (table) => table.text('name').primary());
+  });
+  afterAll(() => database.close());
+
+  const names = async () =>
+    (await database.db<{ name: string }>('uow_probe').orderBy('name')).map((row) => row.name);
+  const transactionId = async (trx: Knex.Transaction): Promise<string> =>
+    (await trx.raw<{ rows: Array<{ id: string }> }>('SELECT txid_current()::text AS id')).rows[0]!.id;
+
+  it('when two pieces of work run and the owner commits, then both land, in one transaction', async () => {
+    const unit = createUnitOfWork(database.db);
+    const first = await unit.transaction(async (trx) => {
+      await trx('uow_probe').insert({ name: 'a' });
+      return transactionId(trx);
+    });
+    const second = await unit.transaction(async (trx) => {
+      await trx('uow_probe').insert({ name: 'b' });
+      return transactionId(trx);
+    });
+    expect(second).toBe(first);
+    await unit.commit();
+    expect(await names()).toEqual(['a', 'b']);
+    await database.db('uow_probe').del();
+  });
+
+  it('when the owner rolls back after the work returned, then nothing lands', async () => {
+    const unit = createUnitOfWork(database.db);
+    await unit.transaction((trx) => trx('uow_probe').insert({ name: 'never' }));
+    await unit.rollback();
+    expect(await names()).toEqual([]);
+  });
+
+  it('when a piece of work throws, then the transaction rolls back at once and a later one starts afresh', async () => {
+    const unit = createUnitOfWork(database.db);
+    await expect(
+      unit.transaction(async (trx) => {
+        await trx('uow_probe').insert({ name: 'undone' });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    await unit.transaction((trx) => trx('uow_probe').insert({ name: 'after' }));
+    await unit.commit();
+    expect(await names()).toEqual(['after']);
+    await database.db('uow_probe').del();
+  });
+
+  it('when no work ran, then commit and rollback have nothing to do', async () => {
+    const unit = createUnitOfWork(database.db);
+    await unit.commit();
+    await unit.rollback();
+    expect(await names()).toEqual([]);
+  });
+});
+
+describe('unit of work: the binding layer commits after the handler, with the idempotency record', () => {
+  let t: TestApp;
+  let owner: TestUser;
+  // createItem answers from the handler's own write, then fails once its name says so: the failure comes
+  // after the write returned, where a service-owned transaction would already have committed.
+  const writeThenMaybeFail: OperationHandler<'createItem'> = async (req, context) => {
+    const { actor } = context.writeContext();
+    const item = await context.unit.transaction((trx) =>
+      new ItemsRepository({ db: t.database.db }).create(
+        trx,
+        { userId: actor.id },
+        { name: req.body.name, description: null, status: 'draft', tags: [], metadata: {} },
+      ),
+    );
+    if (req.body.name === 'fail-after-write') throw new Error('the response could not be built');
+    return { status: 201, body: item };
+  };
+  beforeAll(async () => {
+    t = await createTestApp({ handlerOverrides: { createItem: writeThenMaybeFail } });
+    owner = await createUser(t);
+  });
+  afterAll(() => t.close());
+
+  it('when the handler fails after its write returned, then 500 and the write is rolled back', async () => {
+    const res = await request(t.app)
+      .post('/v1/items')
+      .set(bearer(owner.accessToken))
+      .send({ name: 'fail-after-write' });
+    expect(res.status).toBe(500);
+    expect(await t.database.db('items').where({ name: 'fail-after-write' })).toEqual([]);
+  });
+
+  it('when the handler returns, then its write and the idempotency record commit together and a retry replays', async () => {
+    const key = randomUUID();
+    const create = () =>
+      request(t.app)
+        .post('/v1/items')
+        .set(bearer(owner.accessToken))
+        .set('Idempotency-Key', key)
+        .send({ name: 'stored-with-write' });
+    const first = await create().expect(201);
+    const retry = await create().expect(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await t.database.db('items').where({ name: 'stored-with-write' })).toHaveLength(1);
+    expect(await t.database.db('idempotency_keys').whereNotNull('completed_at')).toHaveLength(1);
+  });
+});
