@@ -1402,9 +1402,14 @@ export interface components {
          */
         IfMatch: string;
         /**
-         * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
-         *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
-         *     key with a different request answers 422; a retry while the first is still running answers 409.
+         * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+         *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+         *     retry while the first is still running answers 409.
+         *
+         *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+         *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+         *     presenting the same key can have the response replayed. Treat the key like the response it protects.
          * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
          */
         IdempotencyKey: string;
@@ -1910,9 +1915,14 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
-                 *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
-                 *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2612,9 +2622,14 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique value (such as a UUID) per logical request. The first response is stored for 24 hours per
-                 *     caller and key, and a retry with the same key gets it again with `Idempotent-Replayed: true`. The same
-                 *     key with a different request answers 422; a retry while the first is still running answers 409.
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];

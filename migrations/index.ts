@@ -4,6 +4,7 @@ import * as identity from './20261123000100_identity';
 import * as itemsAuditIdempotency from './20261123000200_items_audit_idempotency';
 import * as auditSecurityEvents from './20261130000000_audit_security_events';
 import * as userClientVersions from './20261130000100_user_client_versions';
+import * as idempotencyKeysSealed from './20261130000200_idempotency_keys_sealed';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000200_items_audit_idempotency', itemsAuditIdempotency],
   ['20261130000000_audit_security_events', auditSecurityEvents],
   ['20261130000100_user_client_versions', userClientVersions],
+  ['20261130000200_idempotency_keys_sealed', idempotencyKeysSealed],
 ];

@@ -1,11 +1,14 @@
 import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
+import {
+  hashIdempotencyKey,
+  keyRequestHash,
+  openResponse,
+  sealResponse,
+  type StoredResponse,
+} from './idempotency-sealing';
 
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string | null;
-}
+export type { StoredResponse } from './idempotency-sealing';
 
 export type BeginOutcome =
   | { kind: 'started' }
@@ -16,10 +19,16 @@ export type BeginOutcome =
 interface IdempotencyRow {
   request_hash: string;
   response_status: number | null;
-  response_headers: Record<string, string> | null;
-  response_body: string | null;
+  /** bytea: a Buffer from pg, a Uint8Array from PGlite. */
+  response_salt: Uint8Array | null;
+  response_iv: Uint8Array | null;
+  response_ciphertext: Uint8Array | null;
 }
 
+/**
+ * Records are stored under the key's hash with the response encrypted under the key itself
+ * (./idempotency-sealing.ts): the table alone neither names a caller's keys nor reveals what they returned.
+ */
 export class IdempotencyRepository {
   constructor(
     private readonly deps: {
@@ -40,30 +49,29 @@ export class IdempotencyRepository {
     ttlSeconds: number,
   ): Promise<BeginOutcome> {
     const { db } = this.deps;
+    const record = { principal_id: principalId, key_hash: hashIdempotencyKey(key) };
+    const storedRequestHash = keyRequestHash(principalId, key, requestHash);
     const expiresAt = db.raw(`now() + make_interval(secs => ?)`, [ttlSeconds]);
     // A record past its 24 hours no longer counts: delete it so the key can start afresh.
-    await db('idempotency_keys')
-      .where({ principal_id: principalId, key })
-      .where('expires_at', '<=', db.fn.now())
-      .del();
+    await db('idempotency_keys').where(record).where('expires_at', '<=', db.fn.now()).del();
     const inserted = await db('idempotency_keys')
-      .insert({ principal_id: principalId, key, request_hash: requestHash, expires_at: expiresAt })
-      .onConflict(['principal_id', 'key'])
+      .insert({ ...record, request_hash: storedRequestHash, expires_at: expiresAt })
+      .onConflict(['principal_id', 'key_hash'])
       .ignore()
-      .returning('key');
+      .returning('key_hash');
     if (inserted.length > 0) return { kind: 'started' };
     const row = (await db('idempotency_keys')
-      .select('request_hash', 'response_status', 'response_headers', 'response_body')
-      .where({ principal_id: principalId, key })
+      .select('request_hash', 'response_status', 'response_salt', 'response_iv', 'response_ciphertext')
+      .where(record)
       .first()) as IdempotencyRow | undefined;
     // Deleted between our insert and this read (released or expired): the key is free again.
     if (!row) return this.begin(principalId, key, requestHash, ttlSeconds);
-    if (row.request_hash !== requestHash) return { kind: 'mismatch' };
+    if (row.request_hash !== storedRequestHash) return { kind: 'mismatch' };
     if (row.response_status === null) {
       // An unfinished record older than any request can run belongs to a process that died (killed
       // between its claim and its commit, which would have completed the record): take it over.
       const reclaimed = await db('idempotency_keys')
-        .where({ principal_id: principalId, key })
+        .where(record)
         .whereNull('completed_at')
         .where(
           'created_at',
@@ -71,35 +79,42 @@ export class IdempotencyRepository {
           db.raw(`now() - make_interval(secs => ?)`, [this.deps.abandonedAfterSeconds]),
         )
         .update({ created_at: db.fn.now() })
-        .returning('key');
+        .returning('key_hash');
       return reclaimed.length > 0 ? { kind: 'started' } : { kind: 'in-progress' };
     }
-    return {
-      kind: 'completed',
-      response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
-    };
+    // A check constraint keeps the three columns present together with the status.
+    const response = openResponse(principalId, key, row.response_status, {
+      salt: row.response_salt!,
+      iv: row.response_iv!,
+      ciphertext: row.response_ciphertext!,
+    });
+    return { kind: 'completed', response };
   }
 
-  /** Stores the response in the write's own transaction. */
+  /** Stores the response, encrypted, in the write's own transaction. */
   async complete(
     trx: Knex.Transaction,
     principalId: string,
     key: string,
     response: StoredResponse,
   ): Promise<void> {
-    await trx('idempotency_keys').where({ principal_id: principalId, key }).update({
-      response_status: response.status,
-      response_headers: response.headers,
-      response_body: response.body,
-      completed_at: trx.fn.now(),
-    });
+    const sealed = sealResponse(principalId, key, response);
+    await trx('idempotency_keys')
+      .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) })
+      .update({
+        response_status: response.status,
+        response_salt: sealed.salt,
+        response_iv: sealed.iv,
+        response_ciphertext: sealed.ciphertext,
+        completed_at: trx.fn.now(),
+      });
   }
 
   /** Frees a key whose request did not complete (it failed or was refused), so a retry can run. */
   async release(principalId: string, key: string): Promise<void> {
     await this.deps
       .db('idempotency_keys')
-      .where({ principal_id: principalId, key })
+      .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) })
       .whereNull('completed_at')
       .del();
   }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { hashIdempotencyKey, keyRequestHash } from '../../src/repositories/idempotency-sealing';
 import { expectProblem, expectSchema } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -314,10 +315,14 @@ describe('items: idempotent creation', () => {
   const insertUnfinishedRecord = (key: string, body: Record<string, unknown>, startedAt = new Date()) =>
     t.database.db('idempotency_keys').insert({
       principal_id: owner.id,
-      key,
-      request_hash: createHash('sha256')
-        .update(`POST /v1/items\n${JSON.stringify(body)}`)
-        .digest('hex'),
+      key_hash: hashIdempotencyKey(key),
+      request_hash: keyRequestHash(
+        owner.id,
+        key,
+        createHash('sha256')
+          .update(`POST /v1/items\n${JSON.stringify(body)}`)
+          .digest('hex'),
+      ),
       created_at: startedAt,
       expires_at: new Date(Date.now() + 60_000),
     });
@@ -334,7 +339,12 @@ describe('items: idempotent creation', () => {
     const body = { name: 'orphaned' };
     await insertUnfinishedRecord(key, body, new Date(Date.now() - 10 * 60_000));
     const res = await create(key, body).expect(201);
-    expect(await t.database.db('idempotency_keys').where({ key }).first()).toMatchObject({
+    expect(
+      await t.database
+        .db('idempotency_keys')
+        .where({ key_hash: hashIdempotencyKey(key) })
+        .first(),
+    ).toMatchObject({
       response_status: 201,
       completed_at: expect.any(Date),
     });
@@ -386,7 +396,8 @@ describe('items: a write and its side records commit together', () => {
     // The response is sent before the release query finishes; wait for the key to be freed.
     let remaining = 1;
     for (let attempt = 0; attempt < 50 && remaining > 0; attempt += 1) {
-      remaining = (await t.database.db('idempotency_keys').where({ key })).length;
+      remaining = (await t.database.db('idempotency_keys').where({ key_hash: hashIdempotencyKey(key) }))
+        .length;
       if (remaining > 0) await new Promise((resolve) => setImmediate(resolve));
     }
     expect(remaining).toBe(0);

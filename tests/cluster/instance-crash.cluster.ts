@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
+import { hashIdempotencyKey, openResponse } from '../../src/repositories/idempotency-sealing';
 import { startCluster, type Cluster } from '../support/cluster';
 import { createUser, type TestUser } from '../support/identity';
 import { INSTANCE_HEADER, SERVED_BY_HEADER } from '../support/round-robin-proxy';
@@ -33,6 +34,8 @@ interface Write {
   id?: string;
 }
 
+const writeKey = (user: TestUser, n: number) => `crash-${user.id}-${n}`;
+
 const createItem = (user: TestUser, n: number, key: string) =>
   request(cluster.proxy.url)
     .post('/v1/items')
@@ -51,7 +54,7 @@ async function writeAll(
   let next = 0;
   const worker = async () => {
     for (let n = next++; n < count; n = next++) {
-      const key = `crash-${user.id}-${n}`;
+      const key = writeKey(user, n);
       const answer = await createItem(user, n, key);
       writes.push({
         n,
@@ -141,17 +144,46 @@ interface CommittedItem {
 
 /** The user's items, each with how many audit rows and completed idempotency records name it. */
 async function committedItems(user: TestUser): Promise<CommittedItem[]> {
-  const { rows } = await cluster.db.raw<{ rows: CommittedItem[] }>(
+  const { rows } = await cluster.db.raw<{ rows: Array<Omit<CommittedItem, 'stored_responses'>> }>(
     `SELECT i.id, i.name,
             (SELECT count(*) FROM audit_events a
-              WHERE a.resource_id = i.id::text AND a.action = 'item.created')::int AS audit_rows,
-            (SELECT count(*) FROM idempotency_keys k
-              WHERE k.principal_id = i.owner_user_id AND k.completed_at IS NOT NULL
-                AND k.response_body::jsonb ->> 'id' = i.id::text)::int AS stored_responses
+              WHERE a.resource_id = i.id::text AND a.action = 'item.created')::int AS audit_rows
        FROM items i WHERE i.owner_user_id = ?`,
     [user.id],
   );
-  return rows;
+  const stored = await storedResponseItemIds(user);
+  return rows.map((row) => ({ ...row, stored_responses: stored.filter((id) => id === row.id).length }));
+}
+
+/**
+ * The item each completed idempotency record of the user answered with. Records are stored under the
+ * key's hash with the response sealed under the key: only the holder of the keys (this test) can tell.
+ */
+async function storedResponseItemIds(user: TestUser): Promise<string[]> {
+  const keys = new Map(
+    Array.from({ length: WRITES }, (_, n) => writeKey(user, n)).map((key) => [hashIdempotencyKey(key), key]),
+  );
+  const records: Array<{
+    key_hash: string;
+    response_status: number;
+    response_salt: Buffer;
+    response_iv: Buffer;
+    response_ciphertext: Buffer;
+  }> = await cluster
+    .db('idempotency_keys')
+    .select('key_hash', 'response_status', 'response_salt', 'response_iv', 'response_ciphertext')
+    .where({ principal_id: user.id })
+    .whereNotNull('completed_at');
+  return records.map((record) => {
+    const key = keys.get(record.key_hash);
+    if (!key) return `a record under an unknown key (${record.key_hash})`;
+    const { body } = openResponse(user.id, key, record.response_status, {
+      salt: record.response_salt,
+      iv: record.response_iv,
+      ciphertext: record.response_ciphertext,
+    });
+    return (JSON.parse(body ?? 'null') as { id: string }).id;
+  });
 }
 
 /** Each item has its one audit row and its one stored response, and neither exists without its item. */
