@@ -1391,6 +1391,24 @@ export interface components {
     };
     parameters: {
         /**
+         * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+         *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+         *     retry while the first is still running answers 409.
+         *
+         *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+         *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+         *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+         *
+         *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+         *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+         *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+         *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+         *     reuse of a spent refresh token.
+         * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+         */
+        IdempotencyKey: string;
+        /**
          * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
          * @example "3"
          */
@@ -1401,18 +1419,6 @@ export interface components {
          * @example "3"
          */
         IfMatch: string;
-        /**
-         * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-         *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-         *     retry while the first is still running answers 409.
-         *
-         *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-         *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-         *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-         * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
-         */
-        IdempotencyKey: string;
         /**
          * @description Page size.
          * @example 50
@@ -1464,6 +1470,11 @@ export interface components {
          */
         "Retry-After": number;
         /**
+         * @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`.
+         * @example true
+         */
+        "Idempotent-Replayed": "true";
+        /**
          * @description The URL of the created resource.
          * @example /v1/items/7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
          */
@@ -1493,11 +1504,6 @@ export interface components {
          * @example "3"
          */
         ETag: string;
-        /**
-         * @description `true` when this response is a stored one, replayed for a retried `Idempotency-Key`.
-         * @example true
-         */
-        "Idempotent-Replayed": "true";
         /**
          * @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`.
          * @example @1793491200
@@ -1580,7 +1586,26 @@ export interface operations {
     registerUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1600,6 +1625,7 @@ export interface operations {
             /** @description The user was created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     Location: components["headers"]["Location"];
@@ -1628,6 +1654,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1636,7 +1663,26 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1649,6 +1695,7 @@ export interface operations {
             /** @description Tokens were issued. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
@@ -1663,8 +1710,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1673,7 +1722,26 @@ export interface operations {
     revokeToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1686,6 +1754,7 @@ export interface operations {
             /** @description The token is no longer valid (or never was). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
@@ -1697,8 +1766,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1923,6 +1994,12 @@ export interface operations {
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
                  *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2277,7 +2354,26 @@ export interface operations {
     createClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2299,6 +2395,7 @@ export interface operations {
             /** @description The client and its secret. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
@@ -2314,8 +2411,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2435,6 +2534,24 @@ export interface operations {
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -2450,6 +2567,7 @@ export interface operations {
             /** @description The client and its new secret. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
@@ -2465,7 +2583,9 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["UnprocessableContent"];
             428: components["responses"]["PreconditionRequired"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2630,6 +2750,12 @@ export interface operations {
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
                  *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];

@@ -110,7 +110,7 @@ export function createApp(deps: AppDependencies): Express {
 
   const services = {
     ...domain,
-    auth: createAuthService({ db, hasher, codec, userCreation, auth: config.auth, ...repositories }),
+    auth: createAuthService({ hasher, codec, userCreation, auth: config.auth, ...repositories }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
 

@@ -4,7 +4,6 @@ import type { IdempotencyRepository, StoredResponse } from '../repositories/idem
 import type { BeforeCommit } from '../routers/handler-map';
 import { toStoredResponse } from '../routers/operation-result';
 import { ConflictError, UnprocessableError } from '../utils/errors';
-import { requirePrincipal } from './authenticator';
 
 const RECORD_TTL_SECONDS = 24 * 60 * 60;
 
@@ -33,9 +32,18 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function fingerprint(req: Request): string {
+/**
+ * Operations open to anonymous callers (registration, the OAuth endpoints) keep their keys in one scope.
+ * What keeps one caller from another's record there is the fingerprint, which then covers the
+ * Authorization header as well as the body: a replay needs the very credentials of the first request
+ * (its password, refresh token or client secret), so it tells nobody anything new.
+ */
+const ANONYMOUS_SCOPE = '00000000-0000-0000-0000-000000000000';
+
+function fingerprint(req: Request, anonymous: boolean): string {
+  const credentials = anonymous ? ` ${req.get('Authorization') ?? ''}` : '';
   return createHash('sha256')
-    .update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
+    .update(`${req.method} ${req.originalUrl}${credentials}\n${canonicalJson(req.body ?? null)}`)
     .digest('hex');
 }
 
@@ -54,8 +62,13 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
         next();
         return;
       }
-      const principalId = requirePrincipal(req).id;
-      const outcome = await repository.begin(principalId, key, fingerprint(req), RECORD_TTL_SECONDS);
+      const principalId = req.principal?.id ?? ANONYMOUS_SCOPE;
+      const outcome = await repository.begin(
+        principalId,
+        key,
+        fingerprint(req, !req.principal),
+        RECORD_TTL_SECONDS,
+      );
       switch (outcome.kind) {
         case 'mismatch':
           throw new UnprocessableError('This Idempotency-Key was already used with a different request.');

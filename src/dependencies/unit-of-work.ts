@@ -4,9 +4,9 @@ import type { Database } from './database';
 
 /** A unit of work whose owner ends it: commit when the response is ready, roll back when anything failed. */
 export interface OwnedUnitOfWork extends UnitOfWork {
-  /** Commits the transaction if a write opened one; nothing to do otherwise. */
+  /** Commits the transaction if a write opened one, then runs the `afterEnd` work. */
   commit(): Promise<void>;
-  /** Rolls the transaction back if one is open. */
+  /** Rolls the transaction back if one is open, then runs the `afterEnd` work. */
   rollback(): Promise<void>;
 }
 
@@ -16,11 +16,15 @@ export interface OwnedUnitOfWork extends UnitOfWork {
  */
 export function createUnitOfWork(db: Database): OwnedUnitOfWork {
   let opening: Promise<Knex.Transaction> | undefined;
+  const afterEnd: Array<(trx: Knex.Transaction) => Promise<void>> = [];
 
   const take = async (): Promise<Knex.Transaction | undefined> => {
     const pending = opening;
     opening = undefined;
     return pending?.catch(() => undefined);
+  };
+  const runAfterEnd = async (): Promise<void> => {
+    for (const work of afterEnd.splice(0)) await db.transaction(work);
   };
 
   return {
@@ -40,11 +44,16 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
         throw error;
       }
     },
+    afterEnd(work) {
+      afterEnd.push(work);
+    },
     async commit() {
       await (await take())?.commit();
+      await runAfterEnd();
     },
     async rollback() {
       await (await take())?.rollback();
+      await runAfterEnd();
     },
   };
 }

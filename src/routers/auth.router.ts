@@ -11,19 +11,21 @@ export function createAuthHandlers(deps: {
       const user = await deps.auth.register(req.body, context.unit, requestIdOf(req));
       return { status: 201, headers: { Location: `/v1/users/${user.id}` }, body: user };
     },
-    createToken: async (req) => {
+    createToken: async (req, context) => {
       const tokens = await deps.auth.issueToken(
         req.body,
         parseBasicClientCredentials(req.headers.authorization),
+        context.unit,
         requestIdOf(req),
       );
       return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body: tokens };
     },
-    revokeToken: async (req) => {
+    revokeToken: async (req, context) => {
       await deps.auth.revoke(
         req.body.token,
         parseBasicClientCredentials(req.headers.authorization),
         req.body,
+        context.unit,
         requestIdOf(req),
       );
       return { status: 200, headers: { 'Cache-Control': 'no-store' } };

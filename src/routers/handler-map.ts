@@ -123,6 +123,7 @@ export function bindOperations(
             actor: requirePrincipal(req),
             requestId: requestIdOf(req),
             transaction: (work) => unit.transaction(work),
+            afterEnd: (work) => unit.afterEnd(work),
           }),
         });
         for (const hook of beforeCommit) await hook(res, unit, result);

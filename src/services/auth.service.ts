@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { AccessTokenCodec } from '../dependencies/access-tokens';
-import type { Database } from '../dependencies/database';
 import type { PasswordHasher } from '../dependencies/password-hasher';
 import type { AuthConfig } from '../internal/config';
 import { isScope, parseScopeList, ROLE_SCOPES, type Scope } from '../models/scopes';
@@ -39,18 +38,19 @@ export interface AuthService {
   issueToken(
     request: TokenRequest,
     basicAuth: ClientCredentials | undefined,
+    unit: UnitOfWork,
     requestId: string,
   ): Promise<TokenResponse>;
   revoke(
     token: string,
     basicAuth: ClientCredentials | undefined,
     bodyAuth: { client_id?: string; client_secret?: string },
+    unit: UnitOfWork,
     requestId: string,
   ): Promise<void>;
 }
 
 export function createAuthService(deps: {
-  db: Database;
   users: UsersRepository;
   clients: ClientsRepository;
   sessions: SessionsRepository;
@@ -60,7 +60,7 @@ export function createAuthService(deps: {
   userCreation: UserCreation;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
 }): AuthService {
-  const { db, users, clients, sessions, hasher, codec, audit, userCreation } = deps;
+  const { users, clients, sessions, hasher, codec, audit, userCreation } = deps;
 
   /**
    * A refused credential, recorded although the request fails (its own statement, no transaction to join).
@@ -153,7 +153,11 @@ export function createAuthService(deps: {
     return { id: credentials.clientId, scopes: client.scopes };
   };
 
-  const passwordGrant = async (request: TokenRequest, requestId: string): Promise<TokenResponse> => {
+  const passwordGrant = async (
+    request: TokenRequest,
+    unit: UnitOfWork,
+    requestId: string,
+  ): Promise<TokenResponse> => {
     if (!request.username || !request.password) {
       throw new OAuthError('invalid_request', 'The password grant needs username and password.');
     }
@@ -188,7 +192,7 @@ export function createAuthService(deps: {
     }
     const { id: userId, role } = account;
     const scopes = grantScopes(request.scope, ROLE_SCOPES[role]);
-    return db.transaction(async (trx) => {
+    return unit.transaction(async (trx) => {
       const sessionId = await sessions.create({ userId, scope: scopes.join(' ') }, trx);
       const refreshToken = await issueRefreshToken(sessionId, trx);
       await audit.append(
@@ -201,28 +205,36 @@ export function createAuthService(deps: {
     });
   };
 
-  const refreshGrant = async (request: TokenRequest, requestId: string): Promise<TokenResponse> => {
+  const refreshGrant = async (
+    request: TokenRequest,
+    unit: UnitOfWork,
+    requestId: string,
+  ): Promise<TokenResponse> => {
     if (!request.refresh_token)
       throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token.');
     const tokenHash = hashOpaqueToken(request.refresh_token);
-    const outcome = await db.transaction(
+    const outcome = await unit.transaction(
       async (trx): Promise<{ refused: string } | { response: TokenResponse }> => {
         const consumed = await sessions.consumeRefreshToken(tokenHash, trx);
         if (!consumed) {
           const known = await sessions.findRefreshToken(tokenHash, trx);
-          // A used token presented again means it leaked: end the whole session (RFC 9700 section 4.14).
+          // A used token presented again means it leaked: end the whole session (RFC 9700 section 4.14),
+          // in a transaction of its own, since this request is refused and its own rolls back.
           // Whoever presented it is not authenticated by it any more: the actor is anonymous.
           if (known?.used_at) {
-            await sessions.revoke(known.session_id, trx);
-            const session = await sessions.findSession(known.session_id, trx);
-            await audit.append(trx, {
-              actor_type: 'anonymous',
-              actor_id: null,
-              action: 'auth.refresh_token_reused',
-              resource_type: 'user',
-              resource_id: session?.user_id ?? null,
-              request_id: requestId,
-              details: { grant_type: 'refresh_token', session_id: known.session_id },
+            const sessionId = known.session_id;
+            unit.afterEnd(async (own) => {
+              await sessions.revoke(sessionId, own);
+              const session = await sessions.findSession(sessionId, own);
+              await audit.append(own, {
+                actor_type: 'anonymous',
+                actor_id: null,
+                action: 'auth.refresh_token_reused',
+                resource_type: 'user',
+                resource_id: session?.user_id ?? null,
+                request_id: requestId,
+                details: { grant_type: 'refresh_token', session_id: sessionId },
+              });
             });
           }
           return {
@@ -256,13 +268,14 @@ export function createAuthService(deps: {
   const clientCredentialsGrant = async (
     request: TokenRequest,
     basicAuth: ClientCredentials | undefined,
+    unit: UnitOfWork,
     requestId: string,
   ): Promise<TokenResponse> => {
     const credentials = clientCredentialsFrom(basicAuth, request);
     if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required.');
     const client = await authenticateClient(credentials, requestId, 'client_credentials');
     const scopes = grantScopes(request.scope, client.scopes);
-    const sessionId = await db.transaction(async (trx) => {
+    const sessionId = await unit.transaction(async (trx) => {
       const id = await sessions.create({ clientId: client.id, scope: scopes.join(' ') }, trx);
       await audit.append(
         trx,
@@ -287,21 +300,21 @@ export function createAuthService(deps: {
       );
     },
 
-    async issueToken(request, basicAuth, requestId) {
+    async issueToken(request, basicAuth, unit, requestId) {
       if (basicAuth && (request.client_id || request.client_secret)) {
         throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
       }
       switch (request.grant_type) {
         case 'password':
-          return passwordGrant(request, requestId);
+          return passwordGrant(request, unit, requestId);
         case 'refresh_token':
-          return refreshGrant(request, requestId);
+          return refreshGrant(request, unit, requestId);
         case 'client_credentials':
-          return clientCredentialsGrant(request, basicAuth, requestId);
+          return clientCredentialsGrant(request, basicAuth, unit, requestId);
       }
     },
 
-    async revoke(token, basicAuth, bodyAuth, requestId) {
+    async revoke(token, basicAuth, bodyAuth, unit, requestId) {
       const credentials = clientCredentialsFrom(basicAuth, bodyAuth);
       const client = credentials ? await authenticateClient(credentials, requestId) : undefined;
       const sessionId = await sessionOfToken(token);
@@ -314,7 +327,7 @@ export function createAuthService(deps: {
       const holder = session.user_id
         ? { kind: 'user' as const, id: session.user_id }
         : { kind: 'client' as const, id: session.client_id! };
-      await db.transaction(async (trx) => {
+      await unit.transaction(async (trx) => {
         if (!(await sessions.revoke(sessionId, trx))) return;
         await audit.append(trx, sessionEvent('auth.session_revoked', holder, sessionId, requestId));
       });

@@ -194,6 +194,23 @@ describe('every operation follows the conventions', () => {
     expect(headerNames(responsesOf(create.operation)['201'])).toContain('ETag');
   });
 
+  it.each(table.filter(([, entry]) => entry.method === 'post'))(
+    '%s takes an Idempotency-Key, documents its 409 and 422, and marks a replayed success',
+    (_id, entry) => {
+      expect(declaresHeader(document, entry, 'Idempotency-Key')).toBe(true);
+      const responses = responsesOf(entry.operation);
+      expect(responses['409'] && isProblem(responses['409'])).toBe(true);
+      expect(responses['422'] && isProblem(responses['422'])).toBe(true);
+      const successes = Object.keys(responses).filter((status) => /^2\d\d$/.test(status));
+      expect(successes.length).toBeGreaterThan(0);
+      for (const status of successes)
+        expect([status, headerNames(responses[status])]).toEqual([
+          status,
+          expect.arrayContaining(['Idempotent-Replayed']),
+        ]);
+    },
+  );
+
   it.each(rateLimited)(
     '%s documents 429 with Retry-After and RateLimit headers, and RateLimit on success',
     (_id, entry) => {
