@@ -100,7 +100,7 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
       const claim = res.locals.idempotencyClaim;
       if (!claim) return;
       await unit.transaction((trx) =>
-        repository.complete(trx, claim.principalId, claim.key, toStoredResponse(result)),
+        repository.complete(claim.principalId, claim.key, toStoredResponse(result), trx),
       );
       claim.completed = true;
     },

@@ -80,7 +80,7 @@ export class AuditRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   /** Always called with the transaction of the write it records. */
-  async append(trx: Knex.Transaction, event: NewAuditEvent): Promise<void> {
+  async append(event: NewAuditEvent, trx: Knex.Transaction): Promise<void> {
     await trx('audit_events').insert(toRow(event));
   }
 
@@ -94,7 +94,7 @@ export class AuditRepository {
   }
 
   /** For seeding: many rows in one statement, in the transaction of the rows they record. */
-  async appendMany(trx: Knex.Transaction, events: readonly NewAuditEvent[]): Promise<void> {
+  async appendMany(events: readonly NewAuditEvent[], trx: Knex.Transaction): Promise<void> {
     if (events.length > 0) await trx('audit_events').insert(events.map(toRow));
   }
 

@@ -28,9 +28,9 @@ export class ClientsRepository {
 
   async create(
     input: { name: string; scopes: ClientScope[]; secretHash: string; createdBy: string },
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<Client> {
-    const [row] = await db('oauth_clients')
+    const [row] = await trx('oauth_clients')
       .insert({
         name: input.name,
         scopes: input.scopes,
@@ -59,21 +59,17 @@ export class ClientsRepository {
       { secret_hash: string; scopes: ClientScope[] } | undefined;
   }
 
-  async updateSecretHash(
-    id: string,
-    secretHash: string,
-    db: Knex = this.deps.db,
-  ): Promise<Client | undefined> {
-    const [row] = await db('oauth_clients')
+  async updateSecretHash(id: string, secretHash: string, trx: Knex.Transaction): Promise<Client | undefined> {
+    const [row] = await trx('oauth_clients')
       .where({ id })
       // A new secret is a new version of the client: the ETag read before the rotation no longer matches.
-      .update({ secret_hash: secretHash, version: db.raw('?? + 1', ['version']) })
+      .update({ secret_hash: secretHash, version: trx.raw('?? + 1', ['version']) })
       .returning<ClientRow[]>(CLIENT_COLUMNS);
     return row ? toClient(row) : undefined;
   }
 
-  async delete(id: string, db: Knex = this.deps.db): Promise<boolean> {
-    return (await db('oauth_clients').where({ id }).del()) > 0;
+  async delete(id: string, trx: Knex.Transaction): Promise<boolean> {
+    return (await trx('oauth_clients').where({ id }).del()) > 0;
   }
 
   async list(

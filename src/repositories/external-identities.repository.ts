@@ -11,8 +11,8 @@ export class ExternalIdentitiesRepository {
   }
 
   /** Returns false when another request linked the same identity first. */
-  async link(issuer: string, subject: string, userId: string, db: Knex = this.deps.db): Promise<boolean> {
-    const rows = await db('external_identities')
+  async link(issuer: string, subject: string, userId: string, trx: Knex.Transaction): Promise<boolean> {
+    const rows = await trx('external_identities')
       .insert({ issuer, subject, user_id: userId })
       .onConflict(['issuer', 'subject'])
       .ignore()

@@ -93,10 +93,10 @@ export class IdempotencyRepository {
 
   /** Stores the response, encrypted, in the write's own transaction. */
   async complete(
-    trx: Knex.Transaction,
     principalId: string,
     key: string,
     response: StoredResponse,
+    trx: Knex.Transaction,
   ): Promise<void> {
     const sealed = sealResponse(principalId, key, response);
     await trx('idempotency_keys')

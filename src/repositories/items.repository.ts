@@ -74,9 +74,9 @@ export class ItemsRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   async create(
-    trx: Knex.Transaction,
     owner: { userId?: string; clientId?: string },
     fields: ItemFields,
+    trx: Knex.Transaction,
   ): Promise<Item> {
     const [row] = await trx('items')
       .insert({
@@ -101,13 +101,13 @@ export class ItemsRepository {
   }
 
   /** Locks the row until the transaction ends, so a concurrent update waits and then sees the new version. */
-  async findByIdForUpdate(trx: Knex.Transaction, id: string): Promise<Item | undefined> {
+  async findByIdForUpdate(id: string, trx: Knex.Transaction): Promise<Item | undefined> {
     const row = (await trx('items').select(ITEM_COLUMNS).where({ id }).forUpdate().first()) as
       ItemRow | undefined;
     return row ? toItem(row) : undefined;
   }
 
-  async update(trx: Knex.Transaction, id: string, fields: ItemFields, version: number): Promise<Item> {
+  async update(id: string, fields: ItemFields, version: number, trx: Knex.Transaction): Promise<Item> {
     const [row] = await trx('items')
       .where({ id })
       .update({ ...fields, metadata: JSON.stringify(fields.metadata), version, updated_at: trx.fn.now() })
@@ -115,7 +115,7 @@ export class ItemsRepository {
     return toItem(row!);
   }
 
-  async delete(trx: Knex.Transaction, id: string): Promise<void> {
+  async delete(id: string, trx: Knex.Transaction): Promise<void> {
     await trx('items').where({ id }).del();
   }
 

@@ -59,31 +59,31 @@ export class SessionsRepository {
 
   async create(
     input: { userId?: string; clientId?: string; scope: string },
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<string> {
-    const [row] = await db('auth_sessions')
+    const [row] = await trx('auth_sessions')
       .insert({ user_id: input.userId ?? null, client_id: input.clientId ?? null, scope: input.scope })
       .returning<Array<{ id: string }>>('id');
     return row!.id;
   }
 
   /** Whether this call ended the session (false when it had ended already or does not exist). */
-  async revoke(sessionId: string, db: Knex = this.deps.db): Promise<boolean> {
-    const updated = await db('auth_sessions')
+  async revoke(sessionId: string, trx: Knex.Transaction): Promise<boolean> {
+    const updated = await trx('auth_sessions')
       .where({ id: sessionId })
       .whereNull('revoked_at')
-      .update({ revoked_at: db.fn.now() });
+      .update({ revoked_at: trx.fn.now() });
     return updated > 0;
   }
 
   async revokeAllOfUser(
     userId: string,
     exceptSessionId: string | undefined,
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<number> {
-    const query = db('auth_sessions').where({ user_id: userId }).whereNull('revoked_at');
+    const query = trx('auth_sessions').where({ user_id: userId }).whereNull('revoked_at');
     if (exceptSessionId) void query.whereNot({ id: exceptSessionId });
-    return query.update({ revoked_at: db.fn.now() });
+    return query.update({ revoked_at: trx.fn.now() });
   }
 
   /**
@@ -133,9 +133,9 @@ export class SessionsRepository {
 
   async insertRefreshToken(
     input: { tokenHash: string; sessionId: string; expiresAt: Date },
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<void> {
-    await db('refresh_tokens').insert({
+    await trx('refresh_tokens').insert({
       token_hash: input.tokenHash,
       session_id: input.sessionId,
       expires_at: input.expiresAt,
@@ -146,15 +146,12 @@ export class SessionsRepository {
    * Marks an unused, unexpired refresh token used and returns it. The conditional UPDATE takes the row
    * lock, so of two concurrent refreshes with the same token exactly one gets the row back.
    */
-  async consumeRefreshToken(
-    tokenHash: string,
-    db: Knex = this.deps.db,
-  ): Promise<RefreshTokenRow | undefined> {
-    const [row] = await db('refresh_tokens')
+  async consumeRefreshToken(tokenHash: string, trx: Knex.Transaction): Promise<RefreshTokenRow | undefined> {
+    const [row] = await trx('refresh_tokens')
       .where({ token_hash: tokenHash })
       .whereNull('used_at')
-      .where('expires_at', '>', db.fn.now())
-      .update({ used_at: db.fn.now() })
+      .where('expires_at', '>', trx.fn.now())
+      .update({ used_at: trx.fn.now() })
       .returning<RefreshTokenRow[]>(['token_hash', 'session_id', 'expires_at', 'used_at']);
     return row;
   }

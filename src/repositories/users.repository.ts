@@ -58,10 +58,10 @@ export class UsersRepository {
 
   async create(
     input: { email: string | null; name: string; passwordHash: string | null; role: UserRole },
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<User> {
     try {
-      const [row] = await db('users')
+      const [row] = await trx('users')
         .insert({ email: input.email, name: input.name, password_hash: input.passwordHash, role: input.role })
         .returning<UserRow[]>(USER_COLUMNS);
       return toUser(row!);
@@ -76,10 +76,10 @@ export class UsersRepository {
   /** Bulk insert for seeding; emails that already exist are skipped. Returns the rows added. */
   async insertMany(
     rows: Array<{ email: string | null; name: string; passwordHash: string | null; role: UserRole }>,
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<User[]> {
     if (rows.length === 0) return [];
-    const inserted = await db('users')
+    const inserted = await trx('users')
       .insert(
         rows.map((row) => ({
           email: row.email,
@@ -122,24 +122,24 @@ export class UsersRepository {
   async update(
     id: string,
     changes: { name?: string; role?: UserRole; status?: UserStatus; passwordHash?: string },
-    db: Knex = this.deps.db,
+    trx: Knex.Transaction,
   ): Promise<User | undefined> {
     const { passwordHash, ...rest } = changes;
     // Every change, the password included, is a new version: the ETag a client holds no longer matches.
-    const [row] = await db('users')
+    const [row] = await trx('users')
       .where({ id })
       .update({
         ...rest,
         ...(passwordHash ? { password_hash: passwordHash } : {}),
-        version: db.raw('?? + 1', ['version']),
-        updated_at: db.fn.now(),
+        version: trx.raw('?? + 1', ['version']),
+        updated_at: trx.fn.now(),
       })
       .returning<UserRow[]>(USER_COLUMNS);
     return row ? toUser(row) : undefined;
   }
 
-  async delete(id: string, db: Knex = this.deps.db): Promise<boolean> {
-    return (await db('users').where({ id }).del()) > 0;
+  async delete(id: string, trx: Knex.Transaction): Promise<boolean> {
+    return (await trx('users').where({ id }).del()) > 0;
   }
 
   /** Oldest first; `after` is the (created_at text, id) of the previous page's last row. */

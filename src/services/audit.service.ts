@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { OperationQuery } from '../models/operation-query';
 import { AuditRepository, type AuditEvent, type AuditFilters } from '../repositories/audit.repository';
-import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
+import type { Page } from '../utils/cursor';
+import { keysetPage } from '../utils/keyset-page';
 import { toDatabaseInstant } from '../utils/instant';
 
 export type AuditListQuery = OperationQuery<'listAuditEvents'>;
@@ -35,23 +36,14 @@ export function createAuditService(deps: { audit: AuditRepository }): AuditServi
   return {
     async list(query) {
       const filters = filtersOf(query);
-      const filtered = fingerprint(filters);
-      let before: [string, string] | undefined;
-      if (query.cursor) {
-        const sameFilters = (value: string) => value === filtered;
-        const [, occurredAt, id] = decodeCursor(query.cursor, [
-          sameFilters,
-          cursorValue.timestamp,
-          cursorValue.uuid,
-        ]);
-        before = [occurredAt!, id!];
-      }
-      const rows = await deps.audit.list(filters, query.limit + 1, before);
-      return toPage(rows, query.limit, AuditRepository.toEvent, (row) => [
-        filtered,
-        row.cursor_occurred_at,
-        row.id,
-      ]);
+      return keysetPage({
+        cursor: query.cursor,
+        limit: query.limit,
+        boundTo: fingerprint(filters),
+        fetch: (limitPlusOne, before) => deps.audit.list(filters, limitPlusOne, before),
+        sortValueOf: (row) => row.cursor_occurred_at,
+        toModel: AuditRepository.toEvent,
+      });
     },
   };
 }

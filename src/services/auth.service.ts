@@ -108,7 +108,7 @@ export function createAuthService(deps: {
     return [...new Set(asked as Scope[])];
   };
 
-  const issueRefreshToken = async (sessionId: string, trx: Knex): Promise<string> => {
+  const issueRefreshToken = async (sessionId: string, trx: Knex.Transaction): Promise<string> => {
     const token = generateOpaqueToken('rt');
     const expiresAt = new Date(Date.now() + deps.auth.refreshTokenTtlSeconds * 1000);
     await sessions.insertRefreshToken({ tokenHash: hashOpaqueToken(token), sessionId, expiresAt }, trx);
@@ -196,10 +196,10 @@ export function createAuthService(deps: {
       const sessionId = await sessions.create({ userId, scope: scopes.join(' ') }, trx);
       const refreshToken = await issueRefreshToken(sessionId, trx);
       await audit.append(
-        trx,
         sessionEvent('auth.signed_in', { kind: 'user', id: userId }, sessionId, requestId, {
           grant_type: 'password',
         }),
+        trx,
       );
       return tokenResponse(userId, sessionId, scopes, { refreshToken });
     });
@@ -226,15 +226,18 @@ export function createAuthService(deps: {
             unit.afterEnd(async (own) => {
               await sessions.revoke(sessionId, own);
               const session = await sessions.findSession(sessionId, own);
-              await audit.append(own, {
-                actor_type: 'anonymous',
-                actor_id: null,
-                action: 'auth.refresh_token_reused',
-                resource_type: 'user',
-                resource_id: session?.user_id ?? null,
-                request_id: requestId,
-                details: { grant_type: 'refresh_token', session_id: sessionId },
-              });
+              await audit.append(
+                {
+                  actor_type: 'anonymous',
+                  actor_id: null,
+                  action: 'auth.refresh_token_reused',
+                  resource_type: 'user',
+                  resource_id: session?.user_id ?? null,
+                  request_id: requestId,
+                  details: { grant_type: 'refresh_token', session_id: sessionId },
+                },
+                own,
+              );
             });
           }
           return {
@@ -253,10 +256,10 @@ export function createAuthService(deps: {
         const scopes = grantScopes(request.scope, allowed);
         const refreshToken = await issueRefreshToken(session.id, trx);
         await audit.append(
-          trx,
           sessionEvent('auth.token_refreshed', { kind: 'user', id: account.id }, session.id, requestId, {
             grant_type: 'refresh_token',
           }),
+          trx,
         );
         return { response: tokenResponse(account.id, session.id, scopes, { refreshToken }) };
       },
@@ -278,10 +281,10 @@ export function createAuthService(deps: {
     const sessionId = await unit.transaction(async (trx) => {
       const id = await sessions.create({ clientId: client.id, scope: scopes.join(' ') }, trx);
       await audit.append(
-        trx,
         sessionEvent('auth.signed_in', { kind: 'client', id: client.id }, id, requestId, {
           grant_type: 'client_credentials',
         }),
+        trx,
       );
       return id;
     });
@@ -329,7 +332,7 @@ export function createAuthService(deps: {
         : { kind: 'client' as const, id: session.client_id! };
       await unit.transaction(async (trx) => {
         if (!(await sessions.revoke(sessionId, trx))) return;
-        await audit.append(trx, sessionEvent('auth.session_revoked', holder, sessionId, requestId));
+        await audit.append(sessionEvent('auth.session_revoked', holder, sessionId, requestId), trx);
       });
     },
   };

@@ -3,7 +3,8 @@ import type { Client, ClientWithSecret } from '../models/client';
 import type { ClientScope } from '../models/scopes';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
-import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
+import type { Page } from '../utils/cursor';
+import { keysetPage } from '../utils/keyset-page';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
@@ -42,17 +43,19 @@ export function createClientsService(deps: {
           },
           trx,
         );
-        await audit.append(trx, auditEventFor(context, 'client.created', 'client', client.client_id));
+        await audit.append(auditEventFor(context, 'client.created', 'client', client.client_id), trx);
         return { ...client, client_secret: secret };
       });
     },
 
     async list(limit, cursor) {
-      const after = cursor
-        ? (decodeCursor(cursor, [cursorValue.timestamp, cursorValue.uuid]) as [string, string])
-        : undefined;
-      const rows = await clients.list(limit + 1, after);
-      return toPage(rows, limit, ClientsRepository.toClient, (row) => [row.cursor_created_at, row.id]);
+      return keysetPage({
+        cursor,
+        limit,
+        fetch: (limitPlusOne, after) => clients.list(limitPlusOne, after),
+        sortValueOf: (row) => row.cursor_created_at,
+        toModel: ClientsRepository.toClient,
+      });
     },
 
     async get(id) {
@@ -64,7 +67,7 @@ export function createClientsService(deps: {
     async delete(id, ifMatch, context) {
       await writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         await clients.delete(id, trx);
-        await audit.append(trx, auditEventFor(context, 'client.deleted', 'client', id));
+        await audit.append(auditEventFor(context, 'client.deleted', 'client', id), trx);
       });
     },
 
@@ -72,7 +75,7 @@ export function createClientsService(deps: {
       const secret = generateOpaqueToken('cs');
       return writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
-        await audit.append(trx, auditEventFor(context, 'client.secret_rotated', 'client', id));
+        await audit.append(auditEventFor(context, 'client.secret_rotated', 'client', id), trx);
         return { ...client, client_secret: secret };
       });
     },

@@ -2,8 +2,9 @@ import type { Knex } from 'knex';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
-import { ItemsRepository, type ItemFields, type ItemListRow } from '../repositories/items.repository';
-import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
+import { ItemsRepository, type ItemFields } from '../repositories/items.repository';
+import { cursorValue, type Page } from '../utils/cursor';
+import { keysetPage } from '../utils/keyset-page';
 import { ForbiddenError, NotFoundError } from '../utils/errors';
 import { toDatabaseInstant } from '../utils/instant';
 import { writeIfMatch } from './conditional-write';
@@ -52,20 +53,13 @@ export function createItemsService(deps: { items: ItemsRepository; audit: AuditR
     return item;
   };
   const lockVisible = (actor: Principal, id: string) => async (trx: Knex.Transaction) =>
-    ensureVisible(actor, await items.findByIdForUpdate(trx, id));
-
-  const cursorOf = (sort: ItemListQuery['sort']) => (row: ItemListRow) => [
-    sort,
-    sort.endsWith('name') ? row.name : row.cursor_created_at,
-    row.id,
-  ];
+    ensureVisible(actor, await items.findByIdForUpdate(id, trx));
 
   return {
     create(input, context) {
       const { actor } = context;
       return context.transaction(async (trx) => {
         const item = await items.create(
-          trx,
           actor.kind === 'user' ? { userId: actor.id } : { clientId: actor.id },
           {
             name: input.name,
@@ -74,8 +68,9 @@ export function createItemsService(deps: { items: ItemsRepository; audit: AuditR
             tags: input.tags ?? [],
             metadata: input.metadata ?? {},
           },
+          trx,
         );
-        await audit.append(trx, auditEventFor(context, 'item.created', 'item', item.id));
+        await audit.append(auditEventFor(context, 'item.created', 'item', item.id), trx);
         return item;
       });
     },
@@ -88,42 +83,38 @@ export function createItemsService(deps: { items: ItemsRepository; audit: AuditR
       if (query.owner_id && query.owner_id !== actor.id && !isAdmin(actor)) {
         throw new ForbiddenError('Only administrators may list the items of another owner.');
       }
-      let after: [string, string] | undefined;
-      if (query.cursor) {
-        // The sort is part of the cursor, so a cursor is only ever read with the order it was made for.
-        const sortedBy = (value: string) => value === query.sort;
-        const sortValue = query.sort.endsWith('name') ? cursorValue.text : cursorValue.timestamp;
-        const [, value, id] = decodeCursor(query.cursor, [sortedBy, sortValue, cursorValue.uuid]);
-        after = [value!, id!];
-      }
-      const rows = await items.list(
-        {
-          ownerId: query.owner_id ?? actor.id,
-          ...(query.status ? { status: query.status } : {}),
-          ...(query.tag ? { tag: query.tag } : {}),
-          ...(query.created_after ? { createdAfter: toDatabaseInstant(query.created_after) } : {}),
-          ...(query.created_before ? { createdBefore: toDatabaseInstant(query.created_before) } : {}),
-          ...(query.q ? { nameContains: query.q } : {}),
-        },
-        query.sort,
-        query.limit + 1,
-        after,
-      );
-      return toPage(rows, query.limit, ItemsRepository.toItem, cursorOf(query.sort));
+      const filters = {
+        ownerId: query.owner_id ?? actor.id,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.tag ? { tag: query.tag } : {}),
+        ...(query.created_after ? { createdAfter: toDatabaseInstant(query.created_after) } : {}),
+        ...(query.created_before ? { createdBefore: toDatabaseInstant(query.created_before) } : {}),
+        ...(query.q ? { nameContains: query.q } : {}),
+      };
+      const byName = query.sort.endsWith('name');
+      return keysetPage({
+        cursor: query.cursor,
+        limit: query.limit,
+        boundTo: query.sort,
+        sortValue: byName ? cursorValue.text : cursorValue.timestamp,
+        fetch: (limit, after) => items.list(filters, query.sort, limit, after),
+        sortValueOf: (row) => (byName ? row.name : row.cursor_created_at),
+        toModel: ItemsRepository.toItem,
+      });
     },
 
     update(id, patch, ifMatch, context) {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
-        const item = await items.update(trx, id, applyMergePatch(current, patch), current.version + 1);
-        await audit.append(trx, auditEventFor(context, 'item.updated', 'item', id));
+        const item = await items.update(id, applyMergePatch(current, patch), current.version + 1, trx);
+        await audit.append(auditEventFor(context, 'item.updated', 'item', id), trx);
         return item;
       });
     },
 
     delete(id, ifMatch, context) {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx) => {
-        await items.delete(trx, id);
-        await audit.append(trx, auditEventFor(context, 'item.deleted', 'item', id));
+        await items.delete(id, trx);
+        await audit.append(auditEventFor(context, 'item.deleted', 'item', id), trx);
       });
     },
   };

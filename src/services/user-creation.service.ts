@@ -120,15 +120,15 @@ export function createUserCreation(deps: {
 
     async create(trx, user, origin) {
       const created = await users.create(fields(user), trx);
-      await audit.append(trx, auditRow(created, origin));
+      await audit.append(auditRow(created, origin), trx);
       return created;
     },
 
     async createMissing(trx, newUsers, origin) {
       const created = await users.insertMany(newUsers.map(fields), trx);
       await audit.appendMany(
-        trx,
         created.map((user) => auditRow(user, origin)),
+        trx,
       );
       return created;
     },

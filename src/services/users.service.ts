@@ -6,7 +6,8 @@ import type { User, UserStatus } from '../models/user';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
-import { cursorValue, decodeCursor, toPage, type Page } from '../utils/cursor';
+import type { Page } from '../utils/cursor';
+import { keysetPage } from '../utils/keyset-page';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
 import { writeIfMatch } from './conditional-write';
 import type { WriteContext } from './write-context';
@@ -73,7 +74,7 @@ export function createUsersService(deps: {
         lockExisting(userId, 'The user no longer exists.'),
         async (trx) => {
           const user = (await users.update(userId, { name: changes.name }, trx))!;
-          await audit.append(trx, auditEventFor(context, 'user.updated', 'user', userId));
+          await audit.append(auditEventFor(context, 'user.updated', 'user', userId), trx);
           return user;
         },
       );
@@ -97,16 +98,18 @@ export function createUsersService(deps: {
         await users.update(userId, { passwordHash }, trx);
         // Every other sign-in ends; the session making this call stays.
         await sessions.revokeAllOfUser(userId, context.actor.sessionId, trx);
-        await audit.append(trx, auditEventFor(context, 'user.password_changed', 'user', userId));
+        await audit.append(auditEventFor(context, 'user.password_changed', 'user', userId), trx);
       });
     },
 
     async list(filters, limit, cursor) {
-      const after = cursor
-        ? (decodeCursor(cursor, [cursorValue.timestamp, cursorValue.uuid]) as [string, string])
-        : undefined;
-      const rows = await users.list(filters, limit + 1, after);
-      return toPage(rows, limit, UsersRepository.toUser, (row) => [row.cursor_created_at, row.id]);
+      return keysetPage({
+        cursor,
+        limit,
+        fetch: (limitPlusOne, after) => users.list(filters, limitPlusOne, after),
+        sortValueOf: (row) => row.cursor_created_at,
+        toModel: UsersRepository.toUser,
+      });
     },
 
     async get(id) {
@@ -120,7 +123,7 @@ export function createUsersService(deps: {
       return writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         const user = (await users.update(id, changes, trx))!;
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
-        await audit.append(trx, auditEventFor(context, 'user.admin_updated', 'user', id));
+        await audit.append(auditEventFor(context, 'user.admin_updated', 'user', id), trx);
         return user;
       });
     },
@@ -129,7 +132,7 @@ export function createUsersService(deps: {
       refuseSelf(context.actor, id, 'delete');
       await writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         await users.delete(id, trx);
-        await audit.append(trx, auditEventFor(context, 'user.deleted', 'user', id));
+        await audit.append(auditEventFor(context, 'user.deleted', 'user', id), trx);
       });
     },
   };

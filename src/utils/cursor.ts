@@ -68,16 +68,3 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
-
-/** Repositories fetch `limit + 1` rows; the extra row only says whether another page exists. */
-export function toPage<Row, T>(
-  rows: Row[],
-  limit: number,
-  map: (row: Row) => T,
-  cursorOf: (row: Row) => string[],
-): Page<T> {
-  const hasMore = rows.length > limit;
-  const pageRows = hasMore ? rows.slice(0, limit) : rows;
-  const last = pageRows[pageRows.length - 1];
-  return { data: pageRows.map(map), next_cursor: hasMore && last ? encodeCursor(cursorOf(last)) : null };
-}

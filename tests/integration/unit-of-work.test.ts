@@ -78,9 +78,9 @@ describe('unit of work: the binding layer commits after the handler, with the id
     const { actor } = context.writeContext();
     const item = await context.unit.transaction((trx) =>
       new ItemsRepository({ db: t.database.db }).create(
-        trx,
         { userId: actor.id },
         { name: req.body.name, description: null, status: 'draft', tags: [], metadata: {} },
+        trx,
       ),
     );
     if (req.body.name === 'fail-after-write') throw new Error('the response could not be built');

@@ -32,7 +32,7 @@ describe('AuditRepository', () => {
       const rolledBack = event();
       await expect(
         database.db.transaction(async (trx) => {
-          await audit.append(trx, rolledBack);
+          await audit.append(rolledBack, trx);
           throw new Error('the write failed');
         }),
       ).rejects.toThrow('the write failed');
@@ -59,7 +59,7 @@ describe('AuditRepository', () => {
 
     it('when an event has no details, then it reads back without the member', async () => {
       const plain = event();
-      await database.db.transaction((trx) => audit.append(trx, plain));
+      await database.db.transaction((trx) => audit.append(plain, trx));
       const [row] = await rowsOf(plain.request_id);
       expect(row.details).toBeNull();
       expect(AuditRepository.toEvent({ ...row, cursor_occurred_at: '' })).not.toHaveProperty('details');
@@ -86,13 +86,12 @@ describe('AuditRepository', () => {
     beforeAll(async () => {
       // One transaction: every row gets the same occurred_at (now() is the transaction's start).
       await database.db.transaction(async (trx) => {
-        for (let i = 0; i < 5; i += 1) await audit.append(trx, event({ request_id: runId, actor_id: alice }));
+        for (let i = 0; i < 5; i += 1) await audit.append(event({ request_id: runId, actor_id: alice }), trx);
         await audit.append(
-          trx,
           event({ request_id: runId, actor_id: alice, action: 'item.updated', resource_id: itemId }),
+          trx,
         );
         await audit.append(
-          trx,
           event({
             request_id: runId,
             actor_type: 'cli',
@@ -100,6 +99,7 @@ describe('AuditRepository', () => {
             action: 'user.created',
             resource_type: 'user',
           }),
+          trx,
         );
       });
     });
@@ -109,7 +109,7 @@ describe('AuditRepository', () => {
     it('when events share a timestamp and one is deleted between pages, then the others come once, by id descending', async () => {
       const bob = newId();
       await database.db.transaction(async (trx) => {
-        for (let i = 0; i < 6; i += 1) await audit.append(trx, event({ request_id: runId, actor_id: bob }));
+        for (let i = 0; i < 6; i += 1) await audit.append(event({ request_id: runId, actor_id: bob }), trx);
       });
       const all = await audit.list({ actorId: bob }, 100, undefined);
       expect(all).toHaveLength(6);

@@ -15,7 +15,9 @@ describe('ClientsRepository', () => {
   afterAll(() => database.close());
 
   const create = (name = 'Partner') =>
-    clients.create({ name, scopes: ['items:read'], secretHash: `hash-${name}`, createdBy: adminId });
+    database.db.transaction((trx) =>
+      clients.create({ name, scopes: ['items:read'], secretHash: `hash-${name}`, createdBy: adminId }, trx),
+    );
 
   it('when a client is created, then it reads back without its secret hash, which only findSecretHash returns', async () => {
     const client = await create('Acme');
@@ -35,15 +37,23 @@ describe('ClientsRepository', () => {
 
   it('when the creator does not exist, then the foreign key refuses the client', async () => {
     expect(
-      await refusal(clients.create({ name: 'X', scopes: [], secretHash: 'h', createdBy: newId() })),
+      await refusal(
+        database.db.transaction((trx) =>
+          clients.create({ name: 'X', scopes: [], secretHash: 'h', createdBy: newId() }, trx),
+        ),
+      ),
     ).toMatchObject({ code: '23503' });
   });
 
   it('when the secret is rotated, then the hash changes and the version goes up by one; a missing client answers undefined', async () => {
     const client = await create('Rotating');
-    expect(await clients.updateSecretHash(client.client_id, 'new-hash')).toEqual({ ...client, version: 2 });
+    expect(
+      await database.db.transaction((trx) => clients.updateSecretHash(client.client_id, 'new-hash', trx)),
+    ).toEqual({ ...client, version: 2 });
     expect((await clients.findSecretHash(client.client_id))!.secret_hash).toBe('new-hash');
-    expect(await clients.updateSecretHash(newId(), 'x')).toBeUndefined();
+    expect(
+      await database.db.transaction((trx) => clients.updateSecretHash(newId(), 'x', trx)),
+    ).toBeUndefined();
   });
 
   it('when a row is locked for update, then a second locker gets it only after the first commits, with the new version', async () => {
@@ -70,8 +80,8 @@ describe('ClientsRepository', () => {
     const client = await create('Leaving');
     await database.db('auth_sessions').insert({ client_id: client.client_id, scope: 'items:read' });
     await database.db('items').insert({ owner_client_id: client.client_id, name: 'machine item' });
-    expect(await clients.delete(client.client_id)).toBe(true);
-    expect(await clients.delete(client.client_id)).toBe(false);
+    expect(await database.db.transaction((trx) => clients.delete(client.client_id, trx))).toBe(true);
+    expect(await database.db.transaction((trx) => clients.delete(client.client_id, trx))).toBe(false);
     expect(await database.db('auth_sessions').where({ client_id: client.client_id })).toEqual([]);
     expect(await database.db('items').where({ owner_client_id: client.client_id })).toEqual([]);
   });

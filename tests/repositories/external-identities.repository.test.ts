@@ -19,15 +19,21 @@ describe('ExternalIdentitiesRepository', () => {
     const first = await insertUser(database.db, { email: null });
     const second = await insertUser(database.db, { email: null });
     expect(await identities.findUserId(ISSUER, subject)).toBeUndefined();
-    expect(await identities.link(ISSUER, subject, first.id)).toBe(true);
-    expect(await identities.link(ISSUER, subject, second.id)).toBe(false);
+    expect(await database.db.transaction((trx) => identities.link(ISSUER, subject, first.id, trx))).toBe(
+      true,
+    );
+    expect(await database.db.transaction((trx) => identities.link(ISSUER, subject, second.id, trx))).toBe(
+      false,
+    );
     expect(await identities.findUserId(ISSUER, subject)).toBe(first.id);
     // The same subject at another issuer is another identity.
     expect(await identities.findUserId('https://other.example.com', subject)).toBeUndefined();
   });
 
   it('when the user does not exist, then the foreign key refuses the link', async () => {
-    expect(await refusal(identities.link(ISSUER, newId(), newId()))).toMatchObject({ code: '23503' });
+    expect(
+      await refusal(database.db.transaction((trx) => identities.link(ISSUER, newId(), newId(), trx))),
+    ).toMatchObject({ code: '23503' });
   });
 
   it('when two transactions link one identity at once, then exactly one wins and the other can roll its user back', async () => {
@@ -49,7 +55,7 @@ describe('ExternalIdentitiesRepository', () => {
   it('when the user is deleted, then the identity goes with it', async () => {
     const subject = newId();
     const user = await insertUser(database.db, { email: null });
-    await identities.link(ISSUER, subject, user.id);
+    await database.db.transaction((trx) => identities.link(ISSUER, subject, user.id, trx));
     await database.db('users').where({ id: user.id }).del();
     expect(await identities.findUserId(ISSUER, subject)).toBeUndefined();
   });

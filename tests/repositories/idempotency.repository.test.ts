@@ -89,7 +89,7 @@ describe('IdempotencyRepository', () => {
   it('when the response is stored in a transaction that commits, then the key replays it', async () => {
     const principal = newId();
     await idempotency.begin(principal, 'k2', 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, 'k2', RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, 'k2', RESPONSE, trx));
     expect(await idempotency.begin(principal, 'k2', 'hash-a', TTL)).toEqual({
       kind: 'completed',
       response: RESPONSE,
@@ -102,7 +102,7 @@ describe('IdempotencyRepository', () => {
     await idempotency.begin(principal, 'k3', 'hash-a', TTL);
     await expect(
       database.db.transaction(async (trx) => {
-        await idempotency.complete(trx, principal, 'k3', RESPONSE);
+        await idempotency.complete(principal, 'k3', RESPONSE, trx);
         throw new Error('the write failed');
       }),
     ).rejects.toThrow('the write failed');
@@ -115,7 +115,7 @@ describe('IdempotencyRepository', () => {
     await idempotency.release(principal, 'k4');
     expect(await record(principal, 'k4')).toBeUndefined();
     expect(await idempotency.begin(principal, 'k4', 'hash-b', TTL)).toEqual({ kind: 'started' });
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, 'k4', RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, 'k4', RESPONSE, trx));
     await idempotency.release(principal, 'k4');
     expect(await idempotency.begin(principal, 'k4', 'hash-b', TTL)).toMatchObject({ kind: 'completed' });
   });
@@ -123,7 +123,7 @@ describe('IdempotencyRepository', () => {
   it('when a completed record has expired, then the key starts afresh, even with another request', async () => {
     const principal = newId();
     await idempotency.begin(principal, 'k5', 'hash-a', 1);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, 'k5', RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, 'k5', RESPONSE, trx));
     await database
       .db('idempotency_keys')
       .where(where(principal, 'k5'))
@@ -148,7 +148,7 @@ describe('IdempotencyRepository', () => {
     expect(Date.now() - (taken.created_at as Date).getTime()).toBeLessThan(60_000);
     expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
     // The new holder completes it as if it were its own.
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, 'k7', RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, 'k7', RESPONSE, trx));
     expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toMatchObject({ kind: 'completed' });
   });
 
@@ -178,7 +178,7 @@ describe('IdempotencyRepository', () => {
     const key = randomUUID();
     const requestHash = `fingerprint-${randomUUID()}`;
     await idempotency.begin(principal, key, requestHash, TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, key, SECRET_RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
 
     const shown = await whatTheDatabaseShows(database.db, principal);
     expect(shown).toContain(hashIdempotencyKey(key));
@@ -193,7 +193,7 @@ describe('IdempotencyRepository', () => {
     const principal = newId();
     const [key, otherKey] = [randomUUID(), randomUUID()];
     await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, key, SECRET_RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
 
     expect(await idempotency.begin(principal, otherKey, 'hash-a', TTL)).toEqual({ kind: 'started' });
     // A database writer relabels the sealed record with the other key's hash and fingerprint.
@@ -214,7 +214,7 @@ describe('IdempotencyRepository', () => {
     const [principal, other] = [newId(), newId()];
     const key = randomUUID();
     await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, key, SECRET_RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
     await database
       .db('idempotency_keys')
       .where(where(principal, key))
@@ -226,7 +226,7 @@ describe('IdempotencyRepository', () => {
     const principal = newId();
     const key = randomUUID();
     await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, key, SECRET_RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
     await database.db('idempotency_keys').where(where(principal, key)).update({ response_status: 200 });
     await expect(idempotency.begin(principal, key, 'hash-a', TTL)).rejects.toThrow(
       'unable to authenticate data',
@@ -310,7 +310,7 @@ describe('migration 20261130000200_idempotency_keys_sealed', () => {
     const principal = newId();
     const key = randomUUID();
     await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(trx, principal, key, RESPONSE));
+    await database.db.transaction((trx) => idempotency.complete(principal, key, RESPONSE, trx));
 
     await rollBack();
     expect(await database.db.schema.hasColumn('idempotency_keys', 'key')).toBe(true);

@@ -23,7 +23,7 @@ describe('ItemsRepository', () => {
   afterAll(() => database.close());
 
   const create = (owner: { userId?: string; clientId?: string }, item: ItemFields) =>
-    database.db.transaction((trx) => items.create(trx, owner, item));
+    database.db.transaction((trx) => items.create(owner, item, trx));
 
   describe('constraints', () => {
     it('when an item has two owners or none, then the one-owner check refuses it', async () => {
@@ -67,13 +67,13 @@ describe('ItemsRepository', () => {
       let locked!: () => void;
       const firstLocked = new Promise<void>((resolve) => (locked = resolve));
       const first = database.db.transaction(async (trx) => {
-        const current = await items.findByIdForUpdate(trx, item.id);
+        const current = await items.findByIdForUpdate(item.id, trx);
         locked();
         await sleep(150);
-        return items.update(trx, item.id, fields('first'), current!.version + 1);
+        return items.update(item.id, fields('first'), current!.version + 1, trx);
       });
       await firstLocked;
-      const second = database.db.transaction(async (trx) => (await items.findByIdForUpdate(trx, item.id))!);
+      const second = database.db.transaction(async (trx) => (await items.findByIdForUpdate(item.id, trx))!);
       const [updated, seen] = await Promise.all([first, second]);
       expect(updated).toMatchObject({ name: 'first', version: 2 });
       expect(seen).toMatchObject({ name: 'first', version: 2 });
@@ -82,7 +82,7 @@ describe('ItemsRepository', () => {
     it('when an item is deleted, then it is gone', async () => {
       const user = await insertUser(database.db);
       const item = await create({ userId: user.id }, fields('doomed'));
-      await database.db.transaction((trx) => items.delete(trx, item.id));
+      await database.db.transaction((trx) => items.delete(item.id, trx));
       expect(await items.findById(item.id)).toBeUndefined();
     });
   });

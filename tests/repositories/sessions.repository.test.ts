@@ -15,11 +15,16 @@ describe('SessionsRepository', () => {
 
   const newRefreshToken = async (sessionId: string, expiresInMs = 60_000) => {
     const tokenHash = hashOpaqueToken(`rt_${newId()}`);
-    await sessions.insertRefreshToken({
-      tokenHash,
-      sessionId,
-      expiresAt: new Date(Date.now() + expiresInMs),
-    });
+    await database.db.transaction((trx) =>
+      sessions.insertRefreshToken(
+        {
+          tokenHash,
+          sessionId,
+          expiresAt: new Date(Date.now() + expiresInMs),
+        },
+        trx,
+      ),
+    );
     return tokenHash;
   };
 
@@ -28,12 +33,24 @@ describe('SessionsRepository', () => {
       const user = await insertUser(database.db);
       const clientId = await insertClient(database.db, user.id);
       const check = { code: '23514', constraint: 'auth_sessions_one_principal_check' };
-      expect(await refusal(sessions.create({ userId: user.id, clientId, scope: 'profile' }))).toEqual(check);
-      expect(await refusal(sessions.create({ scope: 'profile' }))).toEqual(check);
+      expect(
+        await refusal(
+          database.db.transaction((trx) =>
+            sessions.create({ userId: user.id, clientId, scope: 'profile' }, trx),
+          ),
+        ),
+      ).toEqual(check);
+      expect(
+        await refusal(database.db.transaction((trx) => sessions.create({ scope: 'profile' }, trx))),
+      ).toEqual(check);
     });
 
     it('when a session names a user that does not exist, then the foreign key refuses it', async () => {
-      expect(await refusal(sessions.create({ userId: newId(), scope: 'profile' }))).toMatchObject({
+      expect(
+        await refusal(
+          database.db.transaction((trx) => sessions.create({ userId: newId(), scope: 'profile' }, trx)),
+        ),
+      ).toMatchObject({
         code: '23503',
       });
     });
@@ -44,7 +61,9 @@ describe('SessionsRepository', () => {
 
     it('when the user is deleted, then their sessions and refresh tokens go with them', async () => {
       const user = await insertUser(database.db);
-      const sessionId = await sessions.create({ userId: user.id, scope: 'profile' });
+      const sessionId = await database.db.transaction((trx) =>
+        sessions.create({ userId: user.id, scope: 'profile' }, trx),
+      );
       const tokenHash = await newRefreshToken(sessionId);
       await database.db('users').where({ id: user.id }).del();
       expect(await sessions.findSession(sessionId)).toBeUndefined();
@@ -55,10 +74,12 @@ describe('SessionsRepository', () => {
   describe('revocation', () => {
     it('when a session is revoked twice, then only the first call reports that it ended it', async () => {
       const user = await insertUser(database.db);
-      const sessionId = await sessions.create({ userId: user.id, scope: 'profile' });
-      expect(await sessions.revoke(sessionId)).toBe(true);
-      expect(await sessions.revoke(sessionId)).toBe(false);
-      expect(await sessions.revoke(newId())).toBe(false);
+      const sessionId = await database.db.transaction((trx) =>
+        sessions.create({ userId: user.id, scope: 'profile' }, trx),
+      );
+      expect(await database.db.transaction((trx) => sessions.revoke(sessionId, trx))).toBe(true);
+      expect(await database.db.transaction((trx) => sessions.revoke(sessionId, trx))).toBe(false);
+      expect(await database.db.transaction((trx) => sessions.revoke(newId(), trx))).toBe(false);
       expect((await sessions.findSession(sessionId))!.revoked_at).toBeInstanceOf(Date);
     });
 
@@ -66,10 +87,14 @@ describe('SessionsRepository', () => {
       const user = await insertUser(database.db);
       const other = await insertUser(database.db);
       const [kept, ended1, ended2] = await Promise.all(
-        [1, 2, 3].map(() => sessions.create({ userId: user.id, scope: 'profile' })),
+        [1, 2, 3].map(() =>
+          database.db.transaction((trx) => sessions.create({ userId: user.id, scope: 'profile' }, trx)),
+        ),
       );
-      const othersSession = await sessions.create({ userId: other.id, scope: 'profile' });
-      expect(await sessions.revokeAllOfUser(user.id, kept)).toBe(2);
+      const othersSession = await database.db.transaction((trx) =>
+        sessions.create({ userId: other.id, scope: 'profile' }, trx),
+      );
+      expect(await database.db.transaction((trx) => sessions.revokeAllOfUser(user.id, kept, trx))).toBe(2);
       expect((await sessions.findSession(kept!))!.revoked_at).toBeNull();
       expect((await sessions.findSession(ended1!))!.revoked_at).not.toBeNull();
       expect((await sessions.findSession(ended2!))!.revoked_at).not.toBeNull();
@@ -80,7 +105,9 @@ describe('SessionsRepository', () => {
   describe('the principal of a token', () => {
     it('when a user session is read as a user’s, then the account comes with it; read as a client’s, without a holder', async () => {
       const user = await insertUser(database.db, { role: 'admin' });
-      const sessionId = await sessions.create({ userId: user.id, scope: 'profile users:read' });
+      const sessionId = await database.db.transaction((trx) =>
+        sessions.create({ userId: user.id, scope: 'profile users:read' }, trx),
+      );
       expect(await sessions.findPrincipal(sessionId, 'user')).toMatchObject({
         session_id: sessionId,
         user_id: user.id,
@@ -100,7 +127,9 @@ describe('SessionsRepository', () => {
     it('when a client session is read as a client’s, then its granted scopes come with it', async () => {
       const user = await insertUser(database.db);
       const clientId = await insertClient(database.db, user.id);
-      const sessionId = await sessions.create({ clientId, scope: 'items:read' });
+      const sessionId = await database.db.transaction((trx) =>
+        sessions.create({ clientId, scope: 'items:read' }, trx),
+      );
       expect(await sessions.findPrincipal(sessionId, 'client')).toMatchObject({
         client_id: clientId,
         client_scopes: ['items:read'],
@@ -113,21 +142,27 @@ describe('SessionsRepository', () => {
     let sessionId: string;
     beforeAll(async () => {
       const user = await insertUser(database.db);
-      sessionId = await sessions.create({ userId: user.id, scope: 'profile' });
+      sessionId = await database.db.transaction((trx) =>
+        sessions.create({ userId: user.id, scope: 'profile' }, trx),
+      );
     });
 
     it('when a refresh token is consumed, then it comes back once, marked used; the second time nothing', async () => {
       const tokenHash = await newRefreshToken(sessionId);
-      const consumed = await sessions.consumeRefreshToken(tokenHash);
+      const consumed = await database.db.transaction((trx) => sessions.consumeRefreshToken(tokenHash, trx));
       expect(consumed).toMatchObject({ token_hash: tokenHash, session_id: sessionId });
       expect(consumed!.used_at).toBeInstanceOf(Date);
-      expect(await sessions.consumeRefreshToken(tokenHash)).toBeUndefined();
+      expect(
+        await database.db.transaction((trx) => sessions.consumeRefreshToken(tokenHash, trx)),
+      ).toBeUndefined();
       expect((await sessions.findRefreshToken(tokenHash))!.used_at).toEqual(consumed!.used_at);
     });
 
     it('when a refresh token has expired, then it cannot be consumed and stays unused', async () => {
       const tokenHash = await newRefreshToken(sessionId, -1000);
-      expect(await sessions.consumeRefreshToken(tokenHash)).toBeUndefined();
+      expect(
+        await database.db.transaction((trx) => sessions.consumeRefreshToken(tokenHash, trx)),
+      ).toBeUndefined();
       expect((await sessions.findRefreshToken(tokenHash))!.used_at).toBeNull();
     });
 

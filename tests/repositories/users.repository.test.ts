@@ -20,8 +20,8 @@ describe('UsersRepository', () => {
   describe('constraints', () => {
     it('when an email is taken in any letter case, then a ConflictError and no second row', async () => {
       const email = uniqueEmail('case');
-      await users.create(account(email));
-      const duplicate = users.create(account(email.toUpperCase()));
+      await database.db.transaction((trx) => users.create(account(email), trx));
+      const duplicate = database.db.transaction((trx) => users.create(account(email.toUpperCase()), trx));
       await expect(duplicate).rejects.toBeInstanceOf(ConflictError);
       await expect(duplicate).rejects.toMatchObject({
         cause: { code: '23505', constraint: 'users_email_unique' },
@@ -30,8 +30,8 @@ describe('UsersRepository', () => {
     });
 
     it('when accounts have no email (external identity provider), then any number of them may exist', async () => {
-      await users.create(account(null));
-      await users.create(account(null));
+      await database.db.transaction((trx) => users.create(account(null), trx));
+      await database.db.transaction((trx) => users.create(account(null), trx));
       expect(
         Number((await database.db('users').whereNull('email').count('* as n'))[0]!.n),
       ).toBeGreaterThanOrEqual(2);
@@ -54,8 +54,8 @@ describe('UsersRepository', () => {
         .db('external_identities')
         .insert({ issuer: 'https://idp', subject: newId(), user_id: user.id });
       await database.db('items').insert({ owner_user_id: user.id, name: 'owned' });
-      expect(await users.delete(user.id)).toBe(true);
-      expect(await users.delete(user.id)).toBe(false);
+      expect(await database.db.transaction((trx) => users.delete(user.id, trx))).toBe(true);
+      expect(await database.db.transaction((trx) => users.delete(user.id, trx))).toBe(false);
       expect(await database.db('auth_sessions').where({ user_id: user.id })).toEqual([]);
       expect(await database.db('external_identities').where({ user_id: user.id })).toEqual([]);
       expect(await database.db('items').where({ owner_user_id: user.id })).toEqual([]);
@@ -66,7 +66,9 @@ describe('UsersRepository', () => {
   describe('reads and writes', () => {
     it('when credentials are looked up by email, then the case does not matter', async () => {
       const email = uniqueEmail('lookup');
-      const user = await users.create({ ...account(email), passwordHash: 'hash' });
+      const user = await database.db.transaction((trx) =>
+        users.create({ ...account(email), passwordHash: 'hash' }, trx),
+      );
       expect(await users.findCredentialsByEmail(email.toUpperCase())).toEqual({
         id: user.id,
         role: 'user',
@@ -77,27 +79,37 @@ describe('UsersRepository', () => {
     });
 
     it('when a user is updated, then updated_at moves and the password hash changes only when given', async () => {
-      const user = await users.create({ ...account(uniqueEmail()), passwordHash: 'old' });
-      const renamed = await users.update(user.id, { name: 'Renamed' });
+      const user = await database.db.transaction((trx) =>
+        users.create({ ...account(uniqueEmail()), passwordHash: 'old' }, trx),
+      );
+      const renamed = await database.db.transaction((trx) => users.update(user.id, { name: 'Renamed' }, trx));
       expect(renamed).toMatchObject({ name: 'Renamed' });
       expect(Date.parse(renamed!.updated_at)).toBeGreaterThanOrEqual(Date.parse(user.updated_at));
       expect((await users.findCredentialsById(user.id))!.password_hash).toBe('old');
-      await users.update(user.id, { passwordHash: 'new' });
+      await database.db.transaction((trx) => users.update(user.id, { passwordHash: 'new' }, trx));
       expect((await users.findCredentialsById(user.id))!.password_hash).toBe('new');
-      expect(await users.update(newId(), { name: 'Nobody' })).toBeUndefined();
+      expect(
+        await database.db.transaction((trx) => users.update(newId(), { name: 'Nobody' }, trx)),
+      ).toBeUndefined();
     });
 
     it('when a user is changed in any way, the password included, then the version goes up by one each time', async () => {
-      const user = await users.create(account(uniqueEmail()));
+      const user = await database.db.transaction((trx) => users.create(account(uniqueEmail()), trx));
       expect(user.version).toBe(1);
-      expect(await users.update(user.id, { name: 'Renamed' })).toMatchObject({ version: 2 });
-      expect(await users.update(user.id, { passwordHash: 'new' })).toMatchObject({ version: 3 });
-      expect(await users.update(user.id, { status: 'disabled' })).toMatchObject({ version: 4 });
+      expect(
+        await database.db.transaction((trx) => users.update(user.id, { name: 'Renamed' }, trx)),
+      ).toMatchObject({ version: 2 });
+      expect(
+        await database.db.transaction((trx) => users.update(user.id, { passwordHash: 'new' }, trx)),
+      ).toMatchObject({ version: 3 });
+      expect(
+        await database.db.transaction((trx) => users.update(user.id, { status: 'disabled' }, trx)),
+      ).toMatchObject({ version: 4 });
       expect(await users.findById(user.id)).toMatchObject({ version: 4 });
     });
 
     it('when a row is locked for update, then a second locker gets it only after the first commits, with the new version', async () => {
-      const user = await users.create(account(uniqueEmail()));
+      const user = await database.db.transaction((trx) => users.create(account(uniqueEmail()), trx));
       let locked!: () => void;
       const firstLocked = new Promise<void>((resolve) => (locked = resolve));
       let release!: () => void;
@@ -118,11 +130,13 @@ describe('UsersRepository', () => {
 
     it('when many users are inserted at once, then existing emails are skipped and only the new rows come back', async () => {
       const existing = uniqueEmail('bulk');
-      await users.create(account(existing));
+      await database.db.transaction((trx) => users.create(account(existing), trx));
       const fresh = [uniqueEmail('bulk'), uniqueEmail('bulk')];
-      const inserted = await users.insertMany([existing, ...fresh].map(account));
+      const inserted = await database.db.transaction((trx) =>
+        users.insertMany([existing, ...fresh].map(account), trx),
+      );
       expect(inserted.map((user) => user.email).sort()).toEqual([...fresh].sort());
-      expect(await users.insertMany([])).toEqual([]);
+      expect(await database.db.transaction((trx) => users.insertMany([], trx))).toEqual([]);
     });
   });
 

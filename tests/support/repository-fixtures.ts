@@ -9,12 +9,17 @@ export function insertUser(
   db: Knex,
   fields: Partial<{ email: string | null; role: 'user' | 'admin'; name: string }> = {},
 ): Promise<User> {
-  return new UsersRepository({ db }).create({
-    email: fields.email === undefined ? uniqueEmail('repo') : fields.email,
-    name: fields.name ?? 'Repository Test',
-    passwordHash: null,
-    role: fields.role ?? 'user',
-  });
+  return db.transaction((trx) =>
+    new UsersRepository({ db }).create(
+      {
+        email: fields.email === undefined ? uniqueEmail('repo') : fields.email,
+        name: fields.name ?? 'Repository Test',
+        passwordHash: null,
+        role: fields.role ?? 'user',
+      },
+      trx,
+    ),
+  );
 }
 
 export async function insertClient(db: Knex, createdBy: string): Promise<string> {
