@@ -49,7 +49,19 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     // Checked on every attempt, not only when the subscription was saved: DNS answers change.
-    const target = await checkTargetUrl(delivery.url, options.policy);
+    // The resolver is part of the attempt's time budget: a hanging DNS server must not stall the worker.
+    const target = await withinMs(checkTargetUrl(delivery.url, options.policy), timeoutMs);
+    if (target === 'timed-out') {
+      const error = `The target host did not resolve within ${timeoutMs} ms.`;
+      return {
+        ok: false,
+        status: null,
+        durationMs: elapsed(),
+        failure: 'timeout',
+        error,
+        responseExcerpt: '',
+      };
+    }
     if (!target.ok) {
       return {
         ok: false,
@@ -70,9 +82,16 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
       'webhook-signature': signatureHeader(delivery.secrets, delivery.id, timestamp, body),
     };
-    const outcome = await post(target.url, target.addresses, headers, body, timeoutMs, maxResponseBytes);
+    const remainingMs = Math.max(1, timeoutMs - elapsed());
+    const outcome = await post(target.url, target.addresses, headers, body, remainingMs, maxResponseBytes);
     return { ...outcome, durationMs: elapsed() };
   };
+}
+
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | 'timed-out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed-out'>((resolve) => (timer = setTimeout(() => resolve('timed-out'), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 type Outcome = Omit<DeliveryAttemptResult, 'durationMs'>;
@@ -107,7 +126,8 @@ function post(
       lookup: pinnedLookup(addresses),
     });
     const timer = setTimeout(
-      () => failed('timeout', `No complete response within ${timeoutMs} ms.`),
+      () =>
+        failed('timeout', `No complete response within the attempt's time budget (${timeoutMs} ms left).`),
       timeoutMs,
     );
 

@@ -126,6 +126,20 @@ describe('sending one webhook delivery', () => {
     }
   });
 
+  it('when the host name never resolves, then the attempt ends with a timeout error', async () => {
+    const resolve = () => new Promise<never>(() => undefined);
+    const send = createWebhookSender({ timeoutMs: 100, policy: { resolve } });
+
+    const result = await send({
+      url: 'https://hooks.example.com/in',
+      secrets: [newSecret()],
+      id: randomUUID(),
+      payload: {},
+    });
+
+    expect(result).toMatchObject({ ok: false, status: null, failure: 'timeout' });
+  });
+
   it('when the response body is large, then only the first bytes are kept', async () => {
     const receiver = await startReceiver((_req, res) => res.writeHead(200).end('x'.repeat(5 * 1024 * 1024)));
     try {
