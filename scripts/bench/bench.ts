@@ -8,7 +8,8 @@
  *   BENCH_SECONDS  measured seconds per endpoint (default 10), after 3 s of warm-up
  *   BENCH_CPU      pin the servers to this core with taskset (e.g. 1)
  *   SPEC_PADDING   extra operations for the spec-size run (default 200; 0 skips it)
- *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me"
+ *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me";
+ *                  "start-up" only migrates (no seed) and times BENCH_STARTS (default 5) starts to ready
  *   BENCH_CPU_PROF=1  profile the API (node --cpu-prof) into build/bench/profile/ and stop after the
  *                  endpoints (see profile-summary.ts; combine with BENCH_ONLY)
  */
@@ -19,6 +20,7 @@ import { loadavg } from 'node:os';
 import pg from 'pg';
 import { collectFixtures, seed } from './fixtures';
 import { measure, type Row } from './load';
+import { cpuMicros } from './proc';
 import { markdownTable, writeJson } from './report';
 import { apiScenarios, currentUser } from './scenarios';
 import { loginStorm } from './storm';
@@ -30,6 +32,7 @@ const PADDING = Number(process.env.SPEC_PADDING ?? 200);
 const PASSWORD = 'violet-kettle-orbit-42';
 const PROFILED = process.env.BENCH_CPU_PROF === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
+const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const node = process.env.BENCH_NODE ?? process.execPath;
 const nodeVersion = execFileSync(node, ['--version']).toString().trim();
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -72,6 +75,10 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     execFileSync(node, ['dist/src/cli.js', 'migrate'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (ONLY === 'start-up') {
+      await startUps(env, apiPort);
+      return;
+    }
     const seedStarted = Date.now();
     seed({ node, env, items: 100_000, users: 10_000 });
     await benchDb.query('ANALYZE');
@@ -176,6 +183,34 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/** Starts the API one at a time, each on the already-migrated database, and reports spawn to ready. */
+async function startUps(env: NodeJS.ProcessEnv, port: number): Promise<void> {
+  const readyMs: number[] = [];
+  for (let n = 0; n < STARTS; n++) {
+    const api = await startServer({
+      name: 'api',
+      node,
+      args: [...(PROFILED ? ['--cpu-prof', '--cpu-prof-dir=build/bench/profile'] : []), 'dist/src/main.js'],
+      env,
+      port,
+      logFile: 'build/bench/api.log',
+    });
+    // What the start cost, whatever else the machine was running meanwhile.
+    const cpuMs = cpuMicros(api.pid) / 1000;
+    await api.stop();
+    readyMs.push(api.readyMs);
+    out(
+      `start-up ${n + 1}: ready in ${api.readyMs.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms of CPU, idle RSS ${api.idleRssMb.toFixed(0)} MB`,
+    );
+  }
+  const sorted = [...readyMs].sort((a, b) => a - b);
+  out(
+    `start-up: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms of ${STARTS}; load average ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((error: unknown) => {
