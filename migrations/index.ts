@@ -5,6 +5,7 @@ import * as itemsAuditIdempotency from './20261123000200_items_audit_idempotency
 import * as auditSecurityEvents from './20261130000000_audit_security_events';
 import * as userClientVersions from './20261130000100_user_client_versions';
 import * as idempotencyKeysSealed from './20261130000200_idempotency_keys_sealed';
+import * as webhooks from './20261130000300_webhooks';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261130000000_audit_security_events', auditSecurityEvents],
   ['20261130000100_user_client_versions', userClientVersions],
   ['20261130000200_idempotency_keys_sealed', idempotencyKeysSealed],
+  ['20261130000300_webhooks', webhooks],
 ];
