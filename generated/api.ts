@@ -426,6 +426,173 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The caller's own endpoints, newest first, with keyset pagination.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Subscribes an HTTPS URL to event types. The answer carries the signing secret, once; every delivery is signed with it per the Standard Webhooks specification. Item events reach the endpoints of the item's owner; user and client events reach administrators' endpoints only.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description One of the caller's endpoints with its `ETag` (304 with `If-None-Match` holding it). Someone else's endpoint is 404.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint and its delivery log; pending deliveries are dropped. Requires `If-Match`.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description A JSON merge patch of the URL, description, event types or status (disable, or re-enable an endpoint disabled for failing). Requires `If-Match` with the `ETag` you last read (428 without, 412 when stale).
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description Issues a new secret, shown in this answer only. For the next 24 hours every delivery is signed with both the new and the previous secret (two signatures in `webhook-signature`), so you can switch your verification without losing a message; `previous_secret_expires_at` says until when. Requires `If-Match`.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description Every event sent or to be sent to the endpoint, newest first, with the outcome of its last attempt (status code, latency, error) and when the next one is due.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+                /**
+                 * @description The delivery's id.
+                 * @example 4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09
+                 */
+                delivery_id: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver an event
+         * @description Queues the delivery's event to the endpoint again, as a new delivery with the same event id (`webhook-id`), whatever became of the first.
+         */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/test-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Queues a `webhook.test` event to this endpoint only, whatever event types it subscribes to; it is delivered like any other event once the endpoint is enabled.
+         */
+        post: operations["sendWebhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -567,7 +734,208 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "item.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An item was created (item.created)
+         * @description Sent to every enabled endpoint subscribed to `item.created` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onItemCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "item.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An item was changed (item.updated)
+         * @description Sent to every enabled endpoint subscribed to `item.updated` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onItemUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "item.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An item was deleted (item.deleted)
+         * @description Sent to every enabled endpoint subscribed to `item.deleted` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onItemDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An account was created (user.created)
+         * @description Sent to every enabled endpoint subscribed to `user.created` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onUserCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An account was changed (user.updated)
+         * @description Sent to every enabled endpoint subscribed to `user.updated` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onUserUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An account was deleted (user.deleted)
+         * @description Sent to every enabled endpoint subscribed to `user.deleted` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onUserDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "client.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A partner client was created (client.created)
+         * @description Sent to every enabled endpoint subscribed to `client.created` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onClientCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "client.secret_rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A partner client secret was rotated (client.secret_rotated)
+         * @description Sent to every enabled endpoint subscribed to `client.secret_rotated` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onClientSecretRotated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "client.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A partner client was deleted (client.deleted)
+         * @description Sent to every enabled endpoint subscribed to `client.deleted` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onClientDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A test event (webhook.test)
+         * @description Sent to every enabled endpoint subscribed to `webhook.test` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description An RFC 9457 problem document. Every error response of this API has this shape. */
@@ -652,6 +1020,332 @@ export interface components {
                 database?: "ok";
             };
         };
+        /**
+         * @description An item was created.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "item.created",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+         *         "name": "Blue widget",
+         *         "description": "The widget partners ask for most.",
+         *         "status": "active",
+         *         "tags": [
+         *           "widgets",
+         *           "blue"
+         *         ],
+         *         "metadata": {
+         *           "sku": "BW-001"
+         *         },
+         *         "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+         *         "owner_type": "user",
+         *         "version": 2,
+         *         "created_at": "2026-11-23T10:00:00.000Z",
+         *         "updated_at": "2026-11-23T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ItemCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "item.created";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["Item"];
+        };
+        /**
+         * @description An item was changed; `data` is the item as it is now.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "item.updated",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
+         *         "name": "Blue widget",
+         *         "description": "The widget partners ask for most.",
+         *         "status": "active",
+         *         "tags": [
+         *           "widgets",
+         *           "blue"
+         *         ],
+         *         "metadata": {
+         *           "sku": "BW-001"
+         *         },
+         *         "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+         *         "owner_type": "user",
+         *         "version": 2,
+         *         "created_at": "2026-11-23T10:00:00.000Z",
+         *         "updated_at": "2026-11-23T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ItemUpdatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "item.updated";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["Item"];
+        };
+        /**
+         * @description An item was deleted.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "item.deleted",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d"
+         *       }
+         *     }
+         */
+        ItemDeletedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "item.deleted";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["DeletedResource"];
+        };
+        /**
+         * @description An account was created (registration, an administrator, or a first sign-in through an external identity provider).
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "user.created",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+         *         "email": "ada@example.com",
+         *         "name": "Ada Lovelace",
+         *         "role": "user",
+         *         "status": "active",
+         *         "version": 1,
+         *         "created_at": "2026-11-23T10:00:00.000Z",
+         *         "updated_at": "2026-11-23T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        UserCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "user.created";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["User"];
+        };
+        /**
+         * @description An account was changed (its name, or its role or status by an administrator).
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "user.updated",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
+         *         "email": "ada@example.com",
+         *         "name": "Ada Lovelace",
+         *         "role": "user",
+         *         "status": "active",
+         *         "version": 1,
+         *         "created_at": "2026-11-23T10:00:00.000Z",
+         *         "updated_at": "2026-11-23T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        UserUpdatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "user.updated";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["User"];
+        };
+        /**
+         * @description An account was deleted.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "user.deleted",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d"
+         *       }
+         *     }
+         */
+        UserDeletedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "user.deleted";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["DeletedResource"];
+        };
+        /**
+         * @description A partner client was created. The event never carries its secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "client.created",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *         "name": "Acme integration",
+         *         "scopes": [
+         *           "items:read",
+         *           "items:write"
+         *         ],
+         *         "version": 1,
+         *         "created_at": "2026-11-23T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        ClientCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "client.created";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["Client"];
+        };
+        /**
+         * @description A partner client's secret was rotated. The event never carries the secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "client.secret_rotated",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *         "name": "Acme integration",
+         *         "scopes": [
+         *           "items:read",
+         *           "items:write"
+         *         ],
+         *         "version": 1,
+         *         "created_at": "2026-11-23T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        ClientSecretRotatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "client.secret_rotated";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["Client"];
+        };
+        /**
+         * @description A partner client was deleted.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "client.deleted",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d"
+         *       }
+         *     }
+         */
+        ClientDeletedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "client.deleted";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["DeletedResource"];
+        };
+        /**
+         * @description Sent on request (`POST /v1/webhook-endpoints/{endpoint_id}/test-events`) to one endpoint, whatever it subscribes to.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "webhook.test",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "endpoint_id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *         "message": "A test event, sent on request."
+         *       }
+         *     }
+         */
+        WebhookTestEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "webhook.test";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["WebhookTestData"];
+        };
+        /**
+         * @description An event an endpoint can subscribe to. Item events go to the endpoints of the item's owner (the user or
+         *     partner client); user and client events go to the endpoints of administrators. Each is described, with
+         *     its payload, under Webhooks.
+         * @enum {string}
+         */
+        WebhookEventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted";
         /**
          * Format: password
          * @description 8 to 128 characters. Commonly used passwords are refused.
@@ -791,7 +1485,7 @@ export interface components {
          * @description A permission carried by a token; each operation lists the scope it requires.
          * @enum {string}
          */
-        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read";
+        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write";
         /** @description OAuth 2.0 authorization server metadata (RFC 8414). */
         AuthorizationServerMetadata: {
             /** Format: uri */
@@ -833,7 +1527,7 @@ export interface components {
          * @description The scopes a partner client (client credentials) can be granted.
          * @enum {string}
          */
-        ClientScope: "items:read" | "items:write";
+        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
         /** @description A partner's machine credentials for the client credentials grant. */
         Client: {
             /** Format: uuid */
@@ -976,10 +1670,13 @@ export interface components {
          *       authenticate (token or revocation endpoint); `details` holds the username or client id tried and the reason;
          *     - `auth.token_refreshed`: a refresh token was exchanged for new tokens;
          *     - `auth.refresh_token_reused`: a refresh token was presented a second time, and its session ended;
-         *     - `auth.session_revoked`: a session ended through `POST /v1/auth/revoke`.
+         *     - `auth.session_revoked`: a session ended through `POST /v1/auth/revoke`;
+         *     - `webhook_endpoint.created`, `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
+         *       `webhook_endpoint.deleted`: webhook endpoints (an endpoint disabled for failing is not an actor's change
+         *       and is not audited; its `disabled_reason` says so).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
@@ -991,7 +1688,7 @@ export interface components {
          * @description The kind of resource an event is about.
          * @enum {string}
          */
-        AuditResourceType: "user" | "client" | "item";
+        AuditResourceType: "user" | "client" | "item" | "webhook_endpoint";
         /** @description What else an event records; which members appear depends on `action`. Never a password, secret or token. */
         AuditEventDetails: {
             /**
@@ -1056,6 +1753,226 @@ export interface components {
         AuditEventPage: {
             data: components["schemas"]["AuditEvent"][];
             next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * Format: uri
+         * @description Where deliveries are POSTed. It must be `https` and resolve only to public addresses (never private,
+         *     loopback, link-local or cloud metadata addresses); it is checked when registered and again, after DNS,
+         *     before every delivery. Plain `http` to a loopback address is accepted only by deployments configured for
+         *     local development. Redirects are not followed.
+         * @example https://hooks.partner.example/partner-api
+         */
+        WebhookUrl: string;
+        /**
+         * @description A subscription of its owner (the user or partner client that registered it) to events.
+         * @example {
+         *       "id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *       "url": "https://hooks.partner.example/partner-api",
+         *       "description": "Stock sync",
+         *       "event_types": [
+         *         "item.created",
+         *         "item.updated",
+         *         "item.deleted"
+         *       ],
+         *       "status": "enabled",
+         *       "disabled_reason": null,
+         *       "disabled_at": null,
+         *       "failing_since": null,
+         *       "previous_secret_expires_at": null,
+         *       "version": 1,
+         *       "created_at": "2026-11-23T10:00:00.000Z",
+         *       "updated_at": "2026-11-23T10:00:00.000Z"
+         *     }
+         */
+        WebhookEndpoint: {
+            /** Format: uuid */
+            readonly id: string;
+            url: components["schemas"]["WebhookUrl"];
+            description: string | null;
+            event_types: components["schemas"]["WebhookEventType"][];
+            /**
+             * @description Only enabled endpoints receive deliveries; events for a disabled one wait until it is enabled again.
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /**
+             * @description `failing` when every delivery failed for the deployment's limit (5 days by default); see the deliveries for the last answers.
+             * @enum {string|null}
+             */
+            disabled_reason: "by_owner" | "failing" | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt failed; `null` after a success.
+             */
+            failing_since: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when deliveries also carry a signature with the previous secret.
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @description One page of the caller's webhook endpoints, newest first. Pass `next_cursor` as `cursor` for the next page. */
+        WebhookEndpointPage: {
+            data: components["schemas"]["WebhookEndpoint"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        CreateWebhookEndpointRequest: {
+            url: components["schemas"]["WebhookUrl"];
+            description?: string | null;
+            event_types: components["schemas"]["WebhookEventType"][];
+        };
+        /**
+         * @description An endpoint with its signing secret, shown only in this response (after registration or a rotation).
+         * @example {
+         *       "id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *       "url": "https://hooks.partner.example/partner-api",
+         *       "description": "Stock sync",
+         *       "event_types": [
+         *         "item.created",
+         *         "item.updated",
+         *         "item.deleted"
+         *       ],
+         *       "status": "enabled",
+         *       "disabled_reason": null,
+         *       "disabled_at": null,
+         *       "failing_since": null,
+         *       "previous_secret_expires_at": null,
+         *       "version": 1,
+         *       "created_at": "2026-11-23T10:00:00.000Z",
+         *       "updated_at": "2026-11-23T10:00:00.000Z",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+         *     }
+         */
+        WebhookEndpointWithSecret: {
+            /** Format: uuid */
+            readonly id: string;
+            url: components["schemas"]["WebhookUrl"];
+            description: string | null;
+            event_types: components["schemas"]["WebhookEventType"][];
+            /**
+             * @description Only enabled endpoints receive deliveries; events for a disabled one wait until it is enabled again.
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /**
+             * @description `failing` when every delivery failed for the deployment's limit (5 days by default); see the deliveries for the last answers.
+             * @enum {string|null}
+             */
+            disabled_reason: "by_owner" | "failing" | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt failed; `null` after a success.
+             */
+            failing_since: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when deliveries also carry a signature with the previous secret.
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            /** @description The Standard Webhooks signing secret (`whsec_` and base64). Keep it secret; it cannot be shown again. */
+            secret: string;
+        };
+        /**
+         * @description A JSON merge patch (RFC 7386): fields present replace the endpoint's, `null` clears `description`.
+         *     `status: enabled` re-enables an endpoint that was disabled (by its owner or for failing) and clears
+         *     `failing_since`; `status: disabled` pauses deliveries, which wait until it is enabled again.
+         */
+        WebhookEndpointMergePatch: {
+            url?: components["schemas"]["WebhookUrl"];
+            description?: string | null;
+            event_types?: components["schemas"]["WebhookEventType"][];
+            /** @enum {string} */
+            status?: "enabled" | "disabled";
+        };
+        /**
+         * @description One event's delivery to one endpoint, with the outcome of its last attempt.
+         * @example {
+         *       "id": "4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09",
+         *       "event_id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "event_type": "item.updated",
+         *       "status": "succeeded",
+         *       "attempts": 1,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-11-23T10:00:01.000Z",
+         *       "last_status_code": 204,
+         *       "last_latency_ms": 87,
+         *       "last_error": null,
+         *       "created_at": "2026-11-23T10:00:00.000Z",
+         *       "completed_at": "2026-11-23T10:00:01.000Z"
+         *     }
+         */
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The event's id, sent as `webhook-id` (prefixed `msg_`); the same on every attempt and redelivery.
+             */
+            event_id: string;
+            event_type: string;
+            /**
+             * @description `failed` once the retry period (3 days by default) passed without a 2xx, or the payload was refused before sending.
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** Format: int32 */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; `null` once the delivery succeeded or failed.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; `null` when it did not answer (timeout, refused connection).
+             */
+            last_status_code: number | null;
+            /** Format: int32 */
+            last_latency_ms: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            completed_at: string | null;
+        };
+        /** @description One page of an endpoint's deliveries, newest first. Pass `next_cursor` as `cursor` for the next page. */
+        WebhookDeliveryPage: {
+            data: components["schemas"]["WebhookDelivery"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** @description What is left of a deleted resource in its event. */
+        DeletedResource: {
+            /** Format: uuid */
+            id: string;
+        };
+        WebhookTestData: {
+            /** Format: uuid */
+            endpoint_id: string;
+            message: string;
         };
     };
     responses: {
@@ -1444,6 +2361,33 @@ export interface components {
          * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
          */
         ItemId: string;
+        /**
+         * @description The webhook endpoint's id.
+         * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+         */
+        WebhookEndpointId: string;
+        /**
+         * @description The delivery's id.
+         * @example 4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09
+         */
+        WebhookDeliveryId: string;
+        /**
+         * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+         * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+         */
+        WebhookIdHeader: string;
+        /**
+         * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+         * @example 1795946400
+         */
+        WebhookTimestampHeader: string;
+        /**
+         * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+         *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+         *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+         * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+         */
+        WebhookSignatureHeader: string;
     };
     requestBodies: never;
     headers: {
@@ -3108,6 +4052,550 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+                     *           "url": "https://hooks.partner.example/partner-api",
+                     *           "description": "Stock sync",
+                     *           "event_types": [
+                     *             "item.created",
+                     *             "item.updated",
+                     *             "item.deleted"
+                     *           ],
+                     *           "status": "enabled",
+                     *           "disabled_reason": null,
+                     *           "disabled_at": null,
+                     *           "failing_since": null,
+                     *           "previous_secret_expires_at": null,
+                     *           "version": 1,
+                     *           "created_at": "2026-11-23T10:00:00.000Z",
+                     *           "updated_at": "2026-11-23T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.partner.example/partner-api",
+                 *       "description": "Stock sync",
+                 *       "event_types": [
+                 *         "item.created",
+                 *         "item.updated",
+                 *         "item.deleted"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its signing secret. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Not modified since the ETag in `If-None-Match`. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint was deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "enabled"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["WebhookEndpointMergePatch"];
+                /**
+                 * @example {
+                 *       "event_types": [
+                 *         "item.created"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookEndpointMergePatch"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint and its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["UnprocessableContent"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09",
+                     *           "event_id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+                     *           "event_type": "item.updated",
+                     *           "status": "pending",
+                     *           "attempts": 2,
+                     *           "next_attempt_at": "2026-11-23T10:01:30.000Z",
+                     *           "last_attempt_at": "2026-11-23T10:00:31.000Z",
+                     *           "last_status_code": 500,
+                     *           "last_latency_ms": 112,
+                     *           "last_error": "The receiver answered 500.",
+                     *           "created_at": "2026-11-23T10:00:00.000Z",
+                     *           "completed_at": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+                /**
+                 * @description The delivery's id.
+                 * @example 4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09
+                 */
+                delivery_id: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery, queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
+                 *     retry while the first is still running answers 409.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test event's delivery, queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getOpenApiJson: {
         parameters: {
             query?: never;
@@ -3321,6 +4809,406 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalServerError"];
+        };
+    };
+    onItemCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onItemUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onItemDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onClientCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onClientSecretRotated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientSecretRotatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onClientDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookTest: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookTestEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

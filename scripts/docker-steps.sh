@@ -39,6 +39,8 @@ export PUBLIC_BASE_URL="http://127.0.0.1:$port"
 # A throwaway signing key for this smoke test only; production supplies its own through the environment.
 AUTH_JWT_PRIVATE_KEY=$(node -e "process.stdout.write(require('crypto').generateKeyPairSync('ec',{namedCurve:'P-256'}).privateKey.export({format:'pem',type:'pkcs8'}))")
 export AUTH_JWT_PRIVATE_KEY
+WEBHOOK_SECRETS_KEY=$(node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64'))")
+export WEBHOOK_SECRETS_KEY
 node dist/src/cli.js migrate
 node dist/src/main.js > "$work/server.log" 2>&1 &
 pid=$!

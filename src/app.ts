@@ -37,6 +37,11 @@ import { createMetaHandlers } from './routers/meta.router';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
 import { createAuthService } from './services/auth.service';
+import { createWebhookEndpointsService } from './services/webhook-endpoints.service';
+import { createWebhookEndpointsHandlers } from './routers/webhook-endpoints.router';
+import { loadWebhookSecretBox } from './dependencies/webhook-secrets';
+import type { SecretBox } from './webhooks/secret-box';
+import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createErrorHandler } from './utils/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
 
@@ -53,6 +58,10 @@ export interface AppDependencies {
   redis?: Redis | undefined;
   /** The spec to serve and validate against; the bundled one unless a benchmark pads it with more operations. */
   document?: OpenApiDocument;
+  /** Seals webhook signing secrets; the delivery worker must open them with the same one. From config when absent. */
+  webhookSecrets?: SecretBox;
+  /** Called after every committed write; wakes the delivery worker so a new event leaves at once. */
+  onWriteCommitted?: () => void;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -110,6 +119,11 @@ export function createApp(deps: AppDependencies): Express {
 
   const services = {
     ...domain,
+    webhookEndpoints: createWebhookEndpointsService({
+      ...repositories,
+      secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
+      checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
+    }),
     auth: createAuthService({ hasher, codec, userCreation, auth: config.auth, ...repositories }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
@@ -124,6 +138,7 @@ export function createApp(deps: AppDependencies): Express {
     ...createClientsHandlers({ clients: services.clients }),
     ...createItemsHandlers({ items: services.items }),
     ...createAuditHandlers({ audit: services.audit }),
+    ...createWebhookEndpointsHandlers({ webhookEndpoints: services.webhookEndpoints }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
@@ -213,6 +228,7 @@ export function createApp(deps: AppDependencies): Express {
       createUnitOfWork: () => createUnitOfWork(db),
       middlewareFor: operationMiddleware,
       beforeCommit: [idempotency.storeResponse],
+      ...(deps.onWriteCommitted ? { afterCommit: deps.onWriteCommitted } : {}),
     }),
   );
 

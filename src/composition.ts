@@ -11,6 +11,8 @@ import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ItemsRepository } from './repositories/items.repository';
 import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
+import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository';
+import { WebhookEventsRepository } from './repositories/webhook-events.repository';
 import { createAuditService } from './services/audit.service';
 import { createClientsService } from './services/clients.service';
 import { createHealthService } from './services/health.service';
@@ -39,6 +41,8 @@ export function createDomain(deps: {
     externalIdentities: new ExternalIdentitiesRepository({ db }),
     items: new ItemsRepository({ db }),
     audit: new AuditRepository({ db }),
+    webhookEndpoints: new WebhookEndpointsRepository({ db }),
+    webhookEvents: new WebhookEventsRepository({ db }),
     idempotency: new IdempotencyRepository({
       db,
       abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,

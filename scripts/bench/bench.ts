@@ -14,7 +14,7 @@
  *                  endpoints (see profile-summary.ts; combine with BENCH_ONLY)
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       PORT: String(apiPort),
       PUBLIC_BASE_URL: issuer,
       AUTH_JWT_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('base64'),
       RATE_LIMIT_AUTH_PER_IP: '1000000000',
       RATE_LIMIT_AUTH_PER_ACCOUNT: '1000000000',
       LOG_LEVEL: 'info',

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
+import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems } from '../../src/services/seed.service';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
         userCreation: createUserCreation({
           users: new UsersRepository({ db }),
           audit: new AuditRepository({ db }),
+          webhookEvents: new WebhookEventsRepository({ db }),
           hasher: createPasswordHasher(),
         }),
       },

@@ -64,6 +64,17 @@ const envSchema = z.object({
 
   IDEMPOTENCY_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(1).default(120),
 
+  WEBHOOK_SECRETS_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, '32 random bytes in base64 (openssl rand -base64 32)')
+    .optional(),
+  WEBHOOK_ALLOW_LOOPBACK_HTTP: booleanFromEnv.default(false),
+  WEBHOOK_WORKER: booleanFromEnv.default(true),
+  WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  WEBHOOK_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_PERIOD_SECONDS: z.coerce.number().int().min(60).default(259_200),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(432_000),
+
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
@@ -113,10 +124,24 @@ export type Config = Readonly<{
     /** An unfinished Idempotency-Key claim older than this belongs to a process that died; a retry takes it over. */
     abandonedAfterSeconds: number;
   }>;
+  webhooks: Readonly<WebhooksConfig>;
   docsHtmlPath: string;
   /** The Prometheus listener; absent unless METRICS_PORT is set. */
   metrics: Readonly<{ host: string; port: number }> | undefined;
 }>;
+
+export interface WebhooksConfig {
+  /** Seals endpoint signing secrets at rest (32 bytes, base64); absent only outside production. */
+  secretsKey: string | undefined;
+  /** Lets endpoints use plain http to a loopback address: tests and local development only. */
+  allowLoopbackHttp: boolean;
+  /** Whether this process runs the delivery worker (every instance may; they share the queue). */
+  worker: boolean;
+  pollIntervalMs: number;
+  deliveryTimeoutMs: number;
+  retryPeriodSeconds: number;
+  disableAfterSeconds: number;
+}
 
 export type DatabaseConfig =
   | {
@@ -215,6 +240,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       problems.push('DATABASE_URL: required in production (the embedded database is for development)');
     }
     if (!env.AUTH_JWT_PRIVATE_KEY) problems.push('AUTH_JWT_PRIVATE_KEY: required in production');
+    if (!env.WEBHOOK_SECRETS_KEY) problems.push('WEBHOOK_SECRETS_KEY: required in production');
+    if (env.WEBHOOK_ALLOW_LOOPBACK_HTTP)
+      problems.push('WEBHOOK_ALLOW_LOOPBACK_HTTP: only for tests and local development, never in production');
     if (!env.PUBLIC_BASE_URL)
       problems.push('PUBLIC_BASE_URL: required in production (it is the token issuer)');
   }
@@ -283,6 +311,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
     },
     idempotency: { abandonedAfterSeconds: env.IDEMPOTENCY_ABANDONED_AFTER_SECONDS },
+    webhooks: {
+      secretsKey: env.WEBHOOK_SECRETS_KEY,
+      allowLoopbackHttp: env.WEBHOOK_ALLOW_LOOPBACK_HTTP,
+      worker: env.WEBHOOK_WORKER,
+      pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
+      deliveryTimeoutMs: env.WEBHOOK_DELIVERY_TIMEOUT_MS,
+      retryPeriodSeconds: env.WEBHOOK_RETRY_PERIOD_SECONDS,
+      disableAfterSeconds: env.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
   });
 }
 

@@ -14,12 +14,14 @@ const KNOWN_SCOPES: Record<Scope, true> = {
   'clients:read': true,
   'clients:write': true,
   'audit:read': true,
+  'webhooks:read': true,
+  'webhooks:write': true,
 };
 
 export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
 
 export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
-  user: ['profile', 'items:read', 'items:write'],
+  user: ['profile', 'items:read', 'items:write', 'webhooks:read', 'webhooks:write'],
   admin: ALL_SCOPES,
 };
 

@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { operations } from '../../generated/api';
+import type { operations, webhooks } from '../../generated/api';
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { OwnedUnitOfWork } from '../dependencies/unit-of-work';
 import type { OperationQuery } from '../models/operation-query';
@@ -13,7 +13,12 @@ import {
 } from '../internal/openapi-document';
 import { sendResult, type ResponseHeaders, type SentResult } from './operation-result';
 
-export type OperationId = keyof operations;
+type WebhookOperation = webhooks[keyof webhooks]['post'];
+
+/** The operations served at a path: the spec's `webhooks` are requests this API sends, not serves. */
+export type OperationId = {
+  [K in keyof operations]: operations[K] extends WebhookOperation ? never : K;
+}[keyof operations];
 
 type Operation<K extends OperationId> = operations[K];
 type OrEmpty<T> = [T] extends [never]
@@ -92,9 +97,11 @@ export function bindOperations(
     createUnitOfWork: () => OwnedUnitOfWork;
     middlewareFor?: OperationMiddleware;
     beforeCommit?: readonly BeforeCommit[];
+    /** Told after a request's transaction committed (nothing to do for reads). */
+    afterCommit?: () => void;
   },
 ): OperationDispatcher {
-  const { createUnitOfWork, middlewareFor = () => [], beforeCommit = [] } = options;
+  const { createUnitOfWork, middlewareFor = () => [], beforeCommit = [], afterCommit } = options;
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -127,7 +134,7 @@ export function bindOperations(
           }),
         });
         for (const hook of beforeCommit) await hook(res, unit, result);
-        await unit.commit();
+        if ((await unit.commit()) && afterCommit) afterCommit();
       } catch (error) {
         await unit
           .rollback()

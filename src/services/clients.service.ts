@@ -3,6 +3,7 @@ import type { Client, ClientWithSecret } from '../models/client';
 import type { ClientScope } from '../models/scopes';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
+import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
 import { NotFoundError } from '../utils/errors';
@@ -21,8 +22,20 @@ export interface ClientsService {
 export function createClientsService(deps: {
   clients: ClientsRepository;
   audit: AuditRepository;
+  webhookEvents: WebhookEventsRepository;
 }): ClientsService {
-  const { clients, audit } = deps;
+  const { clients, audit, webhookEvents } = deps;
+  // Client events are for administrators' endpoints only, and never carry the secret.
+  const clientEvent = (
+    type: 'client.created' | 'client.secret_rotated',
+    client: Client,
+    trx: Knex.Transaction,
+  ) =>
+    webhookEvents.record(
+      { type, resourceType: 'client', resourceId: client.client_id, data: client },
+      'administrators',
+      trx,
+    );
 
   const lockExisting = (id: string) => async (trx: Knex.Transaction) => {
     const client = await clients.findByIdForUpdate(id, trx);
@@ -44,6 +57,7 @@ export function createClientsService(deps: {
           trx,
         );
         await audit.append(auditEventFor(context, 'client.created', 'client', client.client_id), trx);
+        await clientEvent('client.created', client, trx);
         return { ...client, client_secret: secret };
       });
     },
@@ -68,6 +82,11 @@ export function createClientsService(deps: {
       await writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         await clients.delete(id, trx);
         await audit.append(auditEventFor(context, 'client.deleted', 'client', id), trx);
+        await webhookEvents.record(
+          { type: 'client.deleted', resourceType: 'client', resourceId: id, data: { id } },
+          'administrators',
+          trx,
+        );
       });
     },
 
@@ -76,6 +95,7 @@ export function createClientsService(deps: {
       return writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
         await audit.append(auditEventFor(context, 'client.secret_rotated', 'client', id), trx);
+        await clientEvent('client.secret_rotated', client, trx);
         return { ...client, client_secret: secret };
       });
     },

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
+import type { WebhookAudience, WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import { ItemsRepository, type ItemFields } from '../repositories/items.repository';
 import { cursorValue, type Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
@@ -43,8 +44,15 @@ function applyMergePatch(item: Item, patch: ItemMergePatch): ItemFields {
   };
 }
 
-export function createItemsService(deps: { items: ItemsRepository; audit: AuditRepository }): ItemsService {
-  const { items, audit } = deps;
+export function createItemsService(deps: {
+  items: ItemsRepository;
+  audit: AuditRepository;
+  webhookEvents: WebhookEventsRepository;
+}): ItemsService {
+  const { items, audit, webhookEvents } = deps;
+  // An item's events reach its owner's endpoints only: what the owner may read, nobody else.
+  const ownerOf = (item: Item): WebhookAudience =>
+    item.owner_type === 'user' ? { userId: item.owner_id } : { clientId: item.owner_id };
 
   // Someone else's item answers exactly like a missing one, so ids reveal nothing.
   const ensureVisible = (actor: Principal, item: Item | undefined): Item => {
@@ -71,6 +79,11 @@ export function createItemsService(deps: { items: ItemsRepository; audit: AuditR
           trx,
         );
         await audit.append(auditEventFor(context, 'item.created', 'item', item.id), trx);
+        await webhookEvents.record(
+          { type: 'item.created', resourceType: 'item', resourceId: item.id, data: item },
+          ownerOf(item),
+          trx,
+        );
         return item;
       });
     },
@@ -107,14 +120,24 @@ export function createItemsService(deps: { items: ItemsRepository; audit: AuditR
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         const item = await items.update(id, applyMergePatch(current, patch), current.version + 1, trx);
         await audit.append(auditEventFor(context, 'item.updated', 'item', id), trx);
+        await webhookEvents.record(
+          { type: 'item.updated', resourceType: 'item', resourceId: id, data: item },
+          ownerOf(item),
+          trx,
+        );
         return item;
       });
     },
 
     delete(id, ifMatch, context) {
-      return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx) => {
+      return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         await items.delete(id, trx);
         await audit.append(auditEventFor(context, 'item.deleted', 'item', id), trx);
+        await webhookEvents.record(
+          { type: 'item.deleted', resourceType: 'item', resourceId: id, data: { id } },
+          ownerOf(current),
+          trx,
+        );
       });
     },
   };

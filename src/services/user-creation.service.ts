@@ -5,6 +5,7 @@ import type { UserRole } from '../models/scopes';
 import type { User } from '../models/user';
 import type { AuditRepository, NewAuditEvent } from '../repositories/audit.repository';
 import type { UsersRepository } from '../repositories/users.repository';
+import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import { ValidationError } from '../utils/errors';
 
 // The spec's limits, read from the bundled spec itself: the CLI and the seed obey the same rule as the API.
@@ -94,9 +95,12 @@ function auditRow(user: User, origin: UserOrigin): NewAuditEvent {
 export function createUserCreation(deps: {
   users: UsersRepository;
   audit: AuditRepository;
+  webhookEvents: WebhookEventsRepository;
   hasher: PasswordHasher;
 }): UserCreation {
-  const { users, audit, hasher } = deps;
+  const { users, audit, webhookEvents, hasher } = deps;
+  const createdEvent = (user: User) =>
+    ({ type: 'user.created', resourceType: 'user', resourceId: user.id, data: user }) as const;
   const fields = (user: NewUser) => ({
     email: user.email === null ? null : normalizeEmail(user.email),
     name: user.name,
@@ -121,6 +125,7 @@ export function createUserCreation(deps: {
     async create(trx, user, origin) {
       const created = await users.create(fields(user), trx);
       await audit.append(auditRow(created, origin), trx);
+      await webhookEvents.record(createdEvent(created), 'administrators', trx);
       return created;
     },
 
@@ -130,6 +135,7 @@ export function createUserCreation(deps: {
         created.map((user) => auditRow(user, origin)),
         trx,
       );
+      await webhookEvents.recordMany(created.map(createdEvent), 'administrators', trx);
       return created;
     },
   };

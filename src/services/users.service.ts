@@ -5,6 +5,7 @@ import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
+import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
 import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
@@ -35,8 +36,16 @@ export function createUsersService(deps: {
   sessions: SessionsRepository;
   hasher: PasswordHasher;
   audit: AuditRepository;
+  webhookEvents: WebhookEventsRepository;
 }): UsersService {
-  const { users, sessions, hasher, audit } = deps;
+  const { users, sessions, hasher, audit, webhookEvents } = deps;
+  // Account events are for administrators' endpoints only.
+  const userChanged = (user: User, trx: Knex.Transaction) =>
+    webhookEvents.record(
+      { type: 'user.updated', resourceType: 'user', resourceId: user.id, data: user },
+      'administrators',
+      trx,
+    );
 
   const userIdOf = (principal: Principal): string => {
     // Clients never hold the `profile` scope these operations require; this guards the invariant.
@@ -75,6 +84,7 @@ export function createUsersService(deps: {
         async (trx) => {
           const user = (await users.update(userId, { name: changes.name }, trx))!;
           await audit.append(auditEventFor(context, 'user.updated', 'user', userId), trx);
+          await userChanged(user, trx);
           return user;
         },
       );
@@ -124,6 +134,7 @@ export function createUsersService(deps: {
         const user = (await users.update(id, changes, trx))!;
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
         await audit.append(auditEventFor(context, 'user.admin_updated', 'user', id), trx);
+        await userChanged(user, trx);
         return user;
       });
     },
@@ -133,6 +144,11 @@ export function createUsersService(deps: {
       await writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         await users.delete(id, trx);
         await audit.append(auditEventFor(context, 'user.deleted', 'user', id), trx);
+        await webhookEvents.record(
+          { type: 'user.deleted', resourceType: 'user', resourceId: id, data: { id } },
+          'administrators',
+          trx,
+        );
       });
     },
   };

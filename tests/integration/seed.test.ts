@@ -1,6 +1,7 @@
 import type { Database } from '../../src/dependencies/database';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
+import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems, seedUsers } from '../../src/services/seed.service';
@@ -12,6 +13,7 @@ function seedDependencies(db: Database) {
   const userCreation = createUserCreation({
     users,
     audit: new AuditRepository({ db }),
+    webhookEvents: new WebhookEventsRepository({ db }),
     hasher: createPasswordHasher(),
   });
   return { db, users, items: new ItemsRepository({ db }), userCreation };

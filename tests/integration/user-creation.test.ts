@@ -2,6 +2,7 @@ import bundledDocument from '../../generated/openapi.json';
 import type { DatabaseHandle } from '../../src/dependencies/database';
 import { createPasswordHasher } from '../../src/dependencies/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
+import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import {
   createUserCreation,
@@ -22,6 +23,7 @@ describe('creating users: the one path', () => {
     creation = createUserCreation({
       users: new UsersRepository({ db }),
       audit: new AuditRepository({ db }),
+      webhookEvents: new WebhookEventsRepository({ db }),
       hasher,
     });
   });

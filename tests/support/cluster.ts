@@ -59,6 +59,7 @@ export async function startCluster(options: {
     const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
+    const webhookSecretsKey = randomBytes(32).toString('base64');
     const env = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
@@ -68,6 +69,7 @@ export async function startCluster(options: {
       REDIS_URL: redisUrl,
       PUBLIC_BASE_URL: CLUSTER_BASE_URL,
       AUTH_JWT_PRIVATE_KEY: signingKey,
+      WEBHOOK_SECRETS_KEY: webhookSecretsKey,
       // The proxy is on loopback; the address it forwards is the client's.
       TRUST_PROXY: 'loopback',
       STARTUP_TIMEOUT_MS: '120000',

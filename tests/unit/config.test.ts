@@ -9,7 +9,7 @@ describe('config', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
-  it('when production lacks the database, the signing key or the public URL, then it refuses to start naming each', () => {
+  it('when production lacks the database, the signing keys or the public URL, then it refuses to start naming each', () => {
     let error: unknown;
     try {
       loadConfig({ NODE_ENV: 'production' });
@@ -20,6 +20,7 @@ describe('config', () => {
     expect((error as ConfigError).issues).toEqual([
       expect.stringMatching(/^DATABASE_URL: required in production/),
       expect.stringMatching(/^AUTH_JWT_PRIVATE_KEY: required in production/),
+      expect.stringMatching(/^WEBHOOK_SECRETS_KEY: required in production/),
       expect.stringMatching(/^PUBLIC_BASE_URL: required in production/),
     ]);
   });
@@ -52,6 +53,7 @@ describe('config', () => {
       DATABASE_URL: 'postgres://db/app',
       DB_POOL_MAX: '4',
       AUTH_JWT_PRIVATE_KEY: 'pem',
+      WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
       PUBLIC_BASE_URL: 'https://api.example.org/',
     });
     expect(config.auth.issuer).toBe('https://api.example.org');

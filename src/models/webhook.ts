@@ -1,0 +1,29 @@
+import type { components } from '../../generated/api';
+import type { OperationQuery } from './operation-query';
+
+export type WebhookEndpoint = components['schemas']['WebhookEndpoint'];
+export type WebhookEndpointWithSecret = components['schemas']['WebhookEndpointWithSecret'];
+export type CreateWebhookEndpointInput = components['schemas']['CreateWebhookEndpointRequest'];
+export type WebhookEndpointMergePatch = components['schemas']['WebhookEndpointMergePatch'];
+export type WebhookDelivery = components['schemas']['WebhookDelivery'];
+export type WebhookEventType = components['schemas']['WebhookEventType'];
+export type WebhookEndpointListQuery = OperationQuery<'listWebhookEndpoints'>;
+export type WebhookDeliveryListQuery = OperationQuery<'listWebhookDeliveries'>;
+
+/** Every event the API sends, by type: the payloads the spec's `webhooks` section declares. */
+export interface WebhookEventPayloads {
+  'item.created': components['schemas']['ItemCreatedEvent'];
+  'item.updated': components['schemas']['ItemUpdatedEvent'];
+  'item.deleted': components['schemas']['ItemDeletedEvent'];
+  'user.created': components['schemas']['UserCreatedEvent'];
+  'user.updated': components['schemas']['UserUpdatedEvent'];
+  'user.deleted': components['schemas']['UserDeletedEvent'];
+  'client.created': components['schemas']['ClientCreatedEvent'];
+  'client.secret_rotated': components['schemas']['ClientSecretRotatedEvent'];
+  'client.deleted': components['schemas']['ClientDeletedEvent'];
+  'webhook.test': components['schemas']['WebhookTestEvent'];
+}
+export type WebhookEventName = keyof WebhookEventPayloads;
+
+/** Who owns an endpoint, and so whose events it may receive. */
+export type WebhookOwner = { userId: string } | { clientId: string };

@@ -1,0 +1,198 @@
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../models/webhook';
+import type { KeysetPosition } from '../utils/keyset-page';
+
+interface WebhookEndpointRow {
+  id: string;
+  url: string;
+  description: string | null;
+  event_types: WebhookEventType[];
+  status: WebhookEndpoint['status'];
+  disabled_reason: WebhookEndpoint['disabled_reason'];
+  disabled_at: Date | null;
+  failing_since: Date | null;
+  previous_secret_expires_at: Date | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type WebhookEndpointListRow = WebhookEndpointRow & { cursor_created_at: string };
+
+export interface WebhookEndpointChanges {
+  url?: string;
+  description?: string | null;
+  eventTypes?: readonly WebhookEventType[];
+  status?: WebhookEndpoint['status'];
+}
+
+const ENDPOINT_COLUMNS = [
+  'id',
+  'url',
+  'description',
+  'event_types',
+  'status',
+  'disabled_reason',
+  'disabled_at',
+  'failing_since',
+  'previous_secret_expires_at',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
+
+const iso = (value: Date | null) => (value ? value.toISOString() : null);
+
+function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    event_types: row.event_types,
+    status: row.status,
+    disabled_reason: row.disabled_reason,
+    disabled_at: iso(row.disabled_at),
+    failing_since: iso(row.failing_since),
+    previous_secret_expires_at: iso(row.previous_secret_expires_at),
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** The owner as the columns hold it: exactly one of the two is set. */
+function ownerColumns(owner: WebhookOwner) {
+  return 'userId' in owner
+    ? { owner_user_id: owner.userId, owner_client_id: null }
+    : { owner_user_id: null, owner_client_id: owner.clientId };
+}
+
+function whereOwned(query: Knex.QueryBuilder, owner: WebhookOwner): Knex.QueryBuilder {
+  return 'userId' in owner
+    ? query.where('owner_user_id', owner.userId)
+    : query.where('owner_client_id', owner.clientId);
+}
+
+export class WebhookEndpointsRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async create(
+    owner: WebhookOwner,
+    fields: {
+      url: string;
+      description: string | null;
+      eventTypes: readonly WebhookEventType[];
+      secretSealed: Buffer;
+    },
+    trx: Knex.Transaction,
+  ): Promise<WebhookEndpoint> {
+    const [row] = await trx('webhook_endpoints')
+      .insert({
+        ...ownerColumns(owner),
+        url: fields.url,
+        description: fields.description,
+        event_types: [...fields.eventTypes],
+        secret_sealed: fields.secretSealed,
+      })
+      .returning<WebhookEndpointRow[]>(ENDPOINT_COLUMNS);
+    return toEndpoint(row!);
+  }
+
+  /** The owner's endpoint; someone else's is as absent as a missing one. */
+  async findOwned(
+    owner: WebhookOwner,
+    id: string,
+    db: Knex = this.deps.db,
+  ): Promise<WebhookEndpoint | undefined> {
+    const row = (await whereOwned(
+      db('webhook_endpoints').select(ENDPOINT_COLUMNS).where({ id }),
+      owner,
+    ).first()) as WebhookEndpointRow | undefined;
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
+  async findOwnedForUpdate(
+    owner: WebhookOwner,
+    id: string,
+    trx: Knex.Transaction,
+  ): Promise<WebhookEndpoint | undefined> {
+    const row = (await whereOwned(
+      trx('webhook_endpoints').select(ENDPOINT_COLUMNS).where({ id }).forUpdate(),
+      owner,
+    ).first()) as WebhookEndpointRow | undefined;
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  /**
+   * Applies the changes as one new version. Enabling clears why it was disabled and the failing streak;
+   * disabling records the owner as the reason.
+   */
+  async update(id: string, changes: WebhookEndpointChanges, trx: Knex.Transaction): Promise<WebhookEndpoint> {
+    const statusColumns =
+      changes.status === 'enabled'
+        ? { status: 'enabled', disabled_reason: null, disabled_at: null, failing_since: null }
+        : changes.status === 'disabled'
+          ? { status: 'disabled', disabled_reason: 'by_owner', disabled_at: trx.fn.now() }
+          : {};
+    const [row] = await trx('webhook_endpoints')
+      .where({ id })
+      .update({
+        ...(changes.url !== undefined ? { url: changes.url } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+        ...(changes.eventTypes !== undefined ? { event_types: [...changes.eventTypes] } : {}),
+        ...statusColumns,
+        version: trx.raw('?? + 1', ['version']),
+        updated_at: trx.fn.now(),
+      })
+      .returning<WebhookEndpointRow[]>(ENDPOINT_COLUMNS);
+    return toEndpoint(row!);
+  }
+
+  /** The new secret signs from now on; the current one keeps signing beside it until `previousExpiresAt`. */
+  async rotateSecret(
+    id: string,
+    secretSealed: Buffer,
+    previousExpiresAt: Date,
+    trx: Knex.Transaction,
+  ): Promise<WebhookEndpoint> {
+    const [row] = await trx('webhook_endpoints')
+      .where({ id })
+      .update({
+        previous_secret_sealed: trx.ref('secret_sealed'),
+        previous_secret_expires_at: previousExpiresAt,
+        secret_sealed: secretSealed,
+        version: trx.raw('?? + 1', ['version']),
+        updated_at: trx.fn.now(),
+      })
+      .returning<WebhookEndpointRow[]>(ENDPOINT_COLUMNS);
+    return toEndpoint(row!);
+  }
+
+  async delete(id: string, trx: Knex.Transaction): Promise<void> {
+    await trx('webhook_endpoints').where({ id }).del();
+  }
+
+  /** The owner's endpoints, newest first, after the keyset `after`. */
+  async list(
+    owner: WebhookOwner,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<WebhookEndpointListRow[]> {
+    const { db } = this.deps;
+    const query = whereOwned(
+      db('webhook_endpoints').select(...ENDPOINT_COLUMNS, db.raw('created_at::text as cursor_created_at')),
+      owner,
+    )
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(limit);
+    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    return (await query) as WebhookEndpointListRow[];
+  }
+
+  static toEndpoint = toEndpoint;
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+import type { WebhookDelivery, WebhookEventName, WebhookEventPayloads } from '../models/webhook';
+import type { KeysetPosition } from '../utils/keyset-page';
+
+/** Who may see an event: the owner of the resource it is about, or the administrators. */
+export type WebhookAudience = { userId: string } | { clientId: string } | 'administrators';
+
+export interface NewWebhookEvent<Type extends WebhookEventName> {
+  type: Type;
+  resourceType: string;
+  resourceId: string;
+  data: WebhookEventPayloads[Type]['data'];
+}
+
+interface DeliveryRow {
+  id: string;
+  event_id: string;
+  event_type: string;
+  status: WebhookDelivery['status'];
+  attempts: number;
+  next_attempt_at: Date;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+export type DeliveryListRow = DeliveryRow & { cursor_created_at: string };
+
+const DELIVERY_COLUMNS = [
+  'd.id',
+  'd.event_id',
+  'e.type as event_type',
+  'd.status',
+  'd.attempts',
+  'd.next_attempt_at',
+  'd.last_attempt_at',
+  'd.last_status_code',
+  'd.last_latency_ms',
+  'd.last_error',
+  'd.created_at',
+  'd.completed_at',
+] as const;
+
+const iso = (value: Date | null) => (value ? value.toISOString() : null);
+
+function toDelivery(row: DeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    status: row.status,
+    attempts: row.attempts,
+    next_attempt_at: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    last_attempt_at: iso(row.last_attempt_at),
+    last_status_code: row.last_status_code,
+    last_latency_ms: row.last_latency_ms,
+    last_error: row.last_error,
+    created_at: row.created_at.toISOString(),
+    completed_at: iso(row.completed_at),
+  };
+}
+
+function audienceCondition(audience: WebhookAudience): { sql: string; bindings: string[] } {
+  if (audience === 'administrators') {
+    return {
+      sql: "e.owner_user_id IN (SELECT id FROM users WHERE role = 'admin' AND status = 'active')",
+      bindings: [],
+    };
+  }
+  return 'userId' in audience
+    ? { sql: 'e.owner_user_id = ?', bindings: [audience.userId] }
+    : { sql: 'e.owner_client_id = ?', bindings: [audience.clientId] };
+}
+
+/** The transactional outbox and the delivery log, as the API writes and reads them. */
+export class WebhookEventsRepository {
+  constructor(private readonly deps: { db: Database }) {}
+
+  /**
+   * The event, in the caller's transaction, and a pending delivery for every endpoint subscribed to its
+   * type that may see it: one statement, so a change that rolls back leaves neither.
+   */
+  async record<Type extends WebhookEventName>(
+    event: NewWebhookEvent<Type>,
+    audience: WebhookAudience,
+    trx: Knex.Transaction,
+  ): Promise<void> {
+    await this.recordMany([event], audience, trx);
+  }
+
+  /** Events of one audience at once (seeding many users), still one statement. */
+  async recordMany<Type extends WebhookEventName>(
+    events: ReadonlyArray<NewWebhookEvent<Type>>,
+    audience: WebhookAudience,
+    trx: Knex.Transaction,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((event) => ({ event, ...envelope(event) }));
+    const condition = audienceCondition(audience);
+    await trx.raw(
+      `WITH event AS (
+         INSERT INTO webhook_events (id, type, occurred_at, resource_type, resource_id, payload)
+         VALUES ${rows.map(() => '(?::uuid, ?, ?::timestamptz, ?, ?::uuid, ?::jsonb)').join(', ')}
+         RETURNING id, type, sequence, resource_id
+       )
+       INSERT INTO webhook_deliveries (endpoint_id, event_id, event_sequence, resource_id)
+       SELECT e.id, event.id, event.sequence, event.resource_id
+       FROM event JOIN webhook_endpoints e ON event.type = ANY (e.event_types)
+       WHERE ${condition.sql}
+       ORDER BY event.sequence`,
+      [
+        ...rows.flatMap(({ event, id, occurredAt, payload }) => [
+          id,
+          event.type,
+          occurredAt,
+          event.resourceType,
+          event.resourceId,
+          JSON.stringify(payload),
+        ]),
+        ...condition.bindings,
+      ],
+    );
+  }
+
+  /** An event for one endpoint only, whatever it subscribes to (the test event). */
+  async recordFor<Type extends WebhookEventName>(
+    endpointId: string,
+    event: NewWebhookEvent<Type>,
+    trx: Knex.Transaction,
+  ): Promise<WebhookDelivery> {
+    const { id, occurredAt, payload } = envelope(event);
+    const [inserted] = await trx('webhook_events')
+      .insert({
+        id,
+        type: event.type,
+        occurred_at: occurredAt,
+        resource_type: event.resourceType,
+        resource_id: event.resourceId,
+        payload: JSON.stringify(payload),
+      })
+      .returning<Array<{ sequence: number }>>('sequence');
+    const [delivery] = await trx('webhook_deliveries')
+      .insert({
+        endpoint_id: endpointId,
+        event_id: id,
+        event_sequence: inserted!.sequence,
+        resource_id: event.resourceId,
+      })
+      .returning<Array<{ id: string }>>('id');
+    return (await this.findDelivery(endpointId, delivery!.id, trx))!;
+  }
+
+  /** The same event queued again for the endpoint, as a new delivery: the first keeps its outcome. */
+  async redeliver(
+    endpointId: string,
+    deliveryId: string,
+    trx: Knex.Transaction,
+  ): Promise<WebhookDelivery | undefined> {
+    const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_sequence, resource_id)
+       SELECT endpoint_id, event_id, event_sequence, resource_id
+       FROM webhook_deliveries WHERE id = ? AND endpoint_id = ?
+       RETURNING id`,
+      [deliveryId, endpointId],
+    );
+    const copy = rows[0];
+    return copy ? this.findDelivery(endpointId, copy.id, trx) : undefined;
+  }
+
+  async findDelivery(
+    endpointId: string,
+    id: string,
+    db: Knex = this.deps.db,
+  ): Promise<WebhookDelivery | undefined> {
+    const row = (await db('webhook_deliveries as d')
+      .join('webhook_events as e', 'e.id', 'd.event_id')
+      .select(DELIVERY_COLUMNS)
+      .where({ 'd.id': id, 'd.endpoint_id': endpointId })
+      .first()) as DeliveryRow | undefined;
+    return row ? toDelivery(row) : undefined;
+  }
+
+  /** An endpoint's deliveries, newest first, after the keyset `after`. */
+  async listDeliveries(
+    endpointId: string,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<DeliveryListRow[]> {
+    const { db } = this.deps;
+    const query = db('webhook_deliveries as d')
+      .join('webhook_events as e', 'e.id', 'd.event_id')
+      .select(...DELIVERY_COLUMNS, db.raw('d.created_at::text as cursor_created_at'))
+      .where('d.endpoint_id', endpointId)
+      .orderBy([
+        { column: 'd.created_at', order: 'desc' },
+        { column: 'd.id', order: 'desc' },
+      ])
+      .limit(limit);
+    if (after) void query.whereRaw('(d.created_at, d.id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
+    return (await query) as DeliveryListRow[];
+  }
+
+  static toDelivery = toDelivery;
+}
+
+/** The payload as sent: `{ id, type, occurred_at, data }`, the shape every event in the spec shares. */
+function envelope<Type extends WebhookEventName>(event: NewWebhookEvent<Type>) {
+  const id = randomUUID();
+  const occurredAt = new Date().toISOString();
+  return { id, occurredAt, payload: { id, type: event.type, occurred_at: occurredAt, data: event.data } };
+}
