@@ -3,6 +3,7 @@ import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deli
 import { createTestDatabase } from '../support/test-database';
 import {
   deliveryRow,
+  type EventFixture,
   insertEndpoint,
   insertEvent,
   newSecret,
@@ -41,7 +42,7 @@ describe('the webhook deliveries repository', () => {
     const { db } = handle;
     const at = new Date('2031-01-01T00:00:00Z');
     const { id } = await endpoint();
-    const events = [];
+    const events: EventFixture[] = [];
     for (let i = 0; i < 3; i += 1) events.push(await insertEvent(db, [id], { resourceId: ids.resource, at }));
 
     const first = await repository.claimDue(at, 10, LEASE);
@@ -226,7 +227,7 @@ describe('the webhook deliveries repository', () => {
   it('when two instances claim at the same moment, then no delivery is claimed by both (SKIP LOCKED)', async () => {
     const at = new Date('2031-10-01T00:00:00Z');
     const { id } = await endpoint();
-    const events = [];
+    const events: EventFixture[] = [];
     for (let i = 0; i < 200; i += 1) events.push(await insertEvent(handle.db, [id], { at }));
     const other = await secondPool(handle.db);
     try {
