@@ -137,6 +137,11 @@ export class WebhookDeliveriesRepository {
    * The attempt failed: retry at `next`, or give up when `next` is null. The endpoint counts as failing
    * from its first failure since its last success; failing for longer than `disableAfterMs` disables it
    * (reason `failing`, which its owner sees), in the same transaction as the failure that tipped it.
+   *
+   * "Continuously" needs attempts to go on: while any delivery is pending the endpoint is tried at least
+   * every `maxDelayMs` of the retry policy. When a give-up leaves nothing pending, nothing will be tried
+   * until the next event, so the streak ends there; otherwise one failure after weeks of silence would find
+   * an old `failing_since` and disable an endpoint that failed once.
    */
   async recordFailure(
     id: string,
@@ -159,7 +164,9 @@ export class WebhookDeliveriesRepository {
         })
         .returning<Array<{ endpoint_id: string }>>('endpoint_id');
       if (!delivery) return { endpointDisabled: false };
-      return { endpointDisabled: await this.markFailing(delivery.endpoint_id, now, trx) };
+      const endpointDisabled = await this.markFailing(delivery.endpoint_id, now, trx);
+      if (!endpointDisabled && next === null) await this.endStreakIfIdle(delivery.endpoint_id, trx);
+      return { endpointDisabled };
     });
   }
 
@@ -214,6 +221,16 @@ export class WebhookDeliveriesRepository {
         version: trx.raw('version + 1'),
       });
     return disabled > 0;
+  }
+
+  private async endStreakIfIdle(endpointId: string, trx: Knex.Transaction): Promise<void> {
+    // A delivery enqueued meanwhile and not yet committed is not seen: it simply starts a new streak.
+    await trx('webhook_endpoints')
+      .where({ id: endpointId })
+      .whereNotExists(
+        trx('webhook_deliveries').select(trx.raw('1')).where({ endpoint_id: endpointId, status: 'pending' }),
+      )
+      .update({ failing_since: null });
   }
 }
 

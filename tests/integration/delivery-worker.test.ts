@@ -84,7 +84,8 @@ describe('the webhook delivery worker', () => {
         events.push(await insertEvent(handle.db, [target.id], { resourceId, at: clock.now() }));
       }
       const registry = new Registry();
-      const metrics = createDeliveryMetrics(registry, () => Promise.resolve(0));
+      const repository = new WebhookDeliveriesRepository({ db: handle.db });
+      const metrics = createDeliveryMetrics(registry, () => repository.countPending());
       const subject = worker({ clock: clock.now, metrics });
 
       const claimedPerRun: number[] = [];
@@ -115,6 +116,7 @@ describe('the webhook delivery worker', () => {
       expect(text).toContain('webhook_deliveries_total{outcome="retrying"} 2');
       expect(text).toContain('webhook_deliveries_total{outcome="succeeded"} 3');
       expect(text).toContain('webhook_delivery_duration_seconds_count 5');
+      expect(text).toContain(`webhook_queue_depth ${await repository.countPending()}`);
     } finally {
       await receiver.close();
     }

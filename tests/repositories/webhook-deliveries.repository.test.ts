@@ -190,6 +190,48 @@ describe('the webhook deliveries repository', () => {
     });
   });
 
+  it('when a give-up leaves nothing pending, then the failing streak ends, and a failure weeks later does not disable', async () => {
+    const at = new Date('2031-07-15T00:00:00Z');
+    const failingSince = async (id: string) =>
+      ((await handle.db('webhook_endpoints').where({ id }).first()) as { failing_since: Date | null })
+        .failing_since;
+    // Still failing: another delivery is pending (retrying), so the streak goes on past a give-up.
+    const busy = await endpoint({ failingSince: after(at, -3 * DAY) });
+    const [givenUp, retrying] = [
+      await insertEvent(handle.db, [busy.id], { at }),
+      await insertEvent(handle.db, [busy.id], { at }),
+    ];
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordFailure(givenUp.deliveryIds[0]!, attempt, null, at);
+    const busyAfterGiveUp = await failingSince(busy.id);
+    const tipped = await repository.recordFailure(
+      retrying.deliveryIds[0]!,
+      attempt,
+      after(at, 3 * DAY),
+      after(at, 2 * DAY),
+    );
+    // Idle: its only delivery is given up, so nothing is tried until the next event.
+    const idle = await endpoint();
+    const only = await insertEvent(handle.db, [idle.id], { at: after(at, 30 * DAY) });
+    await repository.claimDue(after(at, 30 * DAY), 10, LEASE);
+    await repository.recordFailure(only.deliveryIds[0]!, attempt, null, after(at, 30 * DAY));
+    const idleAfterGiveUp = await failingSince(idle.id);
+    const next = await insertEvent(handle.db, [idle.id], { at: after(at, 60 * DAY) });
+    await repository.claimDue(after(at, 60 * DAY), 10, LEASE);
+    const late = await repository.recordFailure(
+      next.deliveryIds[0]!,
+      attempt,
+      after(at, 61 * DAY),
+      after(at, 60 * DAY),
+    );
+
+    expect(busyAfterGiveUp).toEqual(after(at, -3 * DAY));
+    expect(tipped).toEqual({ endpointDisabled: true });
+    expect(idleAfterGiveUp).toBeNull();
+    expect(late).toEqual({ endpointDisabled: false });
+    expect(await failingSince(idle.id)).toEqual(after(at, 60 * DAY));
+  });
+
   it('when a delivery is released, then it can be claimed at once, and it counts as pending', async () => {
     const at = new Date('2031-08-01T00:00:00Z');
     const { id } = await endpoint();
