@@ -159,6 +159,34 @@ describe('the webhook deliveries repository', () => {
     ]);
   });
 
+  it('when two instances record failures that both pass the threshold at once, then the endpoint is disabled once', async () => {
+    const at = new Date('2031-06-15T00:00:00Z');
+    const target = await endpoint({ failingSince: after(at, -6 * DAY) });
+    const events = [
+      await insertEvent(handle.db, [target.id], { at }),
+      await insertEvent(handle.db, [target.id], { at }),
+    ];
+    await repository.claimDue(at, 10, LEASE);
+    const other = await secondPool(handle.db);
+    try {
+      const instances = [repository, new WebhookDeliveriesRepository({ db: other.db })];
+
+      const outcomes = await Promise.all(
+        instances.map((instance, i) =>
+          instance.recordFailure(events[i]!.deliveryIds[0]!, attempt, after(at, 60_000), at),
+        ),
+      );
+
+      expect(outcomes.filter((o) => o.endpointDisabled)).toHaveLength(1);
+      expect(await handle.db('webhook_endpoints').where({ id: target.id }).first()).toMatchObject({
+        status: 'disabled',
+        version: 2,
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('when an endpoint first fails, then it is failing from then; a success clears it', async () => {
     const at = new Date('2031-07-01T00:00:00Z');
     const { id } = await endpoint();
