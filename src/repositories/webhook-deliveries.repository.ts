@@ -1,0 +1,251 @@
+import type { Knex } from 'knex';
+import type { Database } from '../dependencies/database';
+
+/** A delivery leased to one worker, with everything its attempt needs. */
+export interface ClaimedDelivery {
+  id: string;
+  /** Attempts made before this one. */
+  attempts: number;
+  /** When the delivery was enqueued: the retry period is counted from here. */
+  createdAt: Date;
+  eventId: string;
+  eventType: string;
+  /** The envelope exactly as it is sent. */
+  payload: unknown;
+  endpointId: string;
+  url: string;
+  /** bytea: a Buffer from pg, a Uint8Array from PGlite. */
+  secretSealed: Uint8Array;
+  /** Only while the rotation's grace period runs; null otherwise. */
+  previousSecretSealed: Uint8Array | null;
+  failingSince: Date | null;
+}
+
+/** What one attempt came to, as the delivery log keeps it. */
+export interface AttemptRecord {
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface FailureOutcome {
+  /** The endpoint was disabled by this failure (it had been failing for longer than `disableAfterMs`). */
+  endpointDisabled: boolean;
+}
+
+interface ClaimedRow {
+  id: string;
+  attempts: number;
+  created_at: Date;
+  event_id: string;
+  event_type: string;
+  payload: unknown;
+  endpoint_id: string;
+  url: string;
+  secret_sealed: Uint8Array;
+  previous_secret_sealed: Uint8Array | null;
+  failing_since: Date | null;
+}
+
+/** Svix's and Stripe's figure: days of nothing but failures before an endpoint is switched off. */
+export const DEFAULT_DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
+
+/**
+ * The outbound queue: workers claim due deliveries with a lease, attempt them outside any transaction and
+ * record the outcome. Every time-dependent statement takes `now` from the caller's clock (never SQL now()),
+ * so tests drive time and every instance judges leases by one rule. The statements stand alone by design:
+ * a claim must commit before the attempt starts, and an outcome is recorded whatever else happens.
+ */
+export class WebhookDeliveriesRepository {
+  private readonly disableAfterMs: number;
+
+  constructor(private readonly deps: { db: Database; disableAfterMs?: number }) {
+    this.disableAfterMs = deps.disableAfterMs ?? DEFAULT_DISABLE_AFTER_MS;
+  }
+
+  /**
+   * Leases up to `limit` due deliveries for `leaseMs`. Two workers never take the same row: the candidate
+   * rows are locked `FOR UPDATE OF d SKIP LOCKED`, so a row another worker is leasing is skipped rather than
+   * waited for, and a row whose lease that worker already committed is re-checked after the lock (READ
+   * COMMITTED re-evaluates the WHERE on the latest version) and dropped because its lease is now live.
+   *
+   * Order per endpoint and resource: a delivery is due only when no earlier pending delivery (smaller
+   * `event_sequence`) exists for the same endpoint and resource, so one batch takes at most the oldest of
+   * them and the next waits until it succeeded or was given up. The subquery reads this statement's
+   * snapshot, which errs only the safe way (an earlier delivery completed meanwhile still counts as pending,
+   * and the later one is taken by the next poll). It relies on sequences being taken in commit order for
+   * one resource, which holds because a change locks the resource's row before it writes its event.
+   */
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const at = now.toISOString();
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+    const { rows } = await this.deps.db.raw<{ rows: ClaimedRow[] }>(
+      `WITH due AS (
+         SELECT d.id
+           FROM webhook_deliveries d
+           JOIN webhook_endpoints e ON e.id = d.endpoint_id
+          WHERE d.status = 'pending'
+            AND d.next_attempt_at <= ?::timestamptz
+            AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?::timestamptz)
+            AND e.status = 'enabled'
+            AND NOT EXISTS (
+                  SELECT 1
+                    FROM webhook_deliveries earlier
+                   WHERE earlier.endpoint_id = d.endpoint_id
+                     AND earlier.resource_id = d.resource_id
+                     AND earlier.status = 'pending'
+                     AND earlier.event_sequence < d.event_sequence)
+          ORDER BY d.next_attempt_at, d.event_sequence
+          LIMIT ?
+            FOR UPDATE OF d SKIP LOCKED
+       )
+       UPDATE webhook_deliveries d
+          SET lease_expires_at = ?::timestamptz
+         FROM due, webhook_events ev, webhook_endpoints e
+        WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
+       RETURNING d.id, d.attempts, d.created_at, ev.id AS event_id, ev.type AS event_type, ev.payload,
+                 e.id AS endpoint_id, e.url, e.secret_sealed,
+                 CASE WHEN e.previous_secret_expires_at > ?::timestamptz THEN e.previous_secret_sealed END
+                   AS previous_secret_sealed,
+                 e.failing_since`,
+      [at, at, limit, leaseUntil, at],
+    );
+    return rows.map(toClaimedDelivery);
+  }
+
+  /** The receiver took it: the delivery is done and the endpoint is no longer failing. */
+  async recordSuccess(id: string, result: AttemptRecord, now: Date): Promise<void> {
+    const at = now.toISOString();
+    // One statement: the delivery and its endpoint change together without a transaction of their own.
+    await this.deps.db.raw(
+      `WITH done AS (
+         UPDATE webhook_deliveries
+            SET status = 'succeeded', attempts = attempts + 1, last_attempt_at = ?::timestamptz,
+                last_status_code = ?, last_latency_ms = ?, last_error = NULL,
+                completed_at = ?::timestamptz, lease_expires_at = NULL
+          WHERE id = ? AND status = 'pending'
+         RETURNING endpoint_id)
+       UPDATE webhook_endpoints e
+          SET failing_since = NULL
+         FROM done
+        WHERE e.id = done.endpoint_id AND e.failing_since IS NOT NULL`,
+      [at, result.statusCode, result.latencyMs, at, id],
+    );
+  }
+
+  /**
+   * The attempt failed: retry at `next`, or give up when `next` is null. The endpoint counts as failing
+   * from its first failure since its last success; failing for longer than `disableAfterMs` disables it
+   * (reason `failing`, which its owner sees), in the same transaction as the failure that tipped it.
+   *
+   * "Continuously" needs attempts to go on: while any delivery is pending the endpoint is tried at least
+   * every `maxDelayMs` of the retry policy. When a give-up leaves nothing pending, nothing will be tried
+   * until the next event, so the streak ends there; otherwise one failure after weeks of silence would find
+   * an old `failing_since` and disable an endpoint that failed once.
+   */
+  async recordFailure(
+    id: string,
+    result: AttemptRecord,
+    next: Date | null,
+    now: Date,
+  ): Promise<FailureOutcome> {
+    const at = now.toISOString();
+    return this.deps.db.transaction(async (trx) => {
+      const [delivery] = await trx('webhook_deliveries')
+        .where({ id, status: 'pending' })
+        .update({
+          attempts: trx.raw('attempts + 1'),
+          last_attempt_at: at,
+          last_status_code: result.statusCode,
+          last_latency_ms: result.latencyMs,
+          last_error: result.error,
+          lease_expires_at: null,
+          ...(next ? { next_attempt_at: next.toISOString() } : { status: 'failed', completed_at: at }),
+        })
+        .returning<Array<{ endpoint_id: string }>>('endpoint_id');
+      if (!delivery) return { endpointDisabled: false };
+      const endpointDisabled = await this.markFailing(delivery.endpoint_id, now, trx);
+      if (!endpointDisabled && next === null) await this.endStreakIfIdle(delivery.endpoint_id, trx);
+      return { endpointDisabled };
+    });
+  }
+
+  /**
+   * Gives up on a delivery that was never attempted (its payload does not match the spec): our fault,
+   * not the receiver's, so the endpoint's failing streak is left alone.
+   */
+  async recordUnsendable(id: string, error: string, now: Date): Promise<void> {
+    const at = now.toISOString();
+    await this.deps
+      .db('webhook_deliveries')
+      .where({ id, status: 'pending' })
+      .update({ status: 'failed', last_error: error, completed_at: at, lease_expires_at: null });
+  }
+
+  /** Hands back leases of deliveries claimed but not attempted (a worker stopping), for any worker to take. */
+  async release(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.deps
+      .db('webhook_deliveries')
+      .whereIn('id', ids)
+      .where({ status: 'pending' })
+      .update({ lease_expires_at: null });
+  }
+
+  /** Deliveries not yet succeeded or given up, due or scheduled (the queue-depth gauge). */
+  async countPending(): Promise<number> {
+    const row = (await this.deps
+      .db('webhook_deliveries')
+      .where({ status: 'pending' })
+      .count<Array<{ count: number | string }>>({ count: '*' })
+      .first())!;
+    return Number(row.count);
+  }
+
+  private async markFailing(endpointId: string, now: Date, trx: Knex.Transaction): Promise<boolean> {
+    const at = now.toISOString();
+    await trx('webhook_endpoints')
+      .where({ id: endpointId })
+      .whereNull('failing_since')
+      .update({ failing_since: at });
+    const disabledBefore = new Date(now.getTime() - this.disableAfterMs).toISOString();
+    // Conditional on `enabled`: of two workers whose failures both pass the threshold, one disables it.
+    const disabled = await trx('webhook_endpoints')
+      .where({ id: endpointId, status: 'enabled' })
+      .where('failing_since', '<=', disabledBefore)
+      .update({
+        status: 'disabled',
+        disabled_reason: 'failing',
+        disabled_at: at,
+        updated_at: at,
+        version: trx.raw('version + 1'),
+      });
+    return disabled > 0;
+  }
+
+  private async endStreakIfIdle(endpointId: string, trx: Knex.Transaction): Promise<void> {
+    // A delivery enqueued meanwhile and not yet committed is not seen: it simply starts a new streak.
+    await trx('webhook_endpoints')
+      .where({ id: endpointId })
+      .whereNotExists(
+        trx('webhook_deliveries').select(trx.raw('1')).where({ endpoint_id: endpointId, status: 'pending' }),
+      )
+      .update({ failing_since: null });
+  }
+}
+
+function toClaimedDelivery(row: ClaimedRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    payload: row.payload,
+    endpointId: row.endpoint_id,
+    url: row.url,
+    secretSealed: row.secret_sealed,
+    previousSecretSealed: row.previous_secret_sealed,
+    failingSince: row.failing_since,
+  };
+}

@@ -1,0 +1,325 @@
+import type { DatabaseHandle } from '../../src/dependencies/database';
+import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
+import { createTestDatabase } from '../support/test-database';
+import {
+  deliveryRow,
+  type EventFixture,
+  insertEndpoint,
+  insertEvent,
+  newSecret,
+  retireEndpoints,
+  secondPool,
+} from '../support/webhook-fixtures';
+
+const DAY = 24 * 60 * 60 * 1000;
+const LEASE = 30_000;
+const attempt = { statusCode: 500, latencyMs: 12, error: 'The receiver answered 500.' };
+const after = (at: Date, ms: number) => new Date(at.getTime() + ms);
+
+describe('the webhook deliveries repository', () => {
+  let handle: DatabaseHandle;
+  let repository: WebhookDeliveriesRepository;
+  const endpoints: string[] = [];
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    repository = new WebhookDeliveriesRepository({ db: handle.db, disableAfterMs: 5 * DAY });
+  });
+  afterEach(async () => {
+    await retireEndpoints(handle.db, endpoints.splice(0));
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  async function endpoint(fields: Parameters<typeof insertEndpoint>[2] = {}) {
+    const created = await insertEndpoint(handle.db, 'https://hooks.example.com/in', fields);
+    endpoints.push(created.id);
+    return created;
+  }
+
+  it('when three events of one resource are due, then only the earliest is claimed until it is done', async () => {
+    const { db } = handle;
+    const at = new Date('2031-01-01T00:00:00Z');
+    const { id } = await endpoint();
+    const events: EventFixture[] = [];
+    for (let i = 0; i < 3; i += 1) events.push(await insertEvent(db, [id], { resourceId: ids.resource, at }));
+
+    const first = await repository.claimDue(at, 10, LEASE);
+    const whileLeased = await repository.claimDue(after(at, LEASE + 1), 10, LEASE);
+    await repository.recordSuccess(first[0]!.id, { statusCode: 204, latencyMs: 3, error: null }, at);
+    const second = await repository.claimDue(at, 10, LEASE);
+
+    expect(first.map((d) => d.eventId)).toEqual([events[0]!.eventId]);
+    // The lease ran out, so the first is taken again, and still nothing behind it.
+    expect(whileLeased.map((d) => d.eventId)).toEqual([events[0]!.eventId]);
+    expect(second.map((d) => d.eventId)).toEqual([events[1]!.eventId]);
+    expect(second[0]).toMatchObject({ attempts: 0, url: 'https://hooks.example.com/in', endpointId: id });
+    expect(second[0]!.payload).toEqual(events[1]!.payload);
+  });
+
+  it('when a lease has not expired, then nobody claims the delivery; once it has, the next claim takes it', async () => {
+    const at = new Date('2031-02-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+
+    const claimed = await repository.claimDue(at, 10, LEASE);
+    const during = await repository.claimDue(after(at, LEASE - 1), 10, LEASE);
+    const afterwards = await repository.claimDue(after(at, LEASE), 10, LEASE);
+
+    expect(claimed.map((d) => d.id)).toEqual(event.deliveryIds);
+    expect(during).toEqual([]);
+    expect(afterwards.map((d) => d.id)).toEqual(event.deliveryIds);
+    expect((await deliveryRow(handle.db, event.deliveryIds[0]!)).lease_expires_at).toEqual(
+      after(at, 2 * LEASE),
+    );
+  });
+
+  it('when a delivery is not yet due, then it is not claimed', async () => {
+    const at = new Date('2031-03-01T00:00:00Z');
+    const { id } = await endpoint();
+    await insertEvent(handle.db, [id], { at });
+
+    expect(await repository.claimDue(after(at, -1), 10, LEASE)).toEqual([]);
+    expect(await repository.claimDue(at, 10, LEASE)).toHaveLength(1);
+  });
+
+  it('when the previous secret is still in its grace period, then the claim carries it, and not after', async () => {
+    const at = new Date('2031-04-01T00:00:00Z');
+    const previous = newSecret();
+    const { id } = await endpoint({ previousSecret: previous, previousSecretExpiresAt: after(at, 1000) });
+    const event = await insertEvent(handle.db, [id], { at });
+
+    const [during] = await repository.claimDue(at, 10, LEASE);
+    await repository.release([event.deliveryIds[0]!]);
+    const [afterwards] = await repository.claimDue(after(at, 1000), 10, LEASE);
+
+    expect(Buffer.from(during!.previousSecretSealed!).toString()).toBe(previous);
+    expect(afterwards!.previousSecretSealed).toBeNull();
+  });
+
+  it('when an attempt fails with a next time, then the delivery waits for it; with none, it is given up', async () => {
+    const at = new Date('2031-05-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+    const deliveryId = event.deliveryIds[0]!;
+
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordFailure(deliveryId, attempt, after(at, 60_000), at);
+    const retrying = await deliveryRow(handle.db, deliveryId);
+    const early = await repository.claimDue(after(at, 59_999), 10, LEASE);
+    await repository.claimDue(after(at, 60_000), 10, LEASE);
+    await repository.recordFailure(deliveryId, attempt, null, after(at, 60_000));
+    const given = await deliveryRow(handle.db, deliveryId);
+
+    expect(retrying).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_status_code: 500,
+      lease_expires_at: null,
+    });
+    expect(retrying.next_attempt_at).toEqual(after(at, 60_000));
+    expect(early).toEqual([]);
+    expect(given).toMatchObject({ status: 'failed', attempts: 2, last_error: attempt.error });
+    expect(given.completed_at).toEqual(after(at, 60_000));
+    expect(await repository.claimDue(after(at, DAY), 10, LEASE)).toEqual([]);
+  });
+
+  it('when an endpoint has failed for longer than disableAfter, then the next failure disables it as failing', async () => {
+    const at = new Date('2031-06-01T00:00:00Z');
+    const longFailing = await endpoint({ failingSince: after(at, -5 * DAY - 1) });
+    const recentlyFailing = await endpoint({ failingSince: after(at, -4 * DAY) });
+    const [a, b] = [
+      await insertEvent(handle.db, [longFailing.id], { at }),
+      await insertEvent(handle.db, [recentlyFailing.id], { at }),
+    ];
+    await repository.claimDue(at, 10, LEASE);
+
+    const disabled = await repository.recordFailure(a.deliveryIds[0]!, attempt, after(at, 60_000), at);
+    const kept = await repository.recordFailure(b.deliveryIds[0]!, attempt, after(at, 60_000), at);
+    const rows = await handle.db('webhook_endpoints').whereIn('id', [longFailing.id, recentlyFailing.id]);
+    const byId = new Map(rows.map((row: { id: string; disabled_at: Date | null }) => [row.id, row]));
+
+    expect(disabled).toEqual({ endpointDisabled: true });
+    expect(kept).toEqual({ endpointDisabled: false });
+    expect(byId.get(longFailing.id)).toMatchObject({
+      status: 'disabled',
+      disabled_reason: 'failing',
+      version: 2,
+    });
+    expect(byId.get(longFailing.id)!.disabled_at).toEqual(at);
+    expect(byId.get(recentlyFailing.id)).toMatchObject({
+      status: 'enabled',
+      disabled_reason: null,
+      version: 1,
+    });
+    // A disabled endpoint's deliveries stay pending but are not claimed.
+    expect((await repository.claimDue(after(at, DAY), 10, LEASE)).map((d) => d.endpointId)).toEqual([
+      recentlyFailing.id,
+    ]);
+  });
+
+  it('when two instances record failures that both pass the threshold at once, then the endpoint is disabled once', async () => {
+    const at = new Date('2031-06-15T00:00:00Z');
+    const target = await endpoint({ failingSince: after(at, -6 * DAY) });
+    const events = [
+      await insertEvent(handle.db, [target.id], { at }),
+      await insertEvent(handle.db, [target.id], { at }),
+    ];
+    await repository.claimDue(at, 10, LEASE);
+    const other = await secondPool(handle.db);
+    try {
+      const instances = [repository, new WebhookDeliveriesRepository({ db: other.db })];
+
+      const outcomes = await Promise.all(
+        instances.map((instance, i) =>
+          instance.recordFailure(events[i]!.deliveryIds[0]!, attempt, after(at, 60_000), at),
+        ),
+      );
+
+      expect(outcomes.filter((o) => o.endpointDisabled)).toHaveLength(1);
+      expect(await handle.db('webhook_endpoints').where({ id: target.id }).first()).toMatchObject({
+        status: 'disabled',
+        version: 2,
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('when an endpoint first fails, then it is failing from then; a success clears it', async () => {
+    const at = new Date('2031-07-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+    const failingSince = async () =>
+      ((await handle.db('webhook_endpoints').where({ id }).first()) as { failing_since: Date | null })
+        .failing_since;
+
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordFailure(event.deliveryIds[0]!, attempt, after(at, 1000), at);
+    const afterFailure = await failingSince();
+    await repository.claimDue(after(at, 1000), 10, LEASE);
+    await repository.recordFailure(event.deliveryIds[0]!, attempt, after(at, 5000), after(at, 1000));
+    const afterSecondFailure = await failingSince();
+    await repository.claimDue(after(at, 5000), 10, LEASE);
+    await repository.recordSuccess(
+      event.deliveryIds[0]!,
+      { statusCode: 200, latencyMs: 1, error: null },
+      after(at, 5000),
+    );
+
+    expect(afterFailure).toEqual(at);
+    expect(afterSecondFailure).toEqual(at);
+    expect(await failingSince()).toBeNull();
+    expect(await deliveryRow(handle.db, event.deliveryIds[0]!)).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      last_error: null,
+    });
+  });
+
+  it('when a give-up leaves nothing pending, then the failing streak ends, and a failure weeks later does not disable', async () => {
+    const at = new Date('2031-07-15T00:00:00Z');
+    const failingSince = async (id: string) =>
+      ((await handle.db('webhook_endpoints').where({ id }).first()) as { failing_since: Date | null })
+        .failing_since;
+    // Still failing: another delivery is pending (retrying), so the streak goes on past a give-up.
+    const busy = await endpoint({ failingSince: after(at, -3 * DAY) });
+    const [givenUp, retrying] = [
+      await insertEvent(handle.db, [busy.id], { at }),
+      await insertEvent(handle.db, [busy.id], { at }),
+    ];
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordFailure(givenUp.deliveryIds[0]!, attempt, null, at);
+    const busyAfterGiveUp = await failingSince(busy.id);
+    const tipped = await repository.recordFailure(
+      retrying.deliveryIds[0]!,
+      attempt,
+      after(at, 3 * DAY),
+      after(at, 2 * DAY),
+    );
+    // Idle: its only delivery is given up, so nothing is tried until the next event.
+    const idle = await endpoint();
+    const only = await insertEvent(handle.db, [idle.id], { at: after(at, 30 * DAY) });
+    await repository.claimDue(after(at, 30 * DAY), 10, LEASE);
+    await repository.recordFailure(only.deliveryIds[0]!, attempt, null, after(at, 30 * DAY));
+    const idleAfterGiveUp = await failingSince(idle.id);
+    const next = await insertEvent(handle.db, [idle.id], { at: after(at, 60 * DAY) });
+    await repository.claimDue(after(at, 60 * DAY), 10, LEASE);
+    const late = await repository.recordFailure(
+      next.deliveryIds[0]!,
+      attempt,
+      after(at, 61 * DAY),
+      after(at, 60 * DAY),
+    );
+
+    expect(busyAfterGiveUp).toEqual(after(at, -3 * DAY));
+    expect(tipped).toEqual({ endpointDisabled: true });
+    expect(idleAfterGiveUp).toBeNull();
+    expect(late).toEqual({ endpointDisabled: false });
+    expect(await failingSince(idle.id)).toEqual(after(at, 60 * DAY));
+  });
+
+  it('when a delivery is released, then it can be claimed at once, and it counts as pending', async () => {
+    const at = new Date('2031-08-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+    const pendingBefore = await repository.countPending();
+
+    await repository.claimDue(at, 10, LEASE);
+    await repository.release(event.deliveryIds);
+
+    expect((await repository.claimDue(at, 10, LEASE)).map((d) => d.id)).toEqual(event.deliveryIds);
+    expect(pendingBefore).toBeGreaterThanOrEqual(1);
+    expect(await repository.countPending()).toBe(pendingBefore);
+  });
+
+  it('when a payload cannot be sent, then the delivery is failed without an attempt or a failing endpoint', async () => {
+    const at = new Date('2031-09-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordUnsendable(event.deliveryIds[0]!, 'payload does not match the spec', at);
+
+    expect(await deliveryRow(handle.db, event.deliveryIds[0]!)).toMatchObject({
+      status: 'failed',
+      attempts: 0,
+      last_error: 'payload does not match the spec',
+      lease_expires_at: null,
+    });
+    expect(await handle.db('webhook_endpoints').where({ id }).first()).toMatchObject({
+      failing_since: null,
+      status: 'enabled',
+    });
+  });
+
+  it('when two instances claim at the same moment, then no delivery is claimed by both (SKIP LOCKED)', async () => {
+    const at = new Date('2031-10-01T00:00:00Z');
+    const { id } = await endpoint();
+    const events: EventFixture[] = [];
+    for (let i = 0; i < 200; i += 1) events.push(await insertEvent(handle.db, [id], { at }));
+    const other = await secondPool(handle.db);
+    try {
+      const instances = [repository, new WebhookDeliveriesRepository({ db: other.db })];
+      const claimedBy = instances.map(() => [] as string[]);
+      await Promise.all(
+        instances.map(async (instance, index) => {
+          for (;;) {
+            const batch = await instance.claimDue(at, 7, LEASE);
+            if (batch.length === 0) return;
+            claimedBy[index]!.push(...batch.map((d) => d.id));
+          }
+        }),
+      );
+      const all = claimedBy.flat();
+
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.sort()).toEqual(events.flatMap((e) => e.deliveryIds).sort());
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+const ids = { resource: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f' };
