@@ -10,6 +10,9 @@ import type { Tracing } from './internal/tracing';
 import { createMetrics } from './dependencies/metrics';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server';
 import { startServer, type RunningServer } from './server';
+import { createWebhookDelivery } from './dependencies/webhook-delivery';
+import { loadWebhookSecretBox } from './dependencies/webhook-secrets';
+import type { DeliveryWorker } from './webhooks/delivery-worker';
 
 /** What start-up has opened so far; a signal at any phase closes exactly that. */
 interface Opened {
@@ -17,6 +20,7 @@ interface Opened {
   redis?: Redis;
   running?: RunningServer;
   metricsServer?: RunningMetricsServer;
+  deliveryWorker?: DeliveryWorker;
 }
 
 function loadConfigOrExit(): Config {
@@ -48,9 +52,9 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
       logger.flush();
       process.exit(0);
     }
-    logger.info({ signal }, 'shutdown: draining in-flight requests');
-    void opened.running
-      .stop()
+    logger.info({ signal }, 'shutdown: draining in-flight requests and webhook deliveries');
+    // Attempts under way finish and are recorded; claimed ones not yet started go back to the queue.
+    void Promise.all([opened.running.stop(), opened.deliveryWorker?.stop()])
       .then(() => Promise.all([opened.database?.close(), opened.redis?.quit(), opened.metricsServer?.stop()]))
       .then(() => tracing?.shutdown())
       .then(() => {
@@ -91,6 +95,16 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     opened.metricsServer = await startMetricsServer(metrics.registry, config.metrics, logger);
     logger.info({ url: opened.metricsServer.url }, `metrics at ${opened.metricsServer.url}`);
   }
+  const webhookSecrets = loadWebhookSecretBox(config.webhooks, logger);
+  const deliveryWorker = config.webhooks.worker
+    ? createWebhookDelivery({
+        config: config.webhooks,
+        db: opened.database.db,
+        logger,
+        metrics,
+        secrets: webhookSecrets,
+      })
+    : undefined;
   const app = createApp({
     config,
     logger,
@@ -99,9 +113,15 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     redis: opened.redis,
     lifecycle,
     metrics,
+    webhookSecrets,
+    ...(deliveryWorker ? { onWriteCommitted: () => deliveryWorker.nudge() } : {}),
   });
   const running = await startServer(app, config, logger, lifecycle);
   opened.running = running;
+  if (deliveryWorker) {
+    deliveryWorker.start();
+    opened.deliveryWorker = deliveryWorker;
+  }
   clearTimeout(startupDeadline);
   logger.info(
     { url: running.url, env: config.env },

@@ -115,7 +115,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const result = await deps.send({
         url: delivery.url,
         secrets,
-        id: delivery.eventId,
+        // Standard Webhooks message ids carry the `msg_` prefix; the event id stays the payload's `id`.
+        id: `msg_${delivery.eventId}`,
         payload: delivery.payload,
       });
       const now = clock();

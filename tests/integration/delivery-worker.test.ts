@@ -97,7 +97,7 @@ describe('the webhook delivery worker', () => {
 
       expect(claimedPerRun).toEqual([1, 1, 1, 1, 1]);
       const ids = receiver.received.map((hit) => hit.headers['webhook-id']);
-      expect(ids).toEqual([0, 0, 0, 1, 2].map((i) => events[i]!.eventId));
+      expect(ids).toEqual([0, 0, 0, 1, 2].map((i) => `msg_${events[i]!.eventId}`));
       for (const hit of receiver.received) {
         const headers = hit.headers as Record<string, string>;
         expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
@@ -196,7 +196,7 @@ describe('the webhook delivery worker', () => {
       const afterLease = await subject.runOnce();
 
       expect([whileLeased, afterLease]).toEqual([0, 1]);
-      expect(receiver.received.map((hit) => hit.headers['webhook-id'])).toEqual([event.eventId]);
+      expect(receiver.received.map((hit) => hit.headers['webhook-id'])).toEqual([`msg_${event.eventId}`]);
       expect(await deliveryRow(handle.db, event.deliveryIds[0]!)).toMatchObject({
         status: 'succeeded',
         attempts: 1,

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { WebhooksConfig } from '../internal/config';
+import { loadOpenApiDocument } from '../internal/openapi-document';
+import { WebhookDeliveriesRepository } from '../repositories/webhook-deliveries.repository';
+import { createDeliveryMetrics } from '../webhooks/delivery-metrics';
+import { createDeliveryWorker, type DeliveryWorker } from '../webhooks/delivery-worker';
+import { createWebhookPayloadValidator } from '../webhooks/payload-validator';
+import { DEFAULT_RETRY_POLICY } from '../webhooks/retry-schedule';
+import type { SecretBox } from '../webhooks/secret-box';
+import { createWebhookSender } from '../webhooks/webhook-sender';
+import type { Database } from './database';
+import type { Metrics } from './metrics';
+
+/**
+ * The delivery worker as configured: the outbox's deliveries, signed with the endpoints' secrets (opened
+ * with the same box that sealed them), each payload checked against the spec's `webhooks` before it leaves.
+ */
+export function createWebhookDelivery(deps: {
+  config: WebhooksConfig;
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  secrets: SecretBox;
+}): DeliveryWorker {
+  const { config, db, logger } = deps;
+  const repository = new WebhookDeliveriesRepository({
+    db,
+    disableAfterMs: config.disableAfterSeconds * 1000,
+  });
+  return createDeliveryWorker({
+    repository,
+    send: createWebhookSender({
+      timeoutMs: config.deliveryTimeoutMs,
+      policy: { allowLoopbackHttp: config.allowLoopbackHttp },
+    }),
+    openSecret: (sealed) => deps.secrets.open(sealed),
+    // Its own copy of the spec: the request validator changes the document it is given.
+    validatePayload: createWebhookPayloadValidator(loadOpenApiDocument()),
+    logger: logger.child({ component: 'webhook-delivery' }),
+    retryPolicy: { ...DEFAULT_RETRY_POLICY, givingUpAfterMs: config.retryPeriodSeconds * 1000 },
+    pollIntervalMs: config.pollIntervalMs,
+    // A claim must outlast an attempt and its recording.
+    leaseMs: config.deliveryTimeoutMs * 3,
+    metrics: createDeliveryMetrics(deps.metrics.registry, () => repository.countPending()),
+  });
+}
