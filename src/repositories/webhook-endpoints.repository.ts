@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../models/webhook';
+import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition } from '../utils/keyset-page';
 
 interface WebhookEndpointRow {
@@ -42,8 +43,6 @@ const ENDPOINT_COLUMNS = [
   'updated_at',
 ] as const;
 
-const iso = (value: Date | null) => (value ? value.toISOString() : null);
-
 function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
   return {
     id: row.id,
@@ -52,9 +51,9 @@ function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
     event_types: row.event_types,
     status: row.status,
     disabled_reason: row.disabled_reason,
-    disabled_at: iso(row.disabled_at),
-    failing_since: iso(row.failing_since),
-    previous_secret_expires_at: iso(row.previous_secret_expires_at),
+    disabled_at: isoOrNull(row.disabled_at),
+    failing_since: isoOrNull(row.failing_since),
+    previous_secret_expires_at: isoOrNull(row.previous_secret_expires_at),
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

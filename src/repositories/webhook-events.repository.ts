@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../dependencies/database';
 import type { WebhookDelivery, WebhookEventName, WebhookEventPayloads } from '../models/webhook';
+import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition } from '../utils/keyset-page';
 
 /** Who may see an event: the owner of the resource it is about, or the administrators. */
@@ -46,8 +47,6 @@ const DELIVERY_COLUMNS = [
   'd.completed_at',
 ] as const;
 
-const iso = (value: Date | null) => (value ? value.toISOString() : null);
-
 function toDelivery(row: DeliveryRow): WebhookDelivery {
   return {
     id: row.id,
@@ -56,12 +55,12 @@ function toDelivery(row: DeliveryRow): WebhookDelivery {
     status: row.status,
     attempts: row.attempts,
     next_attempt_at: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
-    last_attempt_at: iso(row.last_attempt_at),
+    last_attempt_at: isoOrNull(row.last_attempt_at),
     last_status_code: row.last_status_code,
     last_latency_ms: row.last_latency_ms,
     last_error: row.last_error,
     created_at: row.created_at.toISOString(),
-    completed_at: iso(row.completed_at),
+    completed_at: isoOrNull(row.completed_at),
   };
 }
 

@@ -11,3 +11,8 @@ export function toDatabaseInstant(dateTime: string): string {
   const instant = Math.min(Math.max(parsed, EARLIEST), LATEST);
   return new Date(instant).toISOString();
 }
+
+/** A nullable timestamp column as the API shows it: RFC 3339 in UTC, or null. */
+export function isoOrNull(value: Date | null): string | null {
+  return value ? value.toISOString() : null;
+}

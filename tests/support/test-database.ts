@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Knex } from 'knex';
 import { createPgKnex, createPglite, wrapPglite, type DatabaseHandle } from '../../src/dependencies/database';
 import { adminConnection, newDatabaseName, TEMPLATE_ENV, urlForDatabase } from './template-database';
 
@@ -35,16 +36,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     url.hostname = '127.0.0.1';
     url.port = String(port);
   }
-  const db = createPgKnex({
-    url: url.toString(),
-    poolMin: 0,
-    poolMax: 5,
-    statementTimeoutMs: 5000,
-    acquireTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    queryTimeoutMs: 10000,
-    ...timeouts,
-  });
+  const db = testPool(url.toString(), timeouts);
   return {
     db,
     close: async () => {
@@ -53,4 +45,21 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       await admin.destroy();
     },
   };
+}
+
+/** A knex pool on a test database of the server, with the tests' timeouts unless told otherwise. */
+export function testPool(
+  url: string,
+  timeouts: Partial<Omit<NonNullable<TestDatabaseOptions['via']>, 'port'>> = {},
+): Knex {
+  return createPgKnex({
+    url,
+    poolMin: 0,
+    poolMax: 5,
+    statementTimeoutMs: 5000,
+    acquireTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+    queryTimeoutMs: 10000,
+    ...timeouts,
+  });
 }

@@ -3,10 +3,10 @@ import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
-import { createPgKnex } from '../../src/dependencies/database';
 import type { WebhooksDocument } from '../../src/webhooks/payload-validator';
 import { insertUser } from './repository-fixtures';
 import { urlForDatabase } from './template-database';
+import { testPool } from './test-database';
 
 /**
  * Stand-ins for secret-box.ts: the "sealed" secret is the secret's bytes. The worker only ever sees
@@ -245,14 +245,6 @@ export async function secondPool(db: Knex): Promise<{ db: Knex; close: () => Pro
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) return { db, close: async () => {} };
   const { rows } = await db.raw<{ rows: Array<{ name: string }> }>('SELECT current_database() AS name');
-  const other = createPgKnex({
-    url: urlForDatabase(serverUrl, rows[0]!.name),
-    poolMin: 0,
-    poolMax: 5,
-    statementTimeoutMs: 5000,
-    acquireTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    queryTimeoutMs: 10000,
-  });
+  const other = testPool(urlForDatabase(serverUrl, rows[0]!.name));
   return { db: other, close: () => other.destroy() };
 }
