@@ -26,7 +26,11 @@ build() {
       main: "dist/index.js",
       types: "dist/index.d.ts",
       files: ["dist", "src"],
-      dependencies: { "openapi-fetch": root.devDependencies["openapi-fetch"] },
+      dependencies: {
+        "openapi-fetch": root.devDependencies["openapi-fetch"],
+        // verifyWebhook: the same Standard Webhooks library, at the same version, as the server signs with.
+        standardwebhooks: root.dependencies.standardwebhooks,
+      },
     };
     require("fs").writeFileSync(process.argv[1], JSON.stringify(pkg, null, 2) + "\n");
   ' "$out/package.json"
@@ -48,8 +52,18 @@ build() {
 }
 JSON
   npx tsc -p "$out/tsconfig.json"
-  # The compiled SDK loads and builds a client.
-  node -e 'const sdk = require("./build/sdk/dist/index.js"); sdk.createPartnerApiClient({ baseUrl: "http://localhost:3000" }).GET;'
+  # The compiled SDK loads, builds a client, and verifies what the server's signing library signs.
+  node -e '
+    const sdk = require("./build/sdk/dist/index.js");
+    sdk.createPartnerApiClient({ baseUrl: "http://localhost:3000" }).GET;
+    const { Webhook } = require("standardwebhooks");
+    const secret = "whsec_" + Buffer.alloc(32, 7).toString("base64");
+    const body = JSON.stringify({ id: "e", type: "webhook.test", occurred_at: "", data: {} });
+    const now = new Date();
+    const headers = { "webhook-id": "msg_e", "webhook-timestamp": String(Math.floor(now / 1000)),
+      "webhook-signature": new Webhook(secret).sign("msg_e", now, body) };
+    if (sdk.verifyWebhook(secret, body, headers).type !== "webhook.test") throw new Error("verifyWebhook");
+  '
   npm pack "./$out" --pack-destination build --silent >/dev/null
   echo "SDK: $out (types, client, dist/) and $(ls build/partner-api-sdk-*.tgz)"
 }

@@ -1,8 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPartnerApiClient, formEncoded, mergePatch, type PartnerApiClient } from '../../sdk';
+import {
+  createPartnerApiClient,
+  formEncoded,
+  mergePatch,
+  verifyWebhook,
+  WebhookVerificationError,
+  type PartnerApiClient,
+  type WebhookEventOf,
+} from '../../sdk';
 import { expectSchema } from '../support/contract';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -125,5 +133,137 @@ describe('the SDK against the running API', () => {
     const after = await api.GET('/v1/users/me');
     expect(after.response.status).toBe(401);
     expect(after.error).toMatchObject({ type: '/problems/unauthorized', status: 401 });
+  });
+});
+
+/** A receiver on a loopback port that answers every delivery 204 and hands it to the test as it arrived. */
+async function startReceiver(): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    res.writeHead(204).end();
+    server.emit('delivery', { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
+}
+
+interface Delivery {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Why `verify` refused the delivery; fails the test if it accepted it or threw anything else. */
+function refusalOf(verify: () => unknown): string {
+  try {
+    verify();
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return error.reason;
+    throw error;
+  }
+  throw new Error('verifyWebhook accepted the delivery');
+}
+
+/**
+ * A real delivery from the running app's delivery worker (wired as in production: one secret box, nudged
+ * after each commit) to a receiver on a loopback port, verified with the SDK's `verifyWebhook`.
+ */
+describe('the SDK verifying webhook deliveries from the running API', () => {
+  let t: TestApp;
+  let server: Server;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' }, webhookDelivery: true });
+    server = createServer(t.app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await t.close();
+  });
+
+  async function signedInPartner(): Promise<PartnerApiClient> {
+    const email = `sdk-webhooks-${randomUUID()}@example.com`;
+    const password = 'saffron-lantern-quartz-17';
+    const api = createPartnerApiClient({ baseUrl });
+    expect(
+      (await api.POST('/v1/auth/register', { body: { email, password, name: 'Hooks' } })).response.status,
+    ).toBe(201);
+    const { data: token } = await api.POST('/v1/auth/token', {
+      body: { grant_type: 'password', username: email, password },
+      ...formEncoded,
+    });
+    return createPartnerApiClient({ baseUrl, accessToken: () => token?.access_token });
+  }
+
+  it('when an item is created, then its endpoint receives a delivery that verifyWebhook accepts as the typed item.created event', async () => {
+    const receiver = await startReceiver();
+    try {
+      const api = await signedInPartner();
+      const registered = await api.POST('/v1/webhook-endpoints', {
+        body: { url: receiver.url, event_types: ['item.created'] },
+      });
+      expect(registered.response.status).toBe(201);
+      const secret = registered.data!.secret;
+
+      const arrived = once(receiver.server, 'delivery') as Promise<[Delivery]>;
+      const created = await api.POST('/v1/items', { body: { name: 'Hooked widget', tags: ['webhooks'] } });
+      expect(created.response.status).toBe(201);
+      const [{ headers, body }] = await arrived;
+
+      const event = verifyWebhook(secret, body, headers);
+      expect(event.type).toBe('item.created');
+      if (event.type !== 'item.created') throw new Error(`unexpected event ${event.type}`);
+      const itemCreated: WebhookEventOf<'item.created'> = event;
+      expect(itemCreated.data).toEqual(created.data);
+      expect(headers['webhook-id']).toBe(`msg_${event.id}`);
+      // A fetch Headers (a Request in a serverless handler) and a receiver holding the old and new secret.
+      const otherSecret = `whsec_${randomBytes(24).toString('base64')}`;
+      expect(
+        verifyWebhook([otherSecret, secret], body, new Headers(headers as Record<string, string>)),
+      ).toEqual(event);
+    } finally {
+      receiver.server.closeAllConnections();
+      await new Promise((resolve) => receiver.server.close(resolve));
+    }
+  });
+
+  it('when a delivery is tampered with, signed with another secret, stale or unsigned, then verifyWebhook refuses it', async () => {
+    const receiver = await startReceiver();
+    try {
+      const api = await signedInPartner();
+      const registered = await api.POST('/v1/webhook-endpoints', {
+        body: { url: receiver.url, event_types: ['item.created'] },
+      });
+      const secret = registered.data!.secret;
+      const arrived = once(receiver.server, 'delivery') as Promise<[Delivery]>;
+      await api.POST('/v1/items', { body: { name: 'Genuine widget' } });
+      const [{ headers, body }] = await arrived;
+      expect(verifyWebhook(secret, body, headers).type).toBe('item.created');
+
+      const tampered = body.replace('Genuine widget', 'Forged widget');
+      expect(tampered).not.toBe(body);
+      expect(() => verifyWebhook(secret, tampered, headers)).toThrow(WebhookVerificationError);
+      expect(refusalOf(() => verifyWebhook(secret, tampered, headers))).toBe('bad-signature');
+      const wrongSecret = `whsec_${randomBytes(24).toString('base64')}`;
+      expect(refusalOf(() => verifyWebhook(wrongSecret, body, headers))).toBe('bad-signature');
+      const sentAt = new Date(Number(headers['webhook-timestamp']) * 1000);
+      const sixMinutesLater = new Date(sentAt.getTime() + 6 * 60_000);
+      expect(refusalOf(() => verifyWebhook(secret, body, headers, { now: sixMinutesLater }))).toBe(
+        'timestamp-out-of-tolerance',
+      );
+      expect(verifyWebhook(secret, body, headers, { now: sixMinutesLater, toleranceSeconds: 600 }).type).toBe(
+        'item.created',
+      );
+      const unsigned = { ...headers, 'webhook-signature': undefined };
+      expect(refusalOf(() => verifyWebhook(secret, body, unsigned))).toBe('missing-headers');
+    } finally {
+      receiver.server.closeAllConnections();
+      await new Promise((resolve) => receiver.server.close(resolve));
+    }
   });
 });

@@ -4,6 +4,9 @@ import type { Express } from 'express';
 import pino, { type Logger } from 'pino';
 import { createApp, type AppDependencies } from '../../src/app';
 import type { DatabaseHandle } from '../../src/dependencies/database';
+import { createMetrics } from '../../src/dependencies/metrics';
+import { createWebhookDelivery } from '../../src/dependencies/webhook-delivery';
+import { loadWebhookSecretBox } from '../../src/dependencies/webhook-secrets';
 import { loadSigningKeys, type SigningKeys } from '../../src/dependencies/signing-keys';
 import { loadConfig, type Config } from '../../src/internal/config';
 import { REDACTED_PATHS } from '../../src/internal/logger';
@@ -56,28 +59,51 @@ export function captureLogs(): { logger: Logger; logs: Array<Record<string, unkn
   };
 }
 
-/** The real app on a private database, with logs captured instead of printed. */
+/**
+ * The real app on a private database, with logs captured instead of printed. With `webhookDelivery`, the
+ * delivery worker runs beside it as src/start.ts wires it (one secret box for both, nudged after each
+ * committed write) and is stopped by `close()` before the database.
+ */
 export async function createTestApp(
   options: {
     env?: Record<string, string>;
     handlerOverrides?: AppDependencies['handlerOverrides'];
     metrics?: AppDependencies['metrics'];
     database?: TestDatabaseOptions;
+    webhookDelivery?: boolean;
   } = {},
 ): Promise<TestApp> {
   const config = testConfig(options.env);
   const { logger, logs } = captureLogs();
   const database = await createTestDatabase(options.database);
   const signingKeys = loadSigningKeys(config.auth, logger);
+  const metrics = options.metrics ?? createMetrics();
+  const webhookSecrets = loadWebhookSecretBox(config.webhooks, logger);
+  const deliveryWorker = options.webhookDelivery
+    ? createWebhookDelivery({
+        config: config.webhooks,
+        db: database.db,
+        logger,
+        metrics,
+        secrets: webhookSecrets,
+      })
+    : undefined;
   const app = createApp({
     config,
     logger,
     db: database.db,
     signingKeys,
+    metrics,
+    webhookSecrets,
     ...(options.handlerOverrides ? { handlerOverrides: options.handlerOverrides } : {}),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(deliveryWorker ? { onWriteCommitted: () => deliveryWorker.nudge() } : {}),
   });
-  return { app, config, database, logs, signingKeys, close: () => database.close() };
+  deliveryWorker?.start();
+  const close = async () => {
+    await deliveryWorker?.stop();
+    await database.close();
+  };
+  return { app, config, database, logs, signingKeys, close };
 }
 
 /** How many audit rows record `action` on the resource `resourceId`. */
