@@ -1,60 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Webhook } from 'standardwebhooks';
 import { openDatabase } from '../../src/dependencies/database';
-import { loadOpenApiDocument } from '../../src/internal/openapi-document';
-import { createWebhookPayloadValidator } from '../../src/webhooks/payload-validator';
 import { PASSWORD, uniqueEmail } from '../support/identity';
 import { killAll, startMain, type MainProcess } from '../support/main-process';
+import { startReceiver } from '../support/webhook-fixtures';
 
 // The real process entry and a real receiver; nothing waits on the clock, this only guards against a hang.
 jest.setTimeout(180_000);
 
 const started: ChildProcess[] = [];
 afterEach(() => killAll(started));
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  respond: (status: number) => void;
-}
-
-/** A loopback receiver that hands every request to the test, which answers it when it chooses. */
-async function startReceiver(): Promise<{ server: Server; url: string; next: () => Promise<Received> }> {
-  const queue: Received[] = [];
-  const waiting: Array<(received: Received) => void> = [];
-  const server = createServer((req, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const received = {
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        respond: (status: number) => res.writeHead(status).end(),
-      };
-      const waiter = waiting.shift();
-      if (waiter) waiter(received);
-      else queue.push(received);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    url: `http://127.0.0.1:${port}/hooks`,
-    next: () => {
-      const ready = queue.shift();
-      return ready ? Promise.resolve(ready) : new Promise((resolveNext) => waiting.push(resolveNext));
-    },
-  };
-}
 
 async function call(base: URL, path: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
   const headers = new Headers(init.headers);
@@ -100,56 +58,13 @@ async function subscribe(main: MainProcess, receiverUrl: string) {
   return { base, token, endpoint: endpoint.body as { id: string; secret: string } };
 }
 
-describe('webhooks from the running process', () => {
-  it('when an item is created, changed and deleted, then three signed, schema-valid deliveries arrive in order', async () => {
-    const receiver = await startReceiver();
-    try {
-      const main = startMain({ WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' }, started);
-      const { base, token, endpoint } = await subscribe(main, receiver.url);
-      const created = await call(base, '/v1/items', { method: 'POST', token, json: { name: 'watched' } });
-      const itemPath = `/v1/items/${String(created.body.id)}`;
-      const updated = await call(base, itemPath, {
-        method: 'PATCH',
-        token,
-        headers: { 'If-Match': created.headers.get('etag')!, 'Content-Type': 'application/merge-patch+json' },
-        json: { status: 'active' },
-      });
-      expect(updated.status).toBe(200);
-      expect(
-        (
-          await call(base, itemPath, {
-            method: 'DELETE',
-            token,
-            headers: { 'If-Match': updated.headers.get('etag')! },
-          })
-        ).status,
-      ).toBe(204);
-
-      const verifier = new Webhook(endpoint.secret);
-      const validate = createWebhookPayloadValidator(loadOpenApiDocument());
-      const types: string[] = [];
-      for (let n = 0; n < 3; n += 1) {
-        const delivery = await receiver.next();
-        delivery.respond(204);
-        const payload = verifier.verify(delivery.body, delivery.headers as Record<string, string>) as {
-          id: string;
-          type: string;
-          data: { id: string };
-        };
-        expect(validate(payload.type, payload)).toEqual({ valid: true });
-        expect(delivery.headers['webhook-id']).toBe(`msg_${payload.id}`);
-        expect(delivery.headers['content-type']).toBe('application/json');
-        expect(payload.data.id).toBe(created.body.id);
-        types.push(payload.type);
-      }
-      expect(types).toEqual(['item.created', 'item.updated', 'item.deleted']);
-    } finally {
-      receiver.server.close();
-    }
-  });
-
+describe('webhook delivery in the running process', () => {
   it('when SIGTERM arrives while a delivery is in flight, then the attempt is finished and recorded before the process exits 0', async () => {
-    const receiver = await startReceiver();
+    // The receiver holds its answer until the test releases it, after the signal.
+    let release: ((status: number) => void) | undefined;
+    const receiver = await startReceiver((res) => {
+      release = (status) => res.writeHead(status).end();
+    });
     const dataDir = await mkdtemp(join(tmpdir(), 'webhooks-sigterm-'));
     try {
       const main = startMain(
@@ -165,10 +80,10 @@ describe('webhooks from the running process', () => {
         (await call(base, `/v1/webhook-endpoints/${endpoint.id}/test-events`, { method: 'POST', token }))
           .status,
       ).toBe(202);
-      const inFlight = await receiver.next();
+      await receiver.untilReceived(1);
       main.child.kill('SIGTERM');
       await main.logLine(/shutdown: draining/);
-      inFlight.respond(200);
+      release!(200);
       const [code] = await main.exited;
       expect(code).toBe(0);
       const reopened = await openDatabase(
@@ -190,7 +105,7 @@ describe('webhooks from the running process', () => {
         await reopened.close();
       }
     } finally {
-      receiver.server.close();
+      await receiver.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

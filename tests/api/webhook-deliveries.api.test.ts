@@ -1,0 +1,93 @@
+import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
+import { loadOpenApiDocument } from '../../src/internal/openapi-document';
+import { createWebhookPayloadValidator } from '../../src/webhooks/payload-validator';
+import { createUser, type TestUser } from '../support/identity';
+import { createTestApp, type TestApp } from '../support/test-app';
+import { startReceiver } from '../support/webhook-fixtures';
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** The whole path on this database: the API's write, its outbox row, the worker, a real receiver. */
+describe('webhook deliveries from the API', () => {
+  let t: TestApp;
+  let owner: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' }, webhookDelivery: true });
+    owner = await createUser(t);
+  });
+  afterAll(() => t.close());
+
+  it('when an item is created, changed and deleted, then three signed, schema-valid deliveries arrive in order of occurrence', async () => {
+    const receiver = await startReceiver();
+    try {
+      const endpoint = await request(t.app)
+        .post('/v1/webhook-endpoints')
+        .set(bearer(owner.accessToken))
+        .send({ url: receiver.url, event_types: ['item.created', 'item.updated', 'item.deleted'] })
+        .expect(201);
+      const created = await request(t.app)
+        .post('/v1/items')
+        .set(bearer(owner.accessToken))
+        .send({ name: 'watched' })
+        .expect(201);
+      const path = `/v1/items/${created.body.id as string}`;
+      const updated = await request(t.app)
+        .patch(path)
+        .set(bearer(owner.accessToken))
+        .set('If-Match', created.headers.etag as string)
+        .set('Content-Type', 'application/merge-patch+json')
+        .send({ status: 'active' })
+        .expect(200);
+      await request(t.app)
+        .delete(path)
+        .set(bearer(owner.accessToken))
+        .set('If-Match', updated.headers.etag as string)
+        .expect(204);
+
+      await receiver.untilReceived(3);
+      const verifier = new Webhook((endpoint.body as { secret: string }).secret);
+      const validate = createWebhookPayloadValidator(loadOpenApiDocument());
+      const events = receiver.received.map((hit) => {
+        expect(hit.headers['content-type']).toBe('application/json');
+        const event = verifier.verify(hit.body, hit.headers as Record<string, string>) as {
+          id: string;
+          type: string;
+          data: unknown;
+        };
+        expect(hit.headers['webhook-id']).toBe(`msg_${event.id}`);
+        expect(validate(event.type, event)).toEqual({ valid: true });
+        return event;
+      });
+      expect(events.map((event) => [event.type, event.data])).toEqual([
+        ['item.created', created.body],
+        ['item.updated', updated.body],
+        ['item.deleted', { id: created.body.id }],
+      ]);
+      const log = await request(t.app)
+        .get(`/v1/webhook-endpoints/${endpoint.body.id as string}/deliveries`)
+        .set(bearer(owner.accessToken))
+        .expect(200);
+      // Newest first. Each delivery of a resource waits for the one before it to be recorded, so by the time
+      // the third arrived the first two were recorded as succeeded; the third may still be recording.
+      const [deleted, ...earlier] = (log.body as { data: Array<Record<string, unknown>> }).data;
+      expect(deleted).toMatchObject({ event_type: 'item.deleted' });
+      expect(earlier).toEqual([
+        expect.objectContaining({
+          event_type: 'item.updated',
+          status: 'succeeded',
+          attempts: 1,
+          last_status_code: 204,
+        }),
+        expect.objectContaining({
+          event_type: 'item.created',
+          status: 'succeeded',
+          attempts: 1,
+          last_status_code: 204,
+        }),
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
