@@ -21,6 +21,10 @@ export interface ClaimedDelivery {
   failingSince: Date | null;
 }
 
+const MAX_ERROR_LENGTH = 500;
+const isHttpStatus = (status: number | null): status is number =>
+  status !== null && status >= 100 && status <= 599;
+
 /** What one attempt came to, as the delivery log keeps it. */
 export interface AttemptRecord {
   statusCode: number | null;
@@ -156,9 +160,11 @@ export class WebhookDeliveriesRepository {
         .update({
           attempts: trx.raw('attempts + 1'),
           last_attempt_at: at,
-          last_status_code: result.statusCode,
+          // The log is served as the spec's WebhookDelivery: a status no HTTP client should see (a receiver
+          // can answer 999) is kept as none, and an error as at most 500 characters.
+          last_status_code: isHttpStatus(result.statusCode) ? result.statusCode : null,
           last_latency_ms: result.latencyMs,
-          last_error: result.error,
+          last_error: result.error === null ? null : result.error.slice(0, MAX_ERROR_LENGTH),
           lease_expires_at: null,
           ...(next ? { next_attempt_at: next.toISOString() } : { status: 'failed', completed_at: at }),
         })

@@ -98,6 +98,24 @@ describe('the webhook deliveries repository', () => {
     expect(afterwards!.previousSecretSealed).toBeNull();
   });
 
+  it('when a receiver answers a status outside HTTP and a long error, then the log keeps what the spec can serve', async () => {
+    const at = new Date('2031-04-01T00:00:00Z');
+    const { id } = await endpoint();
+    const event = await insertEvent(handle.db, [id], { at });
+    const deliveryId = event.deliveryIds[0]!;
+
+    await repository.claimDue(at, 10, LEASE);
+    await repository.recordFailure(
+      deliveryId,
+      { statusCode: 999, latencyMs: 3, error: 'x'.repeat(2000) },
+      after(at, 60_000),
+      at,
+    );
+
+    const row = await handle.db('webhook_deliveries').where({ id: deliveryId }).first();
+    expect(row).toMatchObject({ last_status_code: null, last_error: 'x'.repeat(500) });
+  });
+
   it('when an attempt fails with a next time, then the delivery waits for it; with none, it is given up', async () => {
     const at = new Date('2031-05-01T00:00:00Z');
     const { id } = await endpoint();
