@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { loadOpenApiDocument } from '../../src/internal/openapi-document';
 import { createWebhookPayloadValidator } from '../../src/webhooks/payload-validator';
 import { createUser, type TestUser } from '../support/identity';
+import { createChangeAndDeleteItem } from '../support/item-lifecycle';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { startReceiver } from '../support/webhook-fixtures';
 
@@ -26,24 +27,7 @@ describe('webhook deliveries from the API', () => {
         .set(bearer(owner.accessToken))
         .send({ url: receiver.url, event_types: ['item.created', 'item.updated', 'item.deleted'] })
         .expect(201);
-      const created = await request(t.app)
-        .post('/v1/items')
-        .set(bearer(owner.accessToken))
-        .send({ name: 'watched' })
-        .expect(201);
-      const path = `/v1/items/${created.body.id as string}`;
-      const updated = await request(t.app)
-        .patch(path)
-        .set(bearer(owner.accessToken))
-        .set('If-Match', created.headers.etag as string)
-        .set('Content-Type', 'application/merge-patch+json')
-        .send({ status: 'active' })
-        .expect(200);
-      await request(t.app)
-        .delete(path)
-        .set(bearer(owner.accessToken))
-        .set('If-Match', updated.headers.etag as string)
-        .expect(204);
+      const { created, updated } = await createChangeAndDeleteItem(t.app, owner.accessToken, 'watched');
 
       await receiver.untilReceived(3);
       const verifier = new Webhook((endpoint.body as { secret: string }).secret);
@@ -60,9 +44,9 @@ describe('webhook deliveries from the API', () => {
         return event;
       });
       expect(events.map((event) => [event.type, event.data])).toEqual([
-        ['item.created', created.body],
-        ['item.updated', updated.body],
-        ['item.deleted', { id: created.body.id }],
+        ['item.created', created],
+        ['item.updated', updated],
+        ['item.deleted', { id: created.id }],
       ]);
       const log = await request(t.app)
         .get(`/v1/webhook-endpoints/${endpoint.body.id as string}/deliveries`)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { expectProblem } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
+import { createChangeAndDeleteItem } from '../support/item-lifecycle';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -127,34 +128,17 @@ describe('webhook endpoints', () => {
 
   it("when an item is created, changed and deleted, then its owner's endpoint gets three events in order with the spec's envelope", async () => {
     const endpoint = (await register(bob.accessToken).expect(201)).body as { id: string };
-    const created = await request(t.app)
-      .post('/v1/items')
-      .set(bearer(bob.accessToken))
-      .send({ name: 'tracked' })
-      .expect(201);
-    const path = `/v1/items/${created.body.id}`;
-    const updated = await request(t.app)
-      .patch(path)
-      .set(bearer(bob.accessToken))
-      .set('If-Match', created.headers.etag as string)
-      .set('Content-Type', 'application/merge-patch+json')
-      .send({ status: 'active' })
-      .expect(200);
-    await request(t.app)
-      .delete(path)
-      .set(bearer(bob.accessToken))
-      .set('If-Match', updated.headers.etag as string)
-      .expect(204);
+    const { created, updated } = await createChangeAndDeleteItem(t.app, bob.accessToken, 'tracked');
     const deliveries = await pendingDeliveries(endpoint.id);
     expect(deliveries.map((row) => row.type)).toEqual(['item.created', 'item.updated', 'item.deleted']);
     expect(deliveries[0]!.payload).toEqual({
       id: expect.any(String),
       type: 'item.created',
       occurred_at: expect.any(String),
-      data: created.body,
+      data: created,
     });
-    expect(deliveries[1]!.payload.data).toEqual(updated.body);
-    expect(deliveries[2]!.payload.data).toEqual({ id: created.body.id });
+    expect(deliveries[1]!.payload.data).toEqual(updated);
+    expect(deliveries[2]!.payload.data).toEqual({ id: created.id });
   });
 
   it('when a change fails after its event was written, then the change, its audit row and the event all roll back', async () => {
