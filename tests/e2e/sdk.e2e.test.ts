@@ -1,6 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createPartnerApiClient,
@@ -13,6 +13,7 @@ import {
 } from '../../sdk';
 import { expectSchema } from '../support/contract';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { newSecret, refusalOf, startReceiver } from '../support/webhook-fixtures';
 
 /**
  * A partner's whole journey, driven only through the SDK (openapi-fetch over the generated types) against
@@ -137,34 +138,6 @@ describe('the SDK against the running API', () => {
 });
 
 /** A receiver on a loopback port that answers every delivery 204 and hands it to the test as it arrived. */
-async function startReceiver(): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    res.writeHead(204).end();
-    server.emit('delivery', { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
-}
-
-interface Delivery {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** Why `verify` refused the delivery; fails the test if it accepted it or threw anything else. */
-function refusalOf(verify: () => unknown): string {
-  try {
-    verify();
-  } catch (error) {
-    if (error instanceof WebhookVerificationError) return error.reason;
-    throw error;
-  }
-  throw new Error('verifyWebhook accepted the delivery');
-}
-
 /**
  * A real delivery from the running app's delivery worker (wired as in production: one secret box, nudged
  * after each commit) to a receiver on a loopback port, verified with the SDK's `verifyWebhook`.
@@ -210,10 +183,10 @@ describe('the SDK verifying webhook deliveries from the running API', () => {
       expect(registered.response.status).toBe(201);
       const secret = registered.data!.secret;
 
-      const arrived = once(receiver.server, 'delivery') as Promise<[Delivery]>;
       const created = await api.POST('/v1/items', { body: { name: 'Hooked widget', tags: ['webhooks'] } });
       expect(created.response.status).toBe(201);
-      const [{ headers, body }] = await arrived;
+      await receiver.untilReceived(1);
+      const { headers, body } = receiver.received[0]!;
 
       const event = verifyWebhook(secret, body, headers);
       expect(event.type).toBe('item.created');
@@ -222,13 +195,12 @@ describe('the SDK verifying webhook deliveries from the running API', () => {
       expect(itemCreated.data).toEqual(created.data);
       expect(headers['webhook-id']).toBe(`msg_${event.id}`);
       // A fetch Headers (a Request in a serverless handler) and a receiver holding the old and new secret.
-      const otherSecret = `whsec_${randomBytes(24).toString('base64')}`;
+      const otherSecret = newSecret();
       expect(
         verifyWebhook([otherSecret, secret], body, new Headers(headers as Record<string, string>)),
       ).toEqual(event);
     } finally {
-      receiver.server.closeAllConnections();
-      await new Promise((resolve) => receiver.server.close(resolve));
+      await receiver.close();
     }
   });
 
@@ -240,16 +212,16 @@ describe('the SDK verifying webhook deliveries from the running API', () => {
         body: { url: receiver.url, event_types: ['item.created'] },
       });
       const secret = registered.data!.secret;
-      const arrived = once(receiver.server, 'delivery') as Promise<[Delivery]>;
       await api.POST('/v1/items', { body: { name: 'Genuine widget' } });
-      const [{ headers, body }] = await arrived;
+      await receiver.untilReceived(1);
+      const { headers, body } = receiver.received[0]!;
       expect(verifyWebhook(secret, body, headers).type).toBe('item.created');
 
       const tampered = body.replace('Genuine widget', 'Forged widget');
       expect(tampered).not.toBe(body);
       expect(() => verifyWebhook(secret, tampered, headers)).toThrow(WebhookVerificationError);
       expect(refusalOf(() => verifyWebhook(secret, tampered, headers))).toBe('bad-signature');
-      const wrongSecret = `whsec_${randomBytes(24).toString('base64')}`;
+      const wrongSecret = newSecret();
       expect(refusalOf(() => verifyWebhook(wrongSecret, body, headers))).toBe('bad-signature');
       const sentAt = new Date(Number(headers['webhook-timestamp']) * 1000);
       const sixMinutesLater = new Date(sentAt.getTime() + 6 * 60_000);
@@ -262,8 +234,7 @@ describe('the SDK verifying webhook deliveries from the running API', () => {
       const unsigned = { ...headers, 'webhook-signature': undefined };
       expect(refusalOf(() => verifyWebhook(secret, body, unsigned))).toBe('missing-headers');
     } finally {
-      receiver.server.closeAllConnections();
-      await new Promise((resolve) => receiver.server.close(resolve));
+      await receiver.close();
     }
   });
 });

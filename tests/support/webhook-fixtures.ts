@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
+import { WebhookVerificationError } from '../../sdk';
 import type { WebhooksDocument } from '../../src/webhooks/payload-validator';
 import { insertUser } from './repository-fixtures';
 import { urlForDatabase } from './template-database';
@@ -247,4 +248,15 @@ export async function secondPool(db: Knex): Promise<{ db: Knex; close: () => Pro
   const { rows } = await db.raw<{ rows: Array<{ name: string }> }>('SELECT current_database() AS name');
   const other = testPool(urlForDatabase(serverUrl, rows[0]!.name));
   return { db: other, close: () => other.destroy() };
+}
+
+/** Why `verify` (the SDK's verifyWebhook) refused a delivery; fails the test if it accepted it or threw anything else. */
+export function refusalOf(verify: () => unknown): string {
+  try {
+    verify();
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return error.reason;
+    throw error;
+  }
+  throw new Error('verifyWebhook accepted the delivery');
 }

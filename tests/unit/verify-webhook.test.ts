@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { verifyWebhook, WebhookVerificationError, type WebhookEventOf } from '../../sdk';
+import { verifyWebhook, type WebhookEventOf } from '../../sdk';
 import { signatureHeader } from '../../src/webhooks/webhook-signature';
+import { newSecret, refusalOf } from '../support/webhook-fixtures';
 
-const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 const sentAt = new Date('2026-11-30T10:00:00Z');
 const event: WebhookEventOf<'webhook.test'> = {
   id: '2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d',
@@ -19,16 +18,6 @@ function signed(secrets: string[]): Record<string, string> {
     'webhook-timestamp': String(sentAt.getTime() / 1000),
     'webhook-signature': signatureHeader(secrets, `msg_${event.id}`, sentAt, body),
   };
-}
-
-function refusalOf(verify: () => unknown): string {
-  try {
-    verify();
-  } catch (error) {
-    if (error instanceof WebhookVerificationError) return error.reason;
-    throw error;
-  }
-  throw new Error('verifyWebhook accepted the delivery');
 }
 
 describe('verifyWebhook (the SDK)', () => {
