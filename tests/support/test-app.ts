@@ -9,7 +9,7 @@ import { createWebhookDelivery } from '../../src/dependencies/webhook-delivery';
 import { loadWebhookSecretBox } from '../../src/dependencies/webhook-secrets';
 import { loadSigningKeys, type SigningKeys } from '../../src/dependencies/signing-keys';
 import { loadConfig, type Config } from '../../src/internal/config';
-import { REDACTED_PATHS } from '../../src/internal/logger';
+import { logRedaction } from '../../src/internal/logger';
 import { createTestDatabase, type TestDatabaseOptions } from './test-database';
 
 export interface TestApp {
@@ -54,7 +54,7 @@ export function captureLogs(): { logger: Logger; logs: Array<Record<string, unkn
     },
   });
   return {
-    logger: pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink),
+    logger: pino({ level: 'info', ...logRedaction }, sink),
     logs,
   };
 }
