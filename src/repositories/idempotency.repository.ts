@@ -52,12 +52,22 @@ export class IdempotencyRepository {
     const record = { principal_id: principalId, key_hash: hashIdempotencyKey(key) };
     const storedRequestHash = keyRequestHash(principalId, key, requestHash);
     const expiresAt = db.raw(`now() + make_interval(secs => ?)`, [ttlSeconds]);
-    // A record past its 24 hours no longer counts: delete it so the key can start afresh.
-    await db('idempotency_keys').where(record).where('expires_at', '<=', db.fn.now()).del();
+    // One statement claims the key: a new record, or one whose 24 hours are over (it no longer counts, so
+    // the key starts afresh); a live record is left alone and read below.
     const inserted = await db('idempotency_keys')
       .insert({ ...record, request_hash: storedRequestHash, expires_at: expiresAt })
       .onConflict(['principal_id', 'key_hash'])
-      .ignore()
+      .merge({
+        request_hash: storedRequestHash,
+        expires_at: expiresAt,
+        created_at: db.fn.now(),
+        completed_at: null,
+        response_status: null,
+        response_salt: null,
+        response_iv: null,
+        response_ciphertext: null,
+      })
+      .where('idempotency_keys.expires_at', '<=', db.fn.now())
       .returning('key_hash');
     if (inserted.length > 0) return { kind: 'started' };
     const row = (await db('idempotency_keys')
