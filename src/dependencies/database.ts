@@ -7,6 +7,7 @@ import { types as pgTypes } from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../internal/config';
 import { createPgliteKnexClient } from './pglite-client';
+import { createPreparingPgClient } from './prepared-statements';
 
 export type Database = Knex;
 
@@ -103,7 +104,7 @@ export function createPgKnex(
   >,
 ): Database {
   return knex({
-    client: 'pg',
+    client: createPreparingPgClient() as unknown as typeof Knex.Client,
     connection: {
       connectionString: config.url,
       statement_timeout: config.statementTimeoutMs,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { MIGRATIONS } from '../../migrations';
+import { isEmbeddedPglite } from './pglite-client';
 
 /**
  * Migrations are listed in code rather than discovered on disk, so the same list runs under tsx, jest
@@ -38,11 +39,8 @@ export async function migrateToLatest(db: Knex): Promise<string[]> {
  * PGlite serves one process per database and needs no lock.
  */
 async function withMigrationLock<T>(db: Knex, run: () => Promise<T>): Promise<T> {
-  const { client } = db as unknown as {
-    client: { config: { client: unknown }; connectionSettings: unknown };
-  };
-  if (client.config.client !== 'pg') return run();
-  const settings = client.connectionSettings;
+  if (isEmbeddedPglite(db)) return run();
+  const settings = (db.client as { connectionSettings: unknown }).connectionSettings;
   const connection = new pg.Client(
     typeof settings === 'string'
       ? { connectionString: settings }

@@ -44,6 +44,8 @@ const COMMAND_BY_METHOD: Record<string, string> = {
  */
 export function createPgliteKnexClient(pglite: PGlite): typeof KnexPostgresClient {
   class PgliteKnexClient extends KnexPostgresClient {
+    readonly embeddedPglite = true;
+
     _driver(): unknown {
       return pglite;
     }
@@ -84,4 +86,9 @@ export function createPgliteKnexClient(pglite: PGlite): typeof KnexPostgresClien
 
 function commandOf(sql: string): string {
   return (/^\s*(\w+)/.exec(sql)?.[1] ?? '').toUpperCase();
+}
+
+/** Whether a knex instance runs on embedded PGlite (one process per database) rather than a server. */
+export function isEmbeddedPglite(db: Knex): boolean {
+  return (db.client as { embeddedPglite?: boolean }).embeddedPglite === true;
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Knex } from 'knex';
 import pino from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../src/dependencies/database';
 import { migrateToLatest, rollbackAll } from '../../src/dependencies/migrations';
@@ -69,6 +70,46 @@ describe('the knex database on the configured driver', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
+
+onPostgres('statements on a PostgreSQL server', () => {
+  let database: DatabaseHandle;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await database.db.schema.createTable('prepared_probe', (table) => {
+      table.increments('id');
+      table.text('name');
+    });
+  });
+  afterAll(() => database.close());
+
+  const preparedOnThisConnection = async (trx: Knex.Transaction): Promise<string[]> =>
+    (
+      await trx.raw<{ rows: Array<{ statement: string }> }>('SELECT statement FROM pg_prepared_statements')
+    ).rows.map((row) => row.statement);
+
+  it('when a parameterised statement runs twice, then the server prepared it once under one name and answers both', async () => {
+    await database.db.transaction(async (trx) => {
+      await trx('prepared_probe').insert({ name: 'first' });
+      await trx('prepared_probe').insert({ name: 'second' });
+      const names = await trx('prepared_probe').select('name').where('name', 'like', 's%');
+      expect(names).toEqual([{ name: 'second' }]);
+      const prepared = await preparedOnThisConnection(trx);
+      expect(prepared.filter((sql) => sql.startsWith('insert into "prepared_probe"'))).toHaveLength(1);
+      expect(prepared.filter((sql) => sql.startsWith('select "name" from "prepared_probe"'))).toHaveLength(1);
+    });
+  });
+
+  it('when a statement selects *, then it is not prepared, so a column added later cannot break it', async () => {
+    await database.db.transaction(async (trx) => {
+      await trx('prepared_probe').where('id', '>', 0);
+      await trx.schema.alterTable('prepared_probe', (table) => table.text('added_later'));
+      expect((await trx('prepared_probe').where('id', '>', 0))[0]).toHaveProperty('added_later');
+      expect((await preparedOnThisConnection(trx)).filter((sql) => sql.includes('*'))).toEqual([]);
+    });
   });
 });
 
