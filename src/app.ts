@@ -1,6 +1,7 @@
 import cors from 'cors';
 import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -60,8 +61,8 @@ export interface AppDependencies {
   document?: OpenApiDocument;
   /** Seals webhook signing secrets; the delivery worker must open them with the same one. From config when absent. */
   webhookSecrets?: SecretBox;
-  /** Called after every committed write; wakes the delivery worker so a new event leaves at once. */
-  onWriteCommitted?: () => void;
+  /** Called after every commit that enqueued webhook deliveries; wakes the worker so they leave at once. */
+  onDeliveriesCommitted?: () => void;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -91,7 +92,7 @@ function withAccessLogFields(
 
 /** The composition root: the domain (repositories, services), then authentication, handlers and the Express app. */
 export function createApp(deps: AppDependencies): Express {
-  const { config, logger, db, signingKeys } = deps;
+  const { config, logger, db, signingKeys, onDeliveriesCommitted } = deps;
   const document = deps.document ?? loadOpenApiDocument();
   const metrics = deps.metrics ?? createMetrics();
   metrics.observeDatabase(db);
@@ -238,7 +239,13 @@ export function createApp(deps: AppDependencies): Express {
       createUnitOfWork: () => createUnitOfWork(db),
       middlewareFor: operationMiddleware,
       beforeCommit: [idempotency.storeResponse],
-      ...(deps.onWriteCommitted ? { afterCommit: deps.onWriteCommitted } : {}),
+      ...(onDeliveriesCommitted
+        ? {
+            afterCommit: (trx: Knex.Transaction) => {
+              if (repositories.webhookEvents.enqueuedDeliveriesIn(trx)) onDeliveriesCommitted();
+            },
+          }
+        : {}),
     }),
   );
 

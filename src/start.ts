@@ -114,7 +114,7 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     lifecycle,
     metrics,
     webhookSecrets,
-    ...(deliveryWorker ? { onWriteCommitted: () => deliveryWorker.nudge() } : {}),
+    ...(deliveryWorker ? { onDeliveriesCommitted: () => deliveryWorker.nudge() } : {}),
   });
   const running = await startServer(app, config, logger, lifecycle);
   opened.running = running;

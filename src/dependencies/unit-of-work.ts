@@ -4,8 +4,8 @@ import type { Database } from './database';
 
 /** A unit of work whose owner ends it: commit when the response is ready, roll back when anything failed. */
 export interface OwnedUnitOfWork extends UnitOfWork {
-  /** Commits the transaction if a write opened one, then runs the `afterEnd` work; true if one committed. */
-  commit(): Promise<boolean>;
+  /** Commits the transaction if a write opened one, then runs the `afterEnd` work; returns what committed. */
+  commit(): Promise<Knex.Transaction | undefined>;
   /** Rolls the transaction back if one is open, then runs the `afterEnd` work. */
   rollback(): Promise<void>;
 }
@@ -51,7 +51,7 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
       const trx = await take();
       await trx?.commit();
       await runAfterEnd();
-      return trx !== undefined;
+      return trx;
     },
     async rollback() {
       await (await take())?.rollback();

@@ -78,7 +78,14 @@ function audienceCondition(audience: WebhookAudience): { sql: string; bindings: 
 
 /** The transactional outbox and the delivery log, as the API writes and reads them. */
 export class WebhookEventsRepository {
+  /** Transactions that enqueued at least one delivery: once one commits, the delivery worker has work. */
+  private readonly enqueuing = new WeakSet<Knex.Transaction>();
+
   constructor(private readonly deps: { db: Database }) {}
+
+  enqueuedDeliveriesIn(trx: Knex.Transaction): boolean {
+    return this.enqueuing.has(trx);
+  }
 
   /**
    * The event, in the caller's transaction, and a pending delivery for every endpoint subscribed to its
@@ -101,7 +108,7 @@ export class WebhookEventsRepository {
     if (events.length === 0) return;
     const rows = events.map((event) => ({ event, ...envelope(event) }));
     const condition = audienceCondition(audience);
-    await trx.raw(
+    const { rowCount } = await trx.raw<{ rowCount: number }>(
       `WITH event AS (
          INSERT INTO webhook_events (id, type, occurred_at, resource_type, resource_id, payload)
          VALUES ${rows.map(() => '(?::uuid, ?, ?::timestamptz, ?, ?::uuid, ?::jsonb)').join(', ')}
@@ -124,6 +131,7 @@ export class WebhookEventsRepository {
         ...condition.bindings,
       ],
     );
+    if (rowCount > 0) this.enqueuing.add(trx);
   }
 
   /** An event for one endpoint only, whatever it subscribes to (the test event). */
@@ -151,6 +159,7 @@ export class WebhookEventsRepository {
         resource_id: event.resourceId,
       })
       .returning<Array<{ id: string }>>('id');
+    this.enqueuing.add(trx);
     return (await this.findDelivery(endpointId, delivery!.id, trx))!;
   }
 
@@ -168,7 +177,9 @@ export class WebhookEventsRepository {
       [deliveryId, endpointId],
     );
     const copy = rows[0];
-    return copy ? this.findDelivery(endpointId, copy.id, trx) : undefined;
+    if (!copy) return undefined;
+    this.enqueuing.add(trx);
+    return this.findDelivery(endpointId, copy.id, trx);
   }
 
   async findDelivery(

@@ -1,4 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Knex } from 'knex';
 import type { operations, webhooks } from '../../generated/api';
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { OwnedUnitOfWork } from '../dependencies/unit-of-work';
@@ -97,8 +98,8 @@ export function bindOperations(
     createUnitOfWork: () => OwnedUnitOfWork;
     middlewareFor?: OperationMiddleware;
     beforeCommit?: readonly BeforeCommit[];
-    /** Told after a request's transaction committed (nothing to do for reads). */
-    afterCommit?: () => void;
+    /** Told after a request's transaction committed, with it (nothing to do for reads). */
+    afterCommit?: (trx: Knex.Transaction) => void;
   },
 ): OperationDispatcher {
   const { createUnitOfWork, middlewareFor = () => [], beforeCommit = [], afterCommit } = options;
@@ -134,7 +135,8 @@ export function bindOperations(
           }),
         });
         for (const hook of beforeCommit) await hook(res, unit, result);
-        if ((await unit.commit()) && afterCommit) afterCommit();
+        const committed = await unit.commit();
+        if (committed && afterCommit) afterCommit(committed);
       } catch (error) {
         await unit
           .rollback()

@@ -75,3 +75,34 @@ describe('webhook deliveries from the API', () => {
     }
   });
 });
+
+describe('waking the delivery worker', () => {
+  let t: TestApp;
+  let wakeUps = 0;
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' },
+      onDeliveriesCommitted: () => (wakeUps += 1),
+    });
+  });
+  afterAll(() => t.close());
+
+  const createItem = (user: TestUser) =>
+    request(t.app).post('/v1/items').set(bearer(user.accessToken)).send({ name: 'nudge' }).expect(201);
+
+  it('when a write enqueues no delivery, then the worker is left alone; when it enqueues one, it is woken once', async () => {
+    const unsubscribed = await createUser(t);
+    const subscribed = await createUser(t);
+    await request(t.app)
+      .post('/v1/webhook-endpoints')
+      .set(bearer(subscribed.accessToken))
+      .send({ url: 'http://127.0.0.1:9/in', event_types: ['item.created'] })
+      .expect(201);
+    wakeUps = 0;
+
+    await createItem(unsubscribed);
+    expect(wakeUps).toBe(0);
+    await createItem(subscribed);
+    expect(wakeUps).toBe(1);
+  });
+});

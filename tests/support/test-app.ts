@@ -62,7 +62,8 @@ export function captureLogs(): { logger: Logger; logs: Array<Record<string, unkn
 /**
  * The real app on a private database, with logs captured instead of printed. With `webhookDelivery`, the
  * delivery worker runs beside it as src/start.ts wires it (one secret box for both, nudged after each
- * committed write) and is stopped by `close()` before the database.
+ * commit that enqueued deliveries) and is stopped by `close()` before the database; without it,
+ * `onDeliveriesCommitted` is told instead.
  */
 export async function createTestApp(
   options: {
@@ -71,6 +72,7 @@ export async function createTestApp(
     metrics?: AppDependencies['metrics'];
     database?: TestDatabaseOptions;
     webhookDelivery?: boolean;
+    onDeliveriesCommitted?: () => void;
   } = {},
 ): Promise<TestApp> {
   const config = testConfig(options.env);
@@ -96,7 +98,11 @@ export async function createTestApp(
     metrics,
     webhookSecrets,
     ...(options.handlerOverrides ? { handlerOverrides: options.handlerOverrides } : {}),
-    ...(deliveryWorker ? { onWriteCommitted: () => deliveryWorker.nudge() } : {}),
+    ...(deliveryWorker
+      ? { onDeliveriesCommitted: () => deliveryWorker.nudge() }
+      : options.onDeliveriesCommitted
+        ? { onDeliveriesCommitted: options.onDeliveriesCommitted }
+        : {}),
   });
   deliveryWorker?.start();
   const close = async () => {
