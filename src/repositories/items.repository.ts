@@ -49,11 +49,6 @@ const ITEM_COLUMNS = [
   'updated_at',
 ] as const;
 
-const FIND_BY_ID = {
-  name: 'items.find-by-id',
-  sql: `SELECT ${ITEM_COLUMNS.join(', ')} FROM items WHERE id = ?`,
-};
-
 function toItem(row: ItemRow): Item {
   return {
     id: row.id,
@@ -95,12 +90,14 @@ export class ItemsRepository {
   }
 
   async findById(id: string): Promise<Item | undefined> {
-    // The read path of every item: a fixed text (no query builder to compile per request), planned once
-    // per connection under its name.
-    const { rows } = await this.deps.db
-      .raw<{ rows: ItemRow[] }>(FIND_BY_ID.sql, [id])
-      .options({ name: FIND_BY_ID.name });
-    return rows[0] ? toItem(rows[0]) : undefined;
+    // A named statement: one fixed text on the read path of every item, planned once per connection.
+    const row = (await this.deps
+      .db('items')
+      .select(ITEM_COLUMNS)
+      .where({ id })
+      .first()
+      .options({ name: 'items.find-by-id' })) as ItemRow | undefined;
+    return row ? toItem(row) : undefined;
   }
 
   /** Locks the row until the transaction ends, so a concurrent update waits and then sees the new version. */
