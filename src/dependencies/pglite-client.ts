@@ -1,22 +1,6 @@
 import type { PGlite, Results } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
-
-interface KnexQueryObject {
-  sql: string;
-  bindings?: unknown[];
-  method?: string;
-  response?: unknown;
-}
-
-interface KnexPostgresClient {
-  processResponse(obj: KnexQueryObject, runner: unknown): unknown;
-}
-
-// knex exposes its PostgreSQL client only as an untyped internal module; PGlite speaks the same SQL.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const KnexPostgresClient = require('knex/lib/dialects/postgres/index.js') as new (
-  config: Knex.Config,
-) => KnexPostgresClient;
+import { KnexPostgresClient, type KnexQueryObject } from './knex-postgres-client';
 
 /** What knex's PostgreSQL client reads from a pg result. */
 interface PgLikeResult {
@@ -69,7 +53,7 @@ export function createPgliteKnexClient(pglite: PGlite): typeof KnexPostgresClien
       return Promise.resolve(true);
     }
 
-    async _query(connection: PGlite, obj: KnexQueryObject): Promise<KnexQueryObject> {
+    override async _query(connection: PGlite, obj: KnexQueryObject): Promise<KnexQueryObject> {
       if (!obj.sql) throw new Error('The query is empty');
       const result: Results = await connection.query(obj.sql, obj.bindings ?? []);
       const response: PgLikeResult = {

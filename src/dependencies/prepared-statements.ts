@@ -1,21 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-
-interface KnexQueryObject {
-  sql?: string;
-  bindings?: readonly unknown[];
-  options?: { name?: string };
-}
-
-interface KnexPostgresClient {
-  _query(connection: unknown, obj: KnexQueryObject): Promise<unknown>;
-}
-
-// knex exposes its PostgreSQL client only as an untyped internal module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const KnexPostgresClient = require('knex/lib/dialects/postgres/index.js') as new (
-  config: Knex.Config,
-) => KnexPostgresClient;
+import { KnexPostgresClient, type KnexQueryObject } from './knex-postgres-client';
 
 /** Distinct statement texts named per process; more stay unnamed, so no connection's cache grows without end. */
 const MAX_NAMED_STATEMENTS = 2000;
