@@ -90,6 +90,7 @@ export async function createTestApp(
         secrets: webhookSecrets,
       })
     : undefined;
+  const onDeliveriesCommitted = deliveryWorker ? () => deliveryWorker.nudge() : options.onDeliveriesCommitted;
   const app = createApp({
     config,
     logger,
@@ -98,11 +99,7 @@ export async function createTestApp(
     metrics,
     webhookSecrets,
     ...(options.handlerOverrides ? { handlerOverrides: options.handlerOverrides } : {}),
-    ...(deliveryWorker
-      ? { onDeliveriesCommitted: () => deliveryWorker.nudge() }
-      : options.onDeliveriesCommitted
-        ? { onDeliveriesCommitted: options.onDeliveriesCommitted }
-        : {}),
+    ...(onDeliveriesCommitted ? { onDeliveriesCommitted } : {}),
   });
   deliveryWorker?.start();
   const close = async () => {
