@@ -2310,8 +2310,11 @@ export interface components {
         /**
          * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
          *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-         *     retry while the first is still running answers 409.
+         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+         *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+         *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+         *     response and the write commit together, so a key never leaves a write without its response, or the
+         *     reverse, whenever a client hangs up.
          *
          *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
          *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -2534,8 +2537,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -2611,8 +2617,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -2670,8 +2679,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -2932,8 +2944,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -3302,8 +3317,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -3481,8 +3499,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -3688,8 +3709,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -4123,8 +4147,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -4356,8 +4383,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -4484,8 +4514,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
@@ -4546,8 +4579,11 @@ export interface operations {
                 /**
                  * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
                  *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422; a
-                 *     retry while the first is still running answers 409.
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
                  *
                  *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
                  *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller

@@ -148,13 +148,12 @@ export function createApp(deps: AppDependencies): Express {
   const rateLimitsOf = createRateLimitPolicies(
     createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
   );
-  // Conventions the spec switches on per operation: content negotiation, deprecation headers,
-  // Idempotency-Key, rate limits.
+  // Conventions the spec switches on per operation: content negotiation, deprecation headers, rate limits,
+  // and around the write, Idempotency-Key.
   const operationMiddleware: OperationMiddleware = (entry) => [
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
     ...rateLimitsOf(entry),
-    ...(declaresHeader(document, entry, 'Idempotency-Key') ? [idempotency.middleware] : []),
   ];
 
   const app = express();
@@ -238,7 +237,7 @@ export function createApp(deps: AppDependencies): Express {
     bindOperations(document, handlers, {
       createUnitOfWork: () => createUnitOfWork(db),
       middlewareFor: operationMiddleware,
-      beforeCommit: [idempotency.storeResponse],
+      guardFor: (entry) => (declaresHeader(document, entry, 'Idempotency-Key') ? idempotency : undefined),
       ...(onDeliveriesCommitted
         ? {
             afterCommit: (trx: Knex.Transaction) => {

@@ -8,6 +8,8 @@
  *   LOAD_CONNECTIONS  concurrent connections for reads and writes (default 16)
  *   LOAD_GRANTS_PER_MINUTE  password and refresh grants per minute, alternating (default 20: under the
  *                     token endpoint's default 30 per address; raise RATE_LIMIT_AUTH_PER_IP to go higher)
+ *   LOAD_HANGUP_CLIENTS  clients that hang up mid-write and retry with the same Idempotency-Key (default 2);
+ *                     the report counts keys that wrote twice or were answered without a write (both must be 0)
  *   LOAD_SAMPLE_SECONDS  how often RSS is sampled during the run (default 5)
  *   LOAD_METRICS_URL  read RSS from this Prometheus endpoint (process_resident_memory_bytes) ...
  *   LOAD_PID          ... or from /proc/<pid>; by default from the process listening on LOAD_URL's port
@@ -16,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { drive } from '../bench/load';
 import { formatTable, writeJson } from '../bench/report';
+import { driveHangups } from './hangups';
 import { rssProbe } from './rss';
 import {
   driveGrants,
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
   const connections = Math.round(positive('LOAD_CONNECTIONS', 16));
   const grantsPerMinute = positive('LOAD_GRANTS_PER_MINUTE', 20);
   const sampleMs = positive('LOAD_SAMPLE_SECONDS', 5) * 1000;
+  const hangupClients = Math.round(positive('LOAD_HANGUP_CLIENTS', 2));
 
   const ready = await fetch(`${base}/health/ready`).then(
     (res) => res.status,
@@ -72,7 +76,8 @@ async function main(): Promise<void> {
   })();
 
   const scenarios = readWriteScenarios(session, connections);
-  const [grants, ...driven] = await Promise.all([
+  const [hangups, grants, ...driven] = await Promise.all([
+    driveHangups(base, session, hangupClients, deadline),
     driveGrants(base, session, grantsPerMinute, deadline),
     ...scenarios.map((scenario) => drive(base, scenario, duration)),
   ]);
@@ -109,6 +114,11 @@ async function main(): Promise<void> {
   out();
   out(`total: ${totalRequests} requests, ${(totalRequests / duration).toFixed(1)} req/s`);
   out(
+    `hang-up retries (${hangups.clients} clients): ${hangups.keys} keys, ${hangups.hangUps} hang-ups, answers ` +
+      `${JSON.stringify(hangups.statuses)}; keys written twice: ${hangups.writtenTwice}, answered without ` +
+      `a write: ${hangups.answeredWithoutItem}`,
+  );
+  out(
     `RSS: before ${mb(rssBefore)}; during (${during.length} samples) min ${mb(Math.min(...during))}, ` +
       `max ${mb(Math.max(...during))}, last ${mb(during.at(-1))}; after ${mb(rssAfter)} (${SETTLE_MS / 1000} s after the load)`,
   );
@@ -122,6 +132,7 @@ async function main(): Promise<void> {
     totalRequests,
     reqPerSec: totalRequests / duration,
     operations: rows,
+    hangups,
     rssMb: { before: rssBefore ?? null, during: samples, after: rssAfter ?? null },
   });
   out(`report: ${file}`);

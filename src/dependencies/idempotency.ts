@@ -1,24 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request } from 'express';
 import type { IdempotencyRepository, StoredResponse } from '../repositories/idempotency.repository';
-import type { BeforeCommit } from '../routers/handler-map';
-import { toStoredResponse } from '../routers/operation-result';
+import { AnswerInstead, type WriteGuard } from '../routers/handler-map';
+import { toStoredResponse, type SentResult } from '../routers/operation-result';
 import { ConflictError, UnprocessableError } from '../utils/errors';
 
 const RECORD_TTL_SECONDS = 24 * 60 * 60;
-
-export interface IdempotencyClaim {
-  principalId: string;
-  key: string;
-  completed: boolean;
-}
-
-export interface Idempotency {
-  /** For operations that declare the Idempotency-Key header: replays, refuses or claims the key. */
-  middleware: RequestHandler;
-  /** With a claimed key, stores the handler's response in the write's transaction, before it commits. */
-  storeResponse: BeforeCommit;
-}
 
 /** Object keys sorted at every level, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 function canonicalJson(value: unknown): string {
@@ -47,62 +34,53 @@ function fingerprint(req: Request, anonymous: boolean): string {
     .digest('hex');
 }
 
-function replay(res: Response, stored: StoredResponse): void {
-  res.status(stored.status).set(stored.headers).set('Idempotent-Replayed', 'true');
-  if (stored.body === null) res.end();
-  else res.send(stored.body);
+function replayOf(stored: StoredResponse): SentResult {
+  const headers = { ...stored.headers, 'Idempotent-Replayed': 'true' };
+  return stored.body === null
+    ? { status: stored.status, headers }
+    : { status: stored.status, headers, encoded: stored.body };
 }
 
-export function createIdempotency(deps: { repository: IdempotencyRepository }): Idempotency {
+const mismatch = () =>
+  new UnprocessableError('This Idempotency-Key was already used with a different request.');
+
+/**
+ * Idempotency-Key for the operations that declare it. A retry of a finished request is answered from its
+ * record before the handler runs. Otherwise the key is claimed by the first statement of the write's own
+ * transaction and its response stored by the last, so item, audit row, events and record commit together
+ * or not at all. Nothing ever releases a key: a failed request's rollback takes its claim with it, and a
+ * client hanging up changes nothing (the write runs on and commits or rolls back).
+ */
+export function createIdempotency(deps: { repository: IdempotencyRepository }): WriteGuard {
   const { repository } = deps;
-  return {
-    middleware: async (req, res, next) => {
-      const key = req.get('Idempotency-Key');
-      if (!key) {
-        next();
-        return;
-      }
-      const principalId = req.principal?.id ?? ANONYMOUS_SCOPE;
-      const outcome = await repository.begin(
-        principalId,
-        key,
-        fingerprint(req, !req.principal),
-        RECORD_TTL_SECONDS,
-      );
-      switch (outcome.kind) {
+  return async (req, unit) => {
+    const key = req.get('Idempotency-Key');
+    if (!key) return {};
+    const principalId = req.principal?.id ?? ANONYMOUS_SCOPE;
+    const requestHash = fingerprint(req, !req.principal);
+    const finished = await repository.findFinished(principalId, key, requestHash);
+    if (finished?.kind === 'mismatch') throw mismatch();
+    if (finished?.kind === 'completed') return { answer: replayOf(finished.response) };
+
+    unit.whenOpened(async (trx) => {
+      const claimed = await repository.claim(principalId, key, requestHash, RECORD_TTL_SECONDS, trx);
+      switch (claimed.kind) {
+        case 'claimed':
+          return;
+        // A concurrent request with this key committed while this one ran its handler.
+        case 'completed':
+          throw new AnswerInstead(replayOf(claimed.response));
         case 'mismatch':
-          throw new UnprocessableError('This Idempotency-Key was already used with a different request.');
+          throw mismatch();
         case 'in-progress':
           throw new ConflictError(
             'A request with this Idempotency-Key is still being processed; retry later.',
           );
-        case 'completed':
-          replay(res, outcome.response);
-          return;
-        case 'started': {
-          const claim: IdempotencyClaim = { principalId, key, completed: false };
-          res.locals.idempotencyClaim = claim;
-          // Anything but a committed success frees the key, so the client can retry; 'close' also
-          // fires when the client hangs up before the response is sent.
-          res.on('close', () => {
-            if (!claim.completed || res.statusCode >= 400) {
-              repository
-                .release(principalId, key)
-                .catch((error: unknown) => req.log.error({ err: error }, 'idempotency: release failed'));
-            }
-          });
-          next();
-        }
       }
-    },
-
-    storeResponse: async (res, unit, result) => {
-      const claim = res.locals.idempotencyClaim;
-      if (!claim) return;
-      await unit.transaction((trx) =>
-        repository.complete(claim.principalId, claim.key, toStoredResponse(result), trx),
-      );
-      claim.completed = true;
-    },
+    });
+    return {
+      beforeCommit: (result) =>
+        unit.transaction((trx) => repository.complete(principalId, key, toStoredResponse(result), trx)),
+    };
   };
 }

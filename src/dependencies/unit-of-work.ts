@@ -8,6 +8,11 @@ export interface OwnedUnitOfWork extends UnitOfWork {
   commit(): Promise<Knex.Transaction | undefined>;
   /** Rolls the transaction back if one is open, then runs the `afterEnd` work. */
   rollback(): Promise<void>;
+  /**
+   * Runs `work` first in the transaction when it opens (the Idempotency-Key claim). When `work` fails the
+   * transaction is rolled back and the failure is what the opening `transaction` call throws.
+   */
+  whenOpened(work: (trx: Knex.Transaction) => Promise<void>): void;
 }
 
 /**
@@ -16,7 +21,20 @@ export interface OwnedUnitOfWork extends UnitOfWork {
  */
 export function createUnitOfWork(db: Database): OwnedUnitOfWork {
   let opening: Promise<Knex.Transaction> | undefined;
+  const onOpen: Array<(trx: Knex.Transaction) => Promise<void>> = [];
   const afterEnd: Array<(trx: Knex.Transaction) => Promise<void>> = [];
+
+  const open = async (): Promise<Knex.Transaction> => {
+    const trx = await db.transaction();
+    try {
+      for (const work of onOpen) await work(trx);
+    } catch (error) {
+      // What the caller must see is why the transaction could not be used, not a failed rollback's error.
+      await trx.rollback().catch(() => undefined);
+      throw error;
+    }
+    return trx;
+  };
 
   const take = async (): Promise<Knex.Transaction | undefined> => {
     const pending = opening;
@@ -29,7 +47,7 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
 
   return {
     async transaction(work) {
-      opening ??= db.transaction();
+      opening ??= open();
       let trx: Knex.Transaction;
       try {
         trx = await opening;
@@ -46,6 +64,9 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
     },
     afterEnd(work) {
       afterEnd.push(work);
+    },
+    whenOpened(work) {
+      onOpen.push(work);
     },
     async commit() {
       const trx = await take();

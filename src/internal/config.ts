@@ -121,7 +121,10 @@ export type Config = Readonly<{
     tokenGrantsPerClient: number;
   }>;
   idempotency: Readonly<{
-    /** An unfinished Idempotency-Key claim older than this belongs to a process that died; a retry takes it over. */
+    /**
+     * An unfinished Idempotency-Key claim (only the previous release committed claims apart from their
+     * write) older than this belongs to a process that died; a retry takes it over.
+     */
     abandonedAfterSeconds: number;
   }>;
   webhooks: Readonly<WebhooksConfig>;

@@ -10,11 +10,10 @@ import {
 
 export type { StoredResponse } from './idempotency-sealing';
 
-export type BeginOutcome =
-  | { kind: 'started' }
-  | { kind: 'in-progress' }
-  | { kind: 'mismatch' }
-  | { kind: 'completed'; response: StoredResponse };
+/** What a finished record says to a request that sends its key again. */
+export type FinishedRecord = { kind: 'mismatch' } | { kind: 'completed'; response: StoredResponse };
+
+export type ClaimOutcome = { kind: 'claimed' } | { kind: 'in-progress' } | FinishedRecord;
 
 interface IdempotencyRow {
   request_hash: string;
@@ -39,69 +38,82 @@ export class IdempotencyRepository {
   ) {}
 
   /**
-   * Claims the key for this request, or reports what holds it. The insert is the lock: of two
-   * concurrent first attempts exactly one inserts, the other sees an unfinished record (409).
+   * The finished record of this key, read before the request's handler runs, so a retry of a completed
+   * write is answered from the record without running the handler again (it could no longer succeed: a
+   * changed password, a rotated secret). No record, or one still being written, is for `claim` to settle.
    */
-  async begin(
+  async findFinished(
+    principalId: string,
+    key: string,
+    requestHash: string,
+  ): Promise<FinishedRecord | undefined> {
+    const row = await this.read(this.deps.db, principalId, key);
+    const status = row?.response_status;
+    return row && status != null ? finished(row, status, principalId, key, requestHash) : undefined;
+  }
+
+  /**
+   * Claims the key as the first statement of the write's own transaction, so the record commits with the
+   * write or not at all: a request that fails, or whose process dies, leaves no claim behind, and a client
+   * that hangs up cannot free a key whose write may still commit.
+   *
+   * The race: two requests with one key insert at once. The unique index makes the second insert wait for
+   * the first transaction; if it commits, the conflict leaves the row alone and the read below (a new
+   * snapshot under READ COMMITTED) finds it completed, so the second replays it; if it rolls back, the
+   * second insert goes ahead and claims the key.
+   */
+  async claim(
     principalId: string,
     key: string,
     requestHash: string,
     ttlSeconds: number,
-  ): Promise<BeginOutcome> {
-    const { db } = this.deps;
+    trx: Knex.Transaction,
+  ): Promise<ClaimOutcome> {
     const record = { principal_id: principalId, key_hash: hashIdempotencyKey(key) };
     const storedRequestHash = keyRequestHash(principalId, key, requestHash);
-    const expiresAt = db.raw(`now() + make_interval(secs => ?)`, [ttlSeconds]);
-    // One statement claims the key: a new record, or one whose 24 hours are over (it no longer counts, so
-    // the key starts afresh); a live record is left alone and read below.
-    const inserted = await db('idempotency_keys')
+    const expiresAt = trx.raw(`now() + make_interval(secs => ?)`, [ttlSeconds]);
+    // A live record is left alone and read below. One whose 24 hours are over no longer counts: the key
+    // starts afresh. So does an unfinished one older than any request can run: only the previous release
+    // committed its claim apart from the write, and such a record belongs to a process that died.
+    const inserted = await trx('idempotency_keys')
       .insert({ ...record, request_hash: storedRequestHash, expires_at: expiresAt })
       .onConflict(['principal_id', 'key_hash'])
       .merge({
         request_hash: storedRequestHash,
         expires_at: expiresAt,
-        created_at: db.fn.now(),
+        created_at: trx.fn.now(),
         completed_at: null,
         response_status: null,
         response_salt: null,
         response_iv: null,
         response_ciphertext: null,
       })
-      .where('idempotency_keys.expires_at', '<=', db.fn.now())
+      .where((expired) =>
+        expired
+          .where('idempotency_keys.expires_at', '<=', trx.fn.now())
+          .orWhere((abandoned) =>
+            abandoned
+              .whereNull('idempotency_keys.completed_at')
+              .where(
+                'idempotency_keys.created_at',
+                '<',
+                trx.raw(`now() - make_interval(secs => ?)`, [this.deps.abandonedAfterSeconds]),
+              ),
+          ),
+      )
       .returning('key_hash');
-    if (inserted.length > 0) return { kind: 'started' };
-    const row = (await db('idempotency_keys')
-      .select('request_hash', 'response_status', 'response_salt', 'response_iv', 'response_ciphertext')
-      .where(record)
-      .first()) as IdempotencyRow | undefined;
-    // Deleted between our insert and this read (released or expired): the key is free again.
-    if (!row) return this.begin(principalId, key, requestHash, ttlSeconds);
-    if (row.request_hash !== storedRequestHash) return { kind: 'mismatch' };
-    if (row.response_status === null) {
-      // An unfinished record older than any request can run belongs to a process that died (killed
-      // between its claim and its commit, which would have completed the record): take it over.
-      const reclaimed = await db('idempotency_keys')
-        .where(record)
-        .whereNull('completed_at')
-        .where(
-          'created_at',
-          '<',
-          db.raw(`now() - make_interval(secs => ?)`, [this.deps.abandonedAfterSeconds]),
-        )
-        .update({ created_at: db.fn.now() })
-        .returning('key_hash');
-      return reclaimed.length > 0 ? { kind: 'started' } : { kind: 'in-progress' };
-    }
-    // A check constraint keeps the three columns present together with the status.
-    const response = openResponse(principalId, key, row.response_status, {
-      salt: row.response_salt!,
-      iv: row.response_iv!,
-      ciphertext: row.response_ciphertext!,
-    });
-    return { kind: 'completed', response };
+    if (inserted.length > 0) return { kind: 'claimed' };
+    const row = await this.read(trx, principalId, key);
+    // Deleted between the insert and this read: the key is free again.
+    if (!row) return this.claim(principalId, key, requestHash, ttlSeconds, trx);
+    if (row.response_status !== null)
+      return finished(row, row.response_status, principalId, key, requestHash);
+    return row.request_hash === keyRequestHash(principalId, key, requestHash)
+      ? { kind: 'in-progress' }
+      : { kind: 'mismatch' };
   }
 
-  /** Stores the response, encrypted, in the write's own transaction. */
+  /** Stores the response, encrypted, in the transaction that claimed the key; exactly one record changes. */
   async complete(
     principalId: string,
     key: string,
@@ -109,23 +121,49 @@ export class IdempotencyRepository {
     trx: Knex.Transaction,
   ): Promise<void> {
     const sealed = sealResponse(principalId, key, response);
-    await trx('idempotency_keys')
+    const completed = await trx('idempotency_keys')
       .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) })
+      .whereNull('completed_at')
       .update({
         response_status: response.status,
         response_salt: sealed.salt,
         response_iv: sealed.iv,
         response_ciphertext: sealed.ciphertext,
         completed_at: trx.fn.now(),
-      });
+      })
+      .returning('key_hash');
+    if (completed.length !== 1) {
+      throw new Error(
+        `Idempotency record to complete not found in this transaction (${completed.length} rows)`,
+      );
+    }
   }
 
-  /** Frees a key whose request did not complete (it failed or was refused), so a retry can run. */
-  async release(principalId: string, key: string): Promise<void> {
-    await this.deps
-      .db('idempotency_keys')
+  private async read(
+    executor: Knex | Knex.Transaction,
+    principalId: string,
+    key: string,
+  ): Promise<IdempotencyRow | undefined> {
+    return (await executor('idempotency_keys')
+      .select('request_hash', 'response_status', 'response_salt', 'response_iv', 'response_ciphertext')
       .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) })
-      .whereNull('completed_at')
-      .del();
+      .first()) as IdempotencyRow | undefined;
   }
+}
+
+function finished(
+  row: IdempotencyRow,
+  status: number,
+  principalId: string,
+  key: string,
+  requestHash: string,
+): FinishedRecord {
+  if (row.request_hash !== keyRequestHash(principalId, key, requestHash)) return { kind: 'mismatch' };
+  // A check constraint keeps the three columns present together with the status.
+  const response = openResponse(principalId, key, status, {
+    salt: row.response_salt!,
+    iv: row.response_iv!,
+    ciphertext: row.response_ciphertext!,
+  });
+  return { kind: 'completed', response };
 }

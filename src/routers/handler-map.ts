@@ -72,8 +72,25 @@ export type OperationHandler<K extends OperationId> = (
   context: OperationContext,
 ) => OperationResult<K> | Promise<OperationResult<K>>;
 
-/** Runs after a handler returned and before its transaction commits (the idempotency record). */
-export type BeforeCommit = (res: Response, unit: UnitOfWork, result: SentResult) => Promise<void>;
+/**
+ * A convention the spec switches on per operation that wraps the handler's unit of work (Idempotency-Key).
+ * Before the handler it may answer instead of it (a replay); otherwise it may hook into the unit
+ * (`whenOpened`) and add work to the transaction after the handler returned, before the commit.
+ */
+export type WriteGuard = (req: Request, unit: OwnedUnitOfWork) => Promise<WriteGuardOutcome>;
+export type WriteGuardOutcome =
+  { answer: SentResult } | { beforeCommit?: (result: SentResult) => Promise<void> };
+
+/**
+ * Thrown from inside the request's transaction when the write must not go on and `result` is the answer
+ * (the claim found the key completed by a concurrent request): the binding layer rolls back and sends it.
+ */
+export class AnswerInstead extends Error {
+  constructor(readonly result: SentResult) {
+    super('The request is answered without running its write.');
+    this.name = 'AnswerInstead';
+  }
+}
 
 /** Exactly one handler per operationId: a missing or misspelt key is a compile error. */
 export type HandlerMap = { [K in OperationId]: OperationHandler<K> };
@@ -97,12 +114,12 @@ export function bindOperations(
   options: {
     createUnitOfWork: () => OwnedUnitOfWork;
     middlewareFor?: OperationMiddleware;
-    beforeCommit?: readonly BeforeCommit[];
+    guardFor?: (entry: OperationEntry) => WriteGuard | undefined;
     /** Told after a request's transaction committed, with it (nothing to do for reads). */
     afterCommit?: (trx: Knex.Transaction) => void;
   },
 ): OperationDispatcher {
-  const { createUnitOfWork, middlewareFor = () => [], beforeCommit = [], afterCommit } = options;
+  const { createUnitOfWork, middlewareFor = () => [], guardFor = () => undefined, afterCommit } = options;
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -121,27 +138,36 @@ export function bindOperations(
       req: Request,
       context: OperationContext,
     ) => SentResult | Promise<SentResult>;
+    const guard = guardFor(entry);
+    // Nothing here listens for the client hanging up: a write that has begun runs to its commit or its
+    // rollback either way, so a retry finds it committed (and replays it) or finds nothing of it.
     const run = async (req: Request, res: Response): Promise<void> => {
       const unit = createUnitOfWork();
       let result: SentResult;
       try {
-        result = await handler(req, {
-          unit,
-          writeContext: () => ({
-            actor: requirePrincipal(req),
-            requestId: requestIdOf(req),
-            transaction: (work) => unit.transaction(work),
-            afterEnd: (work) => unit.afterEnd(work),
-          }),
-        });
-        for (const hook of beforeCommit) await hook(res, unit, result);
-        const committed = await unit.commit();
-        if (committed && afterCommit) afterCommit(committed);
+        const guarded = guard ? await guard(req, unit) : {};
+        if ('answer' in guarded) {
+          result = guarded.answer;
+        } else {
+          result = await handler(req, {
+            unit,
+            writeContext: () => ({
+              actor: requirePrincipal(req),
+              requestId: requestIdOf(req),
+              transaction: (work) => unit.transaction(work),
+              afterEnd: (work) => unit.afterEnd(work),
+            }),
+          });
+          await guarded.beforeCommit?.(result);
+          const committed = await unit.commit();
+          if (committed && afterCommit) afterCommit(committed);
+        }
       } catch (error) {
         await unit
           .rollback()
           .catch((rollbackError: unknown) => req.log.warn({ err: rollbackError }, 'rollback failed'));
-        throw error;
+        if (!(error instanceof AnswerInstead)) throw error;
+        result = error.result;
       }
       sendResult(res, result);
     };

@@ -1,4 +1,3 @@
-import type { IdempotencyClaim } from '../dependencies/idempotency';
 import type { Principal } from '../models/principal';
 
 declare global {
@@ -16,8 +15,6 @@ declare global {
        * status). Cleared when another scheme of the same requirement passes.
        */
       authFailure?: unknown;
-      /** The Idempotency-Key this request claimed; its response is stored in the write's transaction. */
-      idempotencyClaim?: IdempotencyClaim;
     }
   }
 }

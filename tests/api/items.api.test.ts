@@ -311,7 +311,10 @@ describe('items: idempotent creation', () => {
     expect(await t.database.db('items').where({ name: 'different' })).toEqual([]);
   });
 
-  /** The record a first request leaves while it is still running (or after its process died). */
+  /**
+   * A claim committed apart from its write, as the previous release left one while its request ran (or
+   * after its process died); during a rolling deploy the new release must still respect it.
+   */
   const insertUnfinishedRecord = (key: string, body: Record<string, unknown>, startedAt = new Date()) =>
     t.database.db('idempotency_keys').insert({
       principal_id: owner.id,
@@ -327,14 +330,14 @@ describe('items: idempotent creation', () => {
       expires_at: new Date(Date.now() + 60_000),
     });
 
-  it('when the first request with a key is still running, then a retry gets 409', async () => {
+  it("when the previous release's request with a key is still running, then a retry gets 409", async () => {
     const key = randomUUID();
     const body = { name: 'slow' };
     await insertUnfinishedRecord(key, body);
     expectProblem(await create(key, body), 409, 'conflict');
   });
 
-  it('when a key was left unfinished by a process that died, then a retry after the lease takes it over', async () => {
+  it('when the previous release left a key unfinished in a process that died, then a retry after the lease takes it over', async () => {
     const key = randomUUID();
     const body = { name: 'orphaned' };
     await insertUnfinishedRecord(key, body, new Date(Date.now() - 10 * 60_000));
@@ -349,6 +352,15 @@ describe('items: idempotent creation', () => {
       completed_at: expect.any(Date),
     });
     expect(res.body.name).toBe('orphaned');
+  });
+
+  it('when the same keyed request is sent several times at once, then one item is written and every answer is it', async () => {
+    const key = randomUUID();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => create(key, { name: 'raced' })));
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201]);
+    expect(answers.filter((answer) => answer.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
+    expect(new Set(answers.map((answer) => answer.text)).size).toBe(1);
+    expect(await t.database.db('items').where({ name: 'raced', owner_user_id: owner.id })).toHaveLength(1);
   });
 
   it('when two principals use the same key, then each gets its own item', async () => {

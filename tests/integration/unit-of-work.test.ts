@@ -61,6 +61,35 @@ describe('unit of work: one transaction per request, ended by its owner', () => 
     await database.db('uow_probe').del();
   });
 
+  it('when work is set to run on opening, then it runs first, once, in the same transaction', async () => {
+    const unit = createUnitOfWork(database.db);
+    const seen: string[] = [];
+    unit.whenOpened(async (trx) => {
+      await trx('uow_probe').insert({ name: 'opened' });
+      seen.push(await transactionId(trx));
+    });
+    const first = await unit.transaction(transactionId);
+    const second = await unit.transaction(transactionId);
+    expect(seen).toEqual([first]);
+    expect(second).toBe(first);
+    await unit.commit();
+    expect(await names()).toEqual(['opened']);
+    await database.db('uow_probe').del();
+  });
+
+  it('when the work run on opening throws, then the work asked for does not run, nothing lands and its error surfaces', async () => {
+    const unit = createUnitOfWork(database.db);
+    unit.whenOpened(async (trx) => {
+      await trx('uow_probe').insert({ name: 'claimed' });
+      throw new Error('answered instead');
+    });
+    const work = jest.fn(async (trx: Knex.Transaction) => trx('uow_probe').insert({ name: 'written' }));
+    await expect(unit.transaction(work)).rejects.toThrow('answered instead');
+    expect(work).not.toHaveBeenCalled();
+    await unit.rollback();
+    expect(await names()).toEqual([]);
+  });
+
   it('when no work ran, then commit and rollback have nothing to do', async () => {
     const unit = createUnitOfWork(database.db);
     await unit.commit();
@@ -92,13 +121,15 @@ describe('unit of work: the binding layer commits after the handler, with the id
   });
   afterAll(() => t.close());
 
-  it('when the handler fails after its write returned, then 500 and the write is rolled back', async () => {
+  it("when the handler fails after its write returned, then 500, and the write and the key's claim are rolled back", async () => {
     const res = await request(t.app)
       .post('/v1/items')
       .set(bearer(owner.accessToken))
+      .set('Idempotency-Key', randomUUID())
       .send({ name: 'fail-after-write' });
     expect(res.status).toBe(500);
     expect(await t.database.db('items').where({ name: 'fail-after-write' })).toEqual([]);
+    expect(await t.database.db('idempotency_keys').where({ principal_id: owner.id })).toEqual([]);
   });
 
   it('when the handler returns, then its write and the idempotency record commit together and a retry replays', async () => {

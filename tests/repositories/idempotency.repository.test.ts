@@ -51,6 +51,22 @@ function expectNoneShown(shown: string, secrets: string[]): void {
   }
 }
 
+/** What a claim would find, in a transaction that is then rolled back. */
+async function claimThenRollBack(
+  database: DatabaseHandle,
+  idempotency: IdempotencyRepository,
+  principalId: string,
+  key: string,
+  requestHash: string,
+) {
+  const trx = await database.db.transaction();
+  try {
+    return await idempotency.claim(principalId, key, requestHash, TTL, trx);
+  } finally {
+    await trx.rollback();
+  }
+}
+
 describe('IdempotencyRepository', () => {
   let database: DatabaseHandle;
   let idempotency: IdempotencyRepository;
@@ -67,137 +83,148 @@ describe('IdempotencyRepository', () => {
   const record = (principalId: string, key: string) =>
     database.db('idempotency_keys').where(where(principalId, key)).first();
 
-  /** Makes an unfinished record look as if its process died `seconds` ago. */
-  const age = (principalId: string, key: string, seconds: number) =>
-    database
-      .db('idempotency_keys')
-      .where(where(principalId, key))
-      .update({ created_at: database.db.raw(`now() - make_interval(secs => ?)`, [seconds]) });
-
-  it('when a key is first used, then it starts; again with the same request while unfinished, in progress; with another request, a mismatch', async () => {
-    const principal = newId();
-    expect(await idempotency.begin(principal, 'k1', 'hash-a', TTL)).toEqual({ kind: 'started' });
-    expect(await idempotency.begin(principal, 'k1', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
-    expect(await idempotency.begin(principal, 'k1', 'hash-b', TTL)).toEqual({ kind: 'mismatch' });
-  });
-
-  it('when the same key is used by two principals, then each has its own record', async () => {
-    expect(await idempotency.begin(newId(), 'shared', 'hash-a', TTL)).toEqual({ kind: 'started' });
-    expect(await idempotency.begin(newId(), 'shared', 'hash-b', TTL)).toEqual({ kind: 'started' });
-  });
-
-  it('when the response is stored in a transaction that commits, then the key replays it', async () => {
-    const principal = newId();
-    await idempotency.begin(principal, 'k2', 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, 'k2', RESPONSE, trx));
-    expect(await idempotency.begin(principal, 'k2', 'hash-a', TTL)).toEqual({
-      kind: 'completed',
-      response: RESPONSE,
+  /** A request that claims the key, stores its response and commits, as the binding layer runs one. */
+  const completeWrite = (principalId: string, key: string, requestHash: string, response = RESPONSE) =>
+    database.db.transaction(async (trx) => {
+      expect(await idempotency.claim(principalId, key, requestHash, TTL, trx)).toEqual({ kind: 'claimed' });
+      await idempotency.complete(principalId, key, response, trx);
     });
-    expect((await record(principal, 'k2')).completed_at).toBeInstanceOf(Date);
+
+  const claimOutcome = (principalId: string, key: string, requestHash: string) =>
+    claimThenRollBack(database, idempotency, principalId, key, requestHash);
+
+  /** A claim committed apart from its write, as the previous release left one, started `secondsAgo`. */
+  const insertUnfinished = (principalId: string, key: string, requestHash: string, secondsAgo = 0) =>
+    database.db('idempotency_keys').insert({
+      ...where(principalId, key),
+      request_hash: keyRequestHash(principalId, key, requestHash),
+      created_at: new Date(Date.now() - secondsAgo * 1000),
+      expires_at: new Date(Date.now() + TTL * 1000),
+    });
+
+  it('when a claim and its response commit together, then the key replays the response, before and inside a later claim', async () => {
+    const principal = newId();
+    expect(await idempotency.findFinished(principal, 'k1', 'hash-a')).toBeUndefined();
+    await completeWrite(principal, 'k1', 'hash-a');
+    const replay = { kind: 'completed', response: RESPONSE };
+    expect(await idempotency.findFinished(principal, 'k1', 'hash-a')).toEqual(replay);
+    expect(await claimOutcome(principal, 'k1', 'hash-a')).toEqual(replay);
+    expect((await record(principal, 'k1')).completed_at).toBeInstanceOf(Date);
   });
 
-  it('when the transaction storing the response rolls back, then the record stays unfinished', async () => {
+  it('when the key is used again with another request, then it is a mismatch, before and inside a claim', async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k3', 'hash-a', TTL);
+    await completeWrite(principal, 'k2', 'hash-a');
+    expect(await idempotency.findFinished(principal, 'k2', 'hash-b')).toEqual({ kind: 'mismatch' });
+    expect(await claimOutcome(principal, 'k2', 'hash-b')).toEqual({ kind: 'mismatch' });
+  });
+
+  it('when the transaction that claimed a key rolls back, then no record remains and the key starts afresh', async () => {
+    const principal = newId();
     await expect(
       database.db.transaction(async (trx) => {
+        await idempotency.claim(principal, 'k3', 'hash-a', TTL, trx);
         await idempotency.complete(principal, 'k3', RESPONSE, trx);
         throw new Error('the write failed');
       }),
     ).rejects.toThrow('the write failed');
-    expect(await idempotency.begin(principal, 'k3', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
+    expect(await record(principal, 'k3')).toBeUndefined();
+    await completeWrite(principal, 'k3', 'hash-b');
   });
 
-  it('when an unfinished key is released, then a retry starts afresh; a completed one is never released', async () => {
+  it('when the same key is used by two principals, then each has its own record', async () => {
+    await completeWrite(newId(), 'shared', 'hash-a');
+    await completeWrite(newId(), 'shared', 'hash-b');
+  });
+
+  it('when a second request claims a key while the first has not committed, then it waits and replays what the first committed', async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k4', 'hash-a', TTL);
-    await idempotency.release(principal, 'k4');
-    expect(await record(principal, 'k4')).toBeUndefined();
-    expect(await idempotency.begin(principal, 'k4', 'hash-b', TTL)).toEqual({ kind: 'started' });
-    await database.db.transaction((trx) => idempotency.complete(principal, 'k4', RESPONSE, trx));
-    await idempotency.release(principal, 'k4');
-    expect(await idempotency.begin(principal, 'k4', 'hash-b', TTL)).toMatchObject({ kind: 'completed' });
+    const first = await database.db.transaction();
+    expect(await idempotency.claim(principal, 'k4', 'hash-a', TTL, first)).toEqual({ kind: 'claimed' });
+    // On PostgreSQL the second insert waits on the unique index; on PGlite for the one connection.
+    const second = database.db.transaction((trx) => idempotency.claim(principal, 'k4', 'hash-a', TTL, trx));
+    await idempotency.complete(principal, 'k4', RESPONSE, first);
+    await first.commit();
+    expect(await second).toEqual({ kind: 'completed', response: RESPONSE });
+  });
+
+  it('when the first request rolls back while a second waits on its key, then the second claims it', async () => {
+    const principal = newId();
+    const first = await database.db.transaction();
+    await idempotency.claim(principal, 'k5', 'hash-a', TTL, first);
+    const second = database.db.transaction(async (trx) => {
+      const outcome = await idempotency.claim(principal, 'k5', 'hash-a', TTL, trx);
+      await idempotency.complete(principal, 'k5', RESPONSE, trx);
+      return outcome;
+    });
+    await first.rollback();
+    expect(await second).toEqual({ kind: 'claimed' });
+    expect(await idempotency.findFinished(principal, 'k5', 'hash-a')).toMatchObject({ kind: 'completed' });
   });
 
   it('when a completed record has expired, then the key starts afresh, even with another request', async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k5', 'hash-a', 1);
-    await database.db.transaction((trx) => idempotency.complete(principal, 'k5', RESPONSE, trx));
+    await completeWrite(principal, 'k6', 'hash-a');
     await database
       .db('idempotency_keys')
-      .where(where(principal, 'k5'))
+      .where(where(principal, 'k6'))
       .update({ expires_at: database.db.raw(`now() - interval '1 second'`) });
-    expect(await idempotency.begin(principal, 'k5', 'hash-b', TTL)).toEqual({ kind: 'started' });
-    expect((await record(principal, 'k5')).request_hash).toBe(keyRequestHash(principal, 'k5', 'hash-b'));
+    await completeWrite(principal, 'k6', 'hash-b');
+    expect((await record(principal, 'k6')).request_hash).toBe(keyRequestHash(principal, 'k6', 'hash-b'));
   });
 
-  it('when an unfinished record is younger than any request can run, then it is not taken over', async () => {
+  it("when the previous release's unfinished claim is younger than any request can run, then it is in progress (a mismatch for another request) and not replayed early", async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k6', 'hash-a', TTL);
-    await age(principal, 'k6', ABANDONED_AFTER / 2);
-    expect(await idempotency.begin(principal, 'k6', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
+    await insertUnfinished(principal, 'k7', 'hash-a', ABANDONED_AFTER / 2);
+    expect(await idempotency.findFinished(principal, 'k7', 'hash-a')).toBeUndefined();
+    expect(await claimOutcome(principal, 'k7', 'hash-a')).toEqual({ kind: 'in-progress' });
+    expect(await claimOutcome(principal, 'k7', 'hash-b')).toEqual({ kind: 'mismatch' });
   });
 
-  it('when an unfinished record was abandoned (older than any request), then a second caller takes it over, and the next one sees it in progress', async () => {
+  it("when the previous release's unfinished claim was abandoned (older than any request), then a claim takes it over and completes it", async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k7', 'hash-a', TTL);
-    await age(principal, 'k7', ABANDONED_AFTER * 5);
-    expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toEqual({ kind: 'started' });
-    const taken = await record(principal, 'k7');
+    await insertUnfinished(principal, 'k8', 'hash-a', ABANDONED_AFTER * 5);
+    await completeWrite(principal, 'k8', 'hash-a');
+    const taken = await record(principal, 'k8');
     expect(Date.now() - (taken.created_at as Date).getTime()).toBeLessThan(60_000);
-    expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toEqual({ kind: 'in-progress' });
-    // The new holder completes it as if it were its own.
-    await database.db.transaction((trx) => idempotency.complete(principal, 'k7', RESPONSE, trx));
-    expect(await idempotency.begin(principal, 'k7', 'hash-a', TTL)).toMatchObject({ kind: 'completed' });
+    expect(await idempotency.findFinished(principal, 'k8', 'hash-a')).toMatchObject({ kind: 'completed' });
   });
 
-  it('when an abandoned record is taken over by two callers at once, then exactly one of them starts', async () => {
+  it('when a response is completed in a transaction that did not claim the key, then it fails and nothing changes', async () => {
     const principal = newId();
-    await idempotency.begin(principal, 'k8', 'hash-a', TTL);
-    await age(principal, 'k8', ABANDONED_AFTER * 5);
-    const outcomes = await Promise.all([
-      idempotency.begin(principal, 'k8', 'hash-a', TTL),
-      idempotency.begin(principal, 'k8', 'hash-a', TTL),
-      idempotency.begin(principal, 'k8', 'hash-a', TTL),
-    ]);
-    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['in-progress', 'in-progress', 'started']);
-  });
-
-  it('when two callers use a new key at once, then exactly one starts', async () => {
-    const principal = newId();
-    const outcomes = await Promise.all([
-      idempotency.begin(principal, 'k9', 'hash-a', TTL),
-      idempotency.begin(principal, 'k9', 'hash-a', TTL),
-    ]);
-    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['in-progress', 'started']);
+    await expect(
+      database.db.transaction((trx) => idempotency.complete(principal, 'k9', RESPONSE, trx)),
+    ).rejects.toThrow('not found in this transaction (0 rows)');
+    await completeWrite(principal, 'k9', 'hash-a');
+    await expect(
+      database.db.transaction((trx) => idempotency.complete(principal, 'k9', SECRET_RESPONSE, trx)),
+    ).rejects.toThrow('(0 rows)');
+    expect(await idempotency.findFinished(principal, 'k9', 'hash-a')).toEqual({
+      kind: 'completed',
+      response: RESPONSE,
+    });
   });
 
   it('when a response holding a secret is stored, then no column holds the raw key, the request fingerprint or the secret, and the key replays the response', async () => {
     const principal = newId();
     const key = randomUUID();
     const requestHash = `fingerprint-${randomUUID()}`;
-    await idempotency.begin(principal, key, requestHash, TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
+    await completeWrite(principal, key, requestHash, SECRET_RESPONSE);
 
     const shown = await whatTheDatabaseShows(database.db, principal);
     expect(shown).toContain(hashIdempotencyKey(key));
     expectNoneShown(shown, [key, requestHash, SECRET, 'client_secret', 'no-store', '/v1/clients/c1']);
-    expect(await idempotency.begin(principal, key, requestHash, TTL)).toEqual({
+    expect(await idempotency.findFinished(principal, key, requestHash)).toEqual({
       kind: 'completed',
       response: SECRET_RESPONSE,
     });
   });
 
-  it('when another key of the same principal is used, then it starts its own record, and the record moved under that key does not open', async () => {
+  it('when a sealed record is relabelled with another key of the same principal, then it does not open', async () => {
     const principal = newId();
     const [key, otherKey] = [randomUUID(), randomUUID()];
-    await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
-
-    expect(await idempotency.begin(principal, otherKey, 'hash-a', TTL)).toEqual({ kind: 'started' });
+    await completeWrite(principal, key, 'hash-a', SECRET_RESPONSE);
     // A database writer relabels the sealed record with the other key's hash and fingerprint.
-    await idempotency.release(principal, otherKey);
     await database
       .db('idempotency_keys')
       .where(where(principal, key))
@@ -205,7 +232,7 @@ describe('IdempotencyRepository', () => {
         key_hash: hashIdempotencyKey(otherKey),
         request_hash: keyRequestHash(principal, otherKey, 'hash-a'),
       });
-    await expect(idempotency.begin(principal, otherKey, 'hash-a', TTL)).rejects.toThrow(
+    await expect(idempotency.findFinished(principal, otherKey, 'hash-a')).rejects.toThrow(
       'unable to authenticate data',
     );
   });
@@ -213,22 +240,22 @@ describe('IdempotencyRepository', () => {
   it('when a sealed record is moved to another principal with the same key, then it does not open', async () => {
     const [principal, other] = [newId(), newId()];
     const key = randomUUID();
-    await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
+    await completeWrite(principal, key, 'hash-a', SECRET_RESPONSE);
     await database
       .db('idempotency_keys')
       .where(where(principal, key))
       .update({ principal_id: other, request_hash: keyRequestHash(other, key, 'hash-a') });
-    await expect(idempotency.begin(other, key, 'hash-a', TTL)).rejects.toThrow('unable to authenticate data');
+    await expect(idempotency.findFinished(other, key, 'hash-a')).rejects.toThrow(
+      'unable to authenticate data',
+    );
   });
 
   it('when the status stored in clear beside a sealed response is altered, then the record does not open', async () => {
     const principal = newId();
     const key = randomUUID();
-    await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, key, SECRET_RESPONSE, trx));
+    await completeWrite(principal, key, 'hash-a', SECRET_RESPONSE);
     await database.db('idempotency_keys').where(where(principal, key)).update({ response_status: 200 });
-    await expect(idempotency.begin(principal, key, 'hash-a', TTL)).rejects.toThrow(
+    await expect(idempotency.findFinished(principal, key, 'hash-a')).rejects.toThrow(
       'unable to authenticate data',
     );
   });
@@ -245,6 +272,8 @@ describe('migration 20261130000200_idempotency_keys_sealed', () => {
   afterAll(() => database.close());
 
   const rollBack = () => database.db.migrate.down({ ...MIGRATION_CONFIG, name: MIGRATION });
+  const claimOutcome = (principalId: string, key: string, requestHash: string) =>
+    claimThenRollBack(database, idempotency, principalId, key, requestHash);
   const inAnHour = () => new Date(Date.now() + 3_600_000);
 
   it('when records of the old shape are migrated, then completed ones replay from sealed storage, unfinished ones stay claimed, expired ones are gone, and no key or secret is left in clear', async () => {
@@ -293,24 +322,24 @@ describe('migration 20261130000200_idempotency_keys_sealed', () => {
       SECRET,
       'client_secret',
     ]);
-    expect(await idempotency.begin(principal, completedKey, 'hash-a', TTL)).toEqual({
+    expect(await idempotency.findFinished(principal, completedKey, 'hash-a')).toEqual({
       kind: 'completed',
       response: SECRET_RESPONSE,
     });
-    expect(await idempotency.begin(principal, unfinishedKey, 'hash-b', TTL)).toEqual({ kind: 'in-progress' });
-    expect(await idempotency.begin(principal, unfinishedKey, 'hash-x', TTL)).toEqual({ kind: 'mismatch' });
-    expect(await idempotency.begin(principal, expiredKey, 'hash-c', TTL)).toEqual({ kind: 'started' });
+    expect(await claimOutcome(principal, unfinishedKey, 'hash-b')).toEqual({ kind: 'in-progress' });
+    expect(await claimOutcome(principal, unfinishedKey, 'hash-x')).toEqual({ kind: 'mismatch' });
+    expect(await claimOutcome(principal, expiredKey, 'hash-c')).toEqual({ kind: 'claimed' });
     const last = crowd[crowd.length - 1]!;
-    expect(await idempotency.begin(last.principal_id, last.key, 'hash-d', TTL)).toEqual({
-      kind: 'in-progress',
-    });
+    expect(await claimOutcome(last.principal_id, last.key, 'hash-d')).toEqual({ kind: 'in-progress' });
   });
 
   it('when the migration is rolled back, then the old shape returns without records (a hash cannot give the key back), and it applies again', async () => {
     const principal = newId();
     const key = randomUUID();
-    await idempotency.begin(principal, key, 'hash-a', TTL);
-    await database.db.transaction((trx) => idempotency.complete(principal, key, RESPONSE, trx));
+    await database.db.transaction(async (trx) => {
+      await idempotency.claim(principal, key, 'hash-a', TTL, trx);
+      await idempotency.complete(principal, key, RESPONSE, trx);
+    });
 
     await rollBack();
     expect(await database.db.schema.hasColumn('idempotency_keys', 'key')).toBe(true);
@@ -318,6 +347,7 @@ describe('migration 20261130000200_idempotency_keys_sealed', () => {
     expect(await database.db('idempotency_keys')).toEqual([]);
 
     expect(await migrateToLatest(database.db)).toEqual([MIGRATION]);
-    expect(await idempotency.begin(principal, key, 'hash-a', TTL)).toEqual({ kind: 'started' });
+    expect(await idempotency.findFinished(principal, key, 'hash-a')).toBeUndefined();
+    expect(await claimOutcome(principal, key, 'hash-a')).toEqual({ kind: 'claimed' });
   });
 });
