@@ -1,6 +1,52 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The rooms of src/, top to bottom. A request reads downwards: entry points and the composition root,
+ * then handlers, the HTTP pipeline, services, the webhook worker, repositories, infrastructure, and the
+ * floor (models, utils, config) everything may use. A file may import its own room and the rooms below
+ * it, never one above: the rules below say so for each room, and lint fails on an import running back up.
+ */
+const ENTRY = ['app', 'cli', 'composition', 'main', 'start', 'server', 'metrics-server'];
+const ROOMS = ['routers', 'dependencies', 'services', 'webhooks', 'repositories', 'infrastructure'];
+const FLOOR = ['models', 'utils', 'internal', 'types'];
+
+const importsAbove = (room, above) => ({
+  files: [`src/${room}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^\\.\\./(${above.join('|')})(/|$)`,
+            message: `src/${room}/ may import only its own room and those below it (eslint.config.mjs, the rooms of src/).`,
+          },
+        ],
+      },
+    ],
+  },
+});
+
+const roomRules = [
+  ...ROOMS.map((room, level) => importsAbove(room, [...ENTRY, ...ROOMS.slice(0, level)])),
+  ...FLOOR.map((room) => importsAbove(room, [...ENTRY, ...ROOMS])),
+  {
+    // A migration must keep doing what it did when it was written: it imports nothing that may change.
+    files: ['migrations/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./src/', message: 'Migrations are frozen: they import nothing from src/.' },
+          ],
+        },
+      ],
+    },
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'coverage/', 'generated/', '.data/'] },
   js.configs.recommended,
@@ -30,6 +76,7 @@ export default tseslint.config(
     files: ['docs/portal/**/*.js'],
     languageOptions: { globals: { window: 'readonly', fetch: 'readonly', URL: 'readonly' } },
   },
+  ...roomRules,
   {
     files: ['tests/**/*.ts'],
     rules: {

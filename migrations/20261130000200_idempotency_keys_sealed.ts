@@ -1,12 +1,42 @@
+import { createCipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashIdempotencyKey, keyRequestHash, sealResponse } from '../src/repositories/idempotency-sealing';
 
 // Idempotency records stop keeping the raw Idempotency-Key and the response in clear: the key becomes its
 // SHA-256, the request fingerprint a MAC under the key, and the response's headers and body AES-256-GCM
 // under a key derived from the Idempotency-Key (src/repositories/idempotency-sealing.ts). Existing rows
 // still hold their raw key, so they are converted in place, in JavaScript (PGlite has no pgcrypto), and
-// a retry in flight across the deploy is still replayed. This migration seals with the repository's own
-// format, version 1: a later format must keep a v1 sealer for it (or copy one here).
+// a retry in flight across the deploy is still replayed.
+//
+// The sealing below is format v1 of src/repositories/idempotency-sealing.ts, copied rather than imported:
+// a migration must do forever what it did when it was written, whatever the repository's format becomes.
+
+const hashIdempotencyKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+
+const deriveKey = (principalId: string, key: string, salt: Buffer, purpose: 'request' | 'response'): Buffer =>
+  Buffer.from(
+    hkdfSync('sha256', Buffer.from(key, 'utf8'), salt, `idempotency ${purpose} v1 ${principalId}`, 32),
+  );
+
+const keyRequestHash = (principalId: string, key: string, requestHash: string): string =>
+  createHmac('sha256', deriveKey(principalId, key, Buffer.alloc(0), 'request'))
+    .update(requestHash, 'utf8')
+    .digest('hex');
+
+function sealResponse(
+  principalId: string,
+  key: string,
+  response: { status: number; headers: Record<string, string>; body: string | null },
+): { salt: Buffer; iv: Buffer; ciphertext: Buffer } {
+  const salt = randomBytes(16);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(principalId, key, salt, 'response'), iv, {
+    authTagLength: 16,
+  });
+  cipher.setAAD(Buffer.from(`status ${response.status}`, 'utf8'));
+  const plaintext = JSON.stringify({ headers: response.headers, body: response.body });
+  const encrypted = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return { salt, iv, ciphertext: Buffer.concat([encrypted, cipher.getAuthTag()]) };
+}
 
 interface OldRow {
   principal_id: string;

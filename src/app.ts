@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { createDomain } from './composition';
-import { createAccessTokenCodec, type AccessTokenClaims } from './dependencies/access-tokens';
+import { createAccessTokenCodec, type AccessTokenClaims } from './infrastructure/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
 import {
@@ -16,13 +16,13 @@ import {
   refuseMalformedPath,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
-import { createUnitOfWork } from './dependencies/unit-of-work';
-import { createMetrics, type Metrics } from './dependencies/metrics';
-import type { Database } from './dependencies/database';
+import { createUnitOfWork } from './infrastructure/unit-of-work';
+import { createMetrics, type Metrics } from './infrastructure/metrics';
+import type { Database } from './infrastructure/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import { createRateLimitPolicies } from './dependencies/rate-limit-policies';
-import type { SigningKeys } from './dependencies/signing-keys';
+import type { SigningKeys } from './infrastructure/signing-keys';
 import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
 import type { Lifecycle } from './internal/lifecycle';
@@ -31,7 +31,7 @@ import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
 import { createClientsHandlers } from './routers/clients.router';
 import { createDocsHandlers } from './routers/docs.router';
-import { bindOperations, type HandlerMap, type OperationMiddleware } from './routers/handler-map';
+import { bindOperations, type HandlerMap, type OperationMiddleware } from './dependencies/handler-map';
 import { createHealthHandlers } from './routers/health.router';
 import { createItemsHandlers } from './routers/items.router';
 import { createMetaHandlers } from './routers/meta.router';
@@ -40,11 +40,11 @@ import { createWellKnownHandlers } from './routers/well-known.router';
 import { createAuthService } from './services/auth.service';
 import { createWebhookEndpointsService } from './services/webhook-endpoints.service';
 import { createWebhookEndpointsHandlers } from './routers/webhook-endpoints.router';
-import { loadWebhookSecretBox } from './dependencies/webhook-secrets';
+import { loadWebhookSecretBox } from './webhooks/webhook-secrets';
 import type { SecretBox } from './webhooks/secret-box';
 import { checkTargetUrl } from './webhooks/target-url-policy';
-import { createErrorHandler } from './utils/error-handler';
-import { assignRequestId, REQUEST_ID_HEADER } from './utils/request-id';
+import { createErrorHandler } from './dependencies/error-handler';
+import { assignRequestId, REQUEST_ID_HEADER } from './dependencies/request-id';
 
 export interface AppDependencies {
   config: Config;

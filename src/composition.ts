@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { Database } from './dependencies/database';
-import { createPasswordHasher } from './dependencies/password-hasher';
+import type { Database } from './infrastructure/database';
+import { createPasswordHasher } from './infrastructure/password-hasher';
 import type { Config } from './internal/config';
 import { createLifecycle, type Lifecycle } from './internal/lifecycle';
 import { AuditRepository } from './repositories/audit.repository';

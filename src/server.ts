@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './internal/config';
 import type { Lifecycle } from './internal/lifecycle';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './utils/problem-types';
-import { REQUEST_ID_HEADER } from './utils/request-id';
+import { REQUEST_ID_HEADER } from './dependencies/request-id';
 
 export interface RunningServer {
   server: Server;

@@ -1,17 +1,17 @@
 import type { Redis } from 'ioredis';
 import { createApp } from './app';
-import { openDatabase, type DatabaseHandle } from './dependencies/database';
-import { migrateToLatest } from './dependencies/migrations';
-import { loadSigningKeys } from './dependencies/signing-keys';
+import { openDatabase, type DatabaseHandle } from './infrastructure/database';
+import { migrateToLatest } from './infrastructure/migrations';
+import { loadSigningKeys } from './infrastructure/signing-keys';
 import { ConfigError, loadConfig, type Config } from './internal/config';
 import { createLifecycle } from './internal/lifecycle';
 import { createLogger } from './internal/logger';
 import type { Tracing } from './internal/tracing';
-import { createMetrics } from './dependencies/metrics';
+import { createMetrics } from './infrastructure/metrics';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server';
 import { startServer, type RunningServer } from './server';
-import { createWebhookDelivery } from './dependencies/webhook-delivery';
-import { loadWebhookSecretBox } from './dependencies/webhook-secrets';
+import { createWebhookDelivery } from './webhooks/webhook-delivery';
+import { loadWebhookSecretBox } from './webhooks/webhook-secrets';
 import type { DeliveryWorker } from './webhooks/delivery-worker';
 
 /** What start-up has opened so far; a signal at any phase closes exactly that. */

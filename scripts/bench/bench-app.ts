@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from '../../src/app';
-import { openDatabase, type DatabaseHandle } from '../../src/dependencies/database';
-import { migrateToLatest } from '../../src/dependencies/migrations';
-import { loadSigningKeys } from '../../src/dependencies/signing-keys';
+import { openDatabase, type DatabaseHandle } from '../../src/infrastructure/database';
+import { migrateToLatest } from '../../src/infrastructure/migrations';
+import { loadSigningKeys } from '../../src/infrastructure/signing-keys';
 import { loadConfig, type Config } from '../../src/internal/config';
 
 export interface BenchApp {

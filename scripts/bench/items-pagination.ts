@@ -6,7 +6,7 @@
  *   DATABASE_URL=postgres://.../scratch npx tsx scripts/bench/items-pagination.ts   # writes to that database
  */
 import { performance } from 'node:perf_hooks';
-import { createPasswordHasher } from '../../src/dependencies/password-hasher';
+import { createPasswordHasher } from '../../src/infrastructure/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
 import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';

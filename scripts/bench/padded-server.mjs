@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { createApp } = require('../../dist/src/app.js');
-const { openDatabase } = require('../../dist/src/dependencies/database.js');
-const { loadSigningKeys } = require('../../dist/src/dependencies/signing-keys.js');
+const { openDatabase } = require('../../dist/src/infrastructure/database.js');
+const { loadSigningKeys } = require('../../dist/src/infrastructure/signing-keys.js');
 const { loadConfig } = require('../../dist/src/internal/config.js');
 const { createLifecycle } = require('../../dist/src/internal/lifecycle.js');
 const { createLogger } = require('../../dist/src/internal/logger.js');

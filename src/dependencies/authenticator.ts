@@ -16,8 +16,8 @@ import {
   InvalidTokenError,
   MissingCredentialsError,
 } from '../utils/errors';
-import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
-import type { Database } from './database';
+import type { AccessTokenClaims, AccessTokenCodec } from '../infrastructure/access-tokens';
+import type { Database } from '../infrastructure/database';
 import {
   createExternalTokenStrategy,
   createOwnTokenResolver,

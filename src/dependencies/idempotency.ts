@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { IdempotencyRepository, StoredResponse } from '../repositories/idempotency.repository';
-import { AnswerInstead, type WriteGuard } from '../routers/handler-map';
-import { toStoredResponse, type SentResult } from '../routers/operation-result';
+import { AnswerInstead, type WriteGuard } from './handler-map';
+import { toStoredResponse, type SentResult } from './operation-result';
 import { ConflictError, UnprocessableError } from '../utils/errors';
 
 const RECORD_TTL_SECONDS = 24 * 60 * 60;

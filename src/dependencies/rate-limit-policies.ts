@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { OperationEntry } from '../internal/openapi-document';
-import { parseBasicClientCredentials } from '../routers/basic-auth';
+import { parseBasicClientCredentials } from './basic-auth';
 import type { AuthRateLimits } from './rate-limit';
 
 /** The policies an operation may name in its `x-rate-limits` extension; also its `RateLimit-Policy` names. */

@@ -11,10 +11,10 @@ import type { ExternalIdentitiesRepository } from '../repositories/external-iden
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
 import type { UserCreation } from '../services/user-creation.service';
-import { requestIdOf } from '../utils/request-id';
+import { requestIdOf } from './request-id';
 import { AppError, InvalidTokenError } from '../utils/errors';
-import type { AccessTokenClaims, AccessTokenCodec } from './access-tokens';
-import type { Database } from './database';
+import type { AccessTokenClaims, AccessTokenCodec } from '../infrastructure/access-tokens';
+import type { Database } from '../infrastructure/database';
 import type { VerifiedTokens } from './verified-tokens';
 
 type TokenFromRequest = (req: Request) => string | null;

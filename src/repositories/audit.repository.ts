@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/api';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { Principal } from '../models/principal';
 
 export type AuditEvent = components['schemas']['AuditEvent'];

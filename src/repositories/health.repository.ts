@@ -1,4 +1,4 @@
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 
 export class HealthRepository {
   constructor(private readonly deps: { db: Database }) {}

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { Item, ItemSort, ItemStatus } from '../models/item';
 
 interface ItemRow {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { ClientScope, UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
 import { UsersRepository } from './users.repository';

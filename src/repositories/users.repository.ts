@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
 import { ConflictError } from '../utils/errors';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 
 /** A delivery leased to one worker, with everything its attempt needs. */
 export interface ClaimedDelivery {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../models/webhook';
 import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition } from '../utils/keyset-page';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { WebhookDelivery, WebhookEventName, WebhookEventPayloads } from '../models/webhook';
 import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition } from '../utils/keyset-page';

@@ -1,5 +1,5 @@
 import type { AuditService } from '../services/audit.service';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createAuditHandlers(deps: { audit: AuditService }): Pick<HandlerMap, 'listAuditEvents'> {
   return {

@@ -1,7 +1,7 @@
 import type { AuthService } from '../services/auth.service';
-import { requestIdOf } from '../utils/request-id';
-import { parseBasicClientCredentials } from './basic-auth';
-import type { HandlerMap } from './handler-map';
+import { requestIdOf } from '../dependencies/request-id';
+import { parseBasicClientCredentials } from '../dependencies/basic-auth';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createAuthHandlers(deps: {
   auth: AuthService;

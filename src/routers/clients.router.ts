@@ -1,7 +1,7 @@
 import type { ClientsService } from '../services/clients.service';
 import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createClientsHandlers(deps: {
   clients: ClientsService;

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ServiceUnavailableError } from '../utils/errors';
 import { PROBLEM_TYPES } from '../utils/problem-types';
 import { CONSOLE_PAGE_POLICY, referencePagePolicy } from './docs-policies';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 type DocsHandlers = Pick<
   HandlerMap,

@@ -1,5 +1,5 @@
 import type { HealthService } from '../services/health.service';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createHealthHandlers(deps: {
   health: HealthService;

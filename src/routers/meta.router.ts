@@ -1,5 +1,5 @@
 import type { OpenApiDocument } from '../internal/openapi-document';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createMetaHandlers(deps: {
   document: OpenApiDocument;

@@ -2,7 +2,7 @@ import { requirePrincipal } from '../dependencies/authenticator';
 import type { UsersService } from '../services/users.service';
 import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createUsersHandlers(deps: {
   users: UsersService;

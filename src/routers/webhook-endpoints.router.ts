@@ -2,7 +2,7 @@ import { requirePrincipal } from '../dependencies/authenticator';
 import type { WebhookEndpointsService } from '../services/webhook-endpoints.service';
 import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 

@@ -1,7 +1,7 @@
-import type { SigningKeys } from '../dependencies/signing-keys';
+import type { SigningKeys } from '../infrastructure/signing-keys';
 import type { AuthConfig } from '../internal/config';
 import { ALL_SCOPES } from '../models/scopes';
-import type { HandlerMap } from './handler-map';
+import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createWellKnownHandlers(deps: {
   keys: SigningKeys;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { AccessTokenCodec } from '../dependencies/access-tokens';
-import type { PasswordHasher } from '../dependencies/password-hasher';
+import type { AccessTokenCodec } from '../infrastructure/access-tokens';
+import type { PasswordHasher } from '../infrastructure/password-hasher';
 import type { AuthConfig } from '../internal/config';
 import { isScope, parseScopeList, ROLE_SCOPES, type Scope } from '../models/scopes';
 import type { User } from '../models/user';
@@ -13,7 +13,7 @@ import { isUuid } from '../utils/uuid';
 import { generateOpaqueToken, hashOpaqueToken, matchesOpaqueHash } from '../utils/opaque-tokens';
 import type { components } from '../../generated/api';
 import type { UserCreation } from './user-creation.service';
-import type { UnitOfWork } from './write-context';
+import type { UnitOfWork } from '../infrastructure/unit-of-work';
 
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];

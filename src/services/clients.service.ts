@@ -9,7 +9,7 @@ import { keysetPage } from '../utils/keyset-page';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from './write-context';
+import type { WriteContext } from '../infrastructure/unit-of-work';
 
 export interface ClientsService {
   create(input: { name: string; scopes: ClientScope[] }, context: WriteContext): Promise<ClientWithSecret>;

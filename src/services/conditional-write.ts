@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { PreconditionFailedError, PreconditionRequiredError } from '../utils/errors';
 import { ifMatchSatisfied } from '../utils/etag';
-import type { UnitOfWork } from './write-context';
+import type { UnitOfWork } from '../infrastructure/unit-of-work';
 
 /**
  * A change to a versioned resource (item, user, client) under `If-Match`, the one place the rule lives:

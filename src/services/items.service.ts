@@ -9,7 +9,7 @@ import { keysetPage } from '../utils/keyset-page';
 import { ForbiddenError, NotFoundError } from '../utils/errors';
 import { toDatabaseInstant } from '../utils/instant';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from './write-context';
+import type { WriteContext } from '../infrastructure/unit-of-work';
 
 export interface ItemsService {
   create(input: CreateItemInput, context: WriteContext): Promise<Item>;

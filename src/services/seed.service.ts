@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Database } from '../dependencies/database';
+import type { Database } from '../infrastructure/database';
 import type { ItemsRepository } from '../repositories/items.repository';
 import type { UsersRepository } from '../repositories/users.repository';
 import type { UserCreation } from './user-creation.service';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import bundledDocument from '../../generated/openapi.json';
-import type { PasswordHasher } from '../dependencies/password-hasher';
+import type { PasswordHasher } from '../infrastructure/password-hasher';
 import type { UserRole } from '../models/scopes';
 import type { User } from '../models/user';
 import type { AuditRepository, NewAuditEvent } from '../repositories/audit.repository';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { PasswordHasher } from '../dependencies/password-hasher';
+import type { PasswordHasher } from '../infrastructure/password-hasher';
 import type { Principal } from '../models/principal';
 import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
@@ -11,7 +11,7 @@ import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from './write-context';
+import type { WriteContext } from '../infrastructure/unit-of-work';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;

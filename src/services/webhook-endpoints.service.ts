@@ -20,7 +20,7 @@ import type { SecretBox } from '../webhooks/secret-box';
 import { generateWebhookSecret } from '../webhooks/secret-box';
 import type { TargetUrlDecision } from '../webhooks/target-url-policy';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from './write-context';
+import type { WriteContext } from '../infrastructure/unit-of-work';
 
 /** How long the previous secret keeps signing beside the new one after a rotation. */
 export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;

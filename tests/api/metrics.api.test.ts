@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createMetrics, type Metrics } from '../../src/dependencies/metrics';
+import { createMetrics, type Metrics } from '../../src/infrastructure/metrics';
 import { createUser, passwordGrant, type TestUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pino from 'pino';
-import { openDatabase, type DatabaseHandle } from '../../src/dependencies/database';
-import { migrateToLatest, rollbackAll } from '../../src/dependencies/migrations';
+import { openDatabase, type DatabaseHandle } from '../../src/infrastructure/database';
+import { migrateToLatest, rollbackAll } from '../../src/infrastructure/migrations';
 import { createTestDatabase } from '../support/test-database';
 
 const silent = pino({ level: 'silent' });

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
 import { createDeliveryMetrics } from '../../src/webhooks/delivery-metrics';
 import { createDeliveryWorker, type DeliveryWorkerDeps } from '../../src/webhooks/delivery-worker';

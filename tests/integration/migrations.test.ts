@@ -1,5 +1,5 @@
-import { createPgKnex } from '../../src/dependencies/database';
-import { migrateToLatest } from '../../src/dependencies/migrations';
+import { createPgKnex } from '../../src/infrastructure/database';
+import { migrateToLatest } from '../../src/infrastructure/migrations';
 import { MIGRATIONS } from '../../migrations';
 import { adminConnection, newDatabaseName, urlForDatabase } from '../support/template-database';
 

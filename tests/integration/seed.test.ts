@@ -1,5 +1,5 @@
-import type { Database } from '../../src/dependencies/database';
-import { createPasswordHasher } from '../../src/dependencies/password-hasher';
+import type { Database } from '../../src/infrastructure/database';
+import { createPasswordHasher } from '../../src/infrastructure/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
 import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { ItemsRepository } from '../../src/repositories/items.repository';

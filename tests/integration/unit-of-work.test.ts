@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import request from 'supertest';
-import type { DatabaseHandle } from '../../src/dependencies/database';
-import { createUnitOfWork } from '../../src/dependencies/unit-of-work';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
+import { createUnitOfWork } from '../../src/infrastructure/unit-of-work';
 import { ItemsRepository } from '../../src/repositories/items.repository';
-import type { OperationHandler } from '../../src/routers/handler-map';
+import type { OperationHandler } from '../../src/dependencies/handler-map';
 import { createUser, type TestUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';

@@ -1,6 +1,6 @@
 import bundledDocument from '../../generated/openapi.json';
-import type { DatabaseHandle } from '../../src/dependencies/database';
-import { createPasswordHasher } from '../../src/dependencies/password-hasher';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
+import { createPasswordHasher } from '../../src/infrastructure/password-hasher';
 import { AuditRepository } from '../../src/repositories/audit.repository';
 import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { openDatabase } from '../../src/dependencies/database';
+import { openDatabase } from '../../src/infrastructure/database';
 
 // Each test starts the CLI (and PGlite) as a child process; this timeout only guards against a hang.
 jest.setTimeout(180_000);

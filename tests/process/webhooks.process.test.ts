@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { openDatabase } from '../../src/dependencies/database';
+import { openDatabase } from '../../src/infrastructure/database';
 import { PASSWORD, uniqueEmail } from '../support/identity';
 import { killAll, startMain, type MainProcess } from '../support/main-process';
 import { startReceiver } from '../support/webhook-fixtures';

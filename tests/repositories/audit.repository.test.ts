@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import {
   AuditRepository,
   type AuditListRow,

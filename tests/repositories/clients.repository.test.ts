@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { ClientsRepository } from '../../src/repositories/clients.repository';
 import { insertUser, newId, refusal, walkPages } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';

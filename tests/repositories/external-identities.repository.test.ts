@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { ExternalIdentitiesRepository } from '../../src/repositories/external-identities.repository';
 import { insertUser, newId, refusal, sleep } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';

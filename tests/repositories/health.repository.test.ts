@@ -1,5 +1,5 @@
-import { createPgKnex } from '../../src/dependencies/database';
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import { createPgKnex } from '../../src/infrastructure/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { HealthRepository } from '../../src/repositories/health.repository';
 import { createTestDatabase } from '../support/test-database';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { DatabaseHandle } from '../../src/dependencies/database';
-import { migrateToLatest, MIGRATION_CONFIG } from '../../src/dependencies/migrations';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
+import { migrateToLatest, MIGRATION_CONFIG } from '../../src/infrastructure/migrations';
 import { hashIdempotencyKey, keyRequestHash } from '../../src/repositories/idempotency-sealing';
 import { IdempotencyRepository, type StoredResponse } from '../../src/repositories/idempotency.repository';
 import { newId } from '../support/repository-fixtures';

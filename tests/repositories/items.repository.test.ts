@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import type { ItemSort } from '../../src/models/item';
 import { ItemsRepository, type ItemFields, type ItemListRow } from '../../src/repositories/items.repository';
 import { insertClient, insertUser, newId, refusal, sleep, walkPages } from '../support/repository-fixtures';

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { SessionsRepository } from '../../src/repositories/sessions.repository';
 import { hashOpaqueToken } from '../../src/utils/opaque-tokens';
 import { insertClient, insertUser, newId, refusal, sleep } from '../support/repository-fixtures';

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { translateDatabaseError } from '../../src/utils/database-errors';
 import { ConflictError } from '../../src/utils/errors';

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
 import { createTestDatabase } from '../support/test-database';
 import {

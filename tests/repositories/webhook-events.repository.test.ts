@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DatabaseHandle } from '../../src/dependencies/database';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { WebhookEventsRepository } from '../../src/repositories/webhook-events.repository';
 import { createTestDatabase } from '../support/test-database';
 import { insertEndpoint, retireEndpoints } from '../support/webhook-fixtures';

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
-import type * as PasswordHasherModule from '../../src/dependencies/password-hasher';
+import type * as PasswordHasherModule from '../../src/infrastructure/password-hasher';
 import { generateOpaqueToken, hashOpaqueToken } from '../../src/utils/opaque-tokens';
 import { expectProblem } from '../support/contract';
 import { createUser, PASSWORD, passwordGrant, uniqueEmail } from '../support/identity';
@@ -17,8 +17,8 @@ import { createTestApp, type TestApp } from '../support/test-app';
 
 // Every argon2 call the app makes, so a test can prove a request never reached the password hasher.
 const mockArgon2Calls: string[] = [];
-jest.mock('../../src/dependencies/password-hasher', () => {
-  const actual = jest.requireActual<typeof PasswordHasherModule>('../../src/dependencies/password-hasher');
+jest.mock('../../src/infrastructure/password-hasher', () => {
+  const actual = jest.requireActual<typeof PasswordHasherModule>('../../src/infrastructure/password-hasher');
   return {
     ...actual,
     createPasswordHasher: (): PasswordHasherModule.PasswordHasher => {

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import knex from 'knex';
 import pino from 'pino';
-import { createPglite, wrapPglite } from '../../src/dependencies/database';
-import { migrateToLatest } from '../../src/dependencies/migrations';
+import { createPglite, wrapPglite } from '../../src/infrastructure/database';
+import { migrateToLatest } from '../../src/infrastructure/migrations';
 import {
   adminConnection,
   newDatabaseName,

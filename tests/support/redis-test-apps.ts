@@ -1,8 +1,8 @@
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
-import type { DatabaseHandle } from '../../src/dependencies/database';
-import { loadSigningKeys } from '../../src/dependencies/signing-keys';
+import type { DatabaseHandle } from '../../src/infrastructure/database';
+import { loadSigningKeys } from '../../src/infrastructure/signing-keys';
 import type { Config } from '../../src/internal/config';
 import { captureLogs, testConfig } from './test-app';
 import { createTestDatabase } from './test-database';

@@ -3,7 +3,7 @@
  * fails the build if the mistake below it starts to compile. They keep the promise that a handler which
  * forgets its response (and with it the idempotency record) is a compile error, not a silent double write.
  */
-import type { OperationHandler } from '../../src/routers/handler-map';
+import type { OperationHandler } from '../../src/dependencies/handler-map';
 
 // @ts-expect-error a handler must return its response; sending nothing does not compile
 export const forgetsItsResponse: OperationHandler<'createItem'> = async () => {};

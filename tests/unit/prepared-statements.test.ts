@@ -1,4 +1,4 @@
-import { createStatementNamer } from '../../src/dependencies/prepared-statements';
+import { createStatementNamer } from '../../src/infrastructure/prepared-statements';
 
 describe('statement names', () => {
   it('when the same text is named twice, then it gets the same name, and another text another name', () => {

@@ -1,11 +1,11 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { operations, webhooks } from '../../generated/api';
-import { requirePrincipal } from '../dependencies/authenticator';
-import type { OwnedUnitOfWork } from '../dependencies/unit-of-work';
+import { requirePrincipal } from './authenticator';
+import type { OwnedUnitOfWork } from '../infrastructure/unit-of-work';
 import type { OperationQuery } from '../models/operation-query';
-import type { UnitOfWork, WriteContext } from '../services/write-context';
-import { requestIdOf } from '../utils/request-id';
+import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
+import { requestIdOf } from './request-id';
 import {
   listOperations,
   toExpressPath,

@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import type { WebhooksConfig } from '../internal/config';
 import { loadOpenApiDocument } from '../internal/openapi-document';
 import { WebhookDeliveriesRepository } from '../repositories/webhook-deliveries.repository';
-import { createDeliveryMetrics } from '../webhooks/delivery-metrics';
-import { createDeliveryWorker, type DeliveryWorker } from '../webhooks/delivery-worker';
-import { createWebhookPayloadValidator } from '../webhooks/payload-validator';
-import { DEFAULT_RETRY_POLICY } from '../webhooks/retry-schedule';
-import type { SecretBox } from '../webhooks/secret-box';
-import { createWebhookSender } from '../webhooks/webhook-sender';
-import type { Database } from './database';
-import type { Metrics } from './metrics';
+import { createDeliveryMetrics } from './delivery-metrics';
+import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker';
+import { createWebhookPayloadValidator } from './payload-validator';
+import { DEFAULT_RETRY_POLICY } from './retry-schedule';
+import type { SecretBox } from './secret-box';
+import { createWebhookSender } from './webhook-sender';
+import type { Database } from '../infrastructure/database';
+import type { Metrics } from '../infrastructure/metrics';
 
 /**
  * The delivery worker as configured: the outbox's deliveries, signed with the endpoints' secrets (opened

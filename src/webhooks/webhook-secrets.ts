@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebhooksConfig } from '../internal/config';
-import { createSecretBox, type SecretBox } from '../webhooks/secret-box';
+import { createSecretBox, type SecretBox } from './secret-box';
 
 /**
  * The box that seals endpoint signing secrets. Production refuses to start without WEBHOOK_SECRETS_KEY

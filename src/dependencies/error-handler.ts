@@ -1,8 +1,8 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { error as OpenApiValidatorErrors } from 'express-openapi-validator';
 import type { components } from '../../generated/api';
-import { translateDatabaseError } from './database-errors';
-import type { AuthFailureReason } from '../dependencies/metrics';
+import { translateDatabaseError } from '../utils/database-errors';
+import type { AuthFailureReason } from '../infrastructure/metrics';
 import {
   AppError,
   InsufficientScopeError,
@@ -11,10 +11,10 @@ import {
   MissingCredentialsError,
   type FieldError,
   type OAuthErrorCode,
-} from './errors';
-import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem-types';
+} from '../utils/errors';
+import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from '../utils/problem-types';
 import { requestIdOf } from './request-id';
-import { currentTraceIds } from './trace-context';
+import { currentTraceIds } from '../utils/trace-context';
 
 type Problem = components['schemas']['Problem'];
 type ValidatorError = InstanceType<typeof OpenApiValidatorErrors.BadRequest>;
