@@ -32,6 +32,23 @@ const roomRules = [
   ...ROOMS.map((room, level) => importsAbove(room, [...ENTRY, ...ROOMS.slice(0, level)])),
   ...FLOOR.map((room) => importsAbove(room, [...ENTRY, ...ROOMS])),
   {
+    // The unit of work is the one place a transaction starts (src/infrastructure/unit-of-work.ts); everything
+    // else runs its statements through a unit (`unit.transaction`, or a service's `context.transaction`).
+    // Knex's migrator, which runs each migration in a transaction of its own, is the one exception.
+    files: ['src/**/*.ts'],
+    ignores: ['src/infrastructure/unit-of-work.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name='transaction']:not([callee.object.name=/^(unit|context)$/])",
+          message: 'Start a transaction through the unit of work (createUnitOfWork or withUnitOfWork).',
+        },
+      ],
+    },
+  },
+  {
     // A migration must keep doing what it did when it was written: it imports nothing that may change.
     files: ['migrations/**/*.ts'],
     rules: {

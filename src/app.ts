@@ -1,7 +1,6 @@
 import cors from 'cors';
 import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -100,11 +99,13 @@ export function createApp(deps: AppDependencies): Express {
   const {
     repositories,
     hasher,
+    outbox,
     services: domain,
   } = createDomain({
     config,
     db,
     ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
+    ...(onDeliveriesCommitted ? { onDeliveriesQueued: onDeliveriesCommitted } : {}),
   });
   const { userCreation } = domain;
   const codec = createAccessTokenCodec({ keys: signingKeys, auth: config.auth });
@@ -124,6 +125,7 @@ export function createApp(deps: AppDependencies): Express {
     ...domain,
     webhookEndpoints: createWebhookEndpointsService({
       ...repositories,
+      outbox,
       secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
       checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
     }),
@@ -238,13 +240,6 @@ export function createApp(deps: AppDependencies): Express {
       createUnitOfWork: () => createUnitOfWork(db),
       middlewareFor: operationMiddleware,
       guardFor: (entry) => (declaresHeader(document, entry, 'Idempotency-Key') ? idempotency : undefined),
-      ...(onDeliveriesCommitted
-        ? {
-            afterCommit: (trx: Knex.Transaction) => {
-              if (repositories.webhookEvents.enqueuedDeliveriesIn(trx)) onDeliveriesCommitted();
-            },
-          }
-        : {}),
     }),
   );
 

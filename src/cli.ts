@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createDomain } from './composition';
 import { openDatabase } from './infrastructure/database';
+import { withUnitOfWork } from './infrastructure/unit-of-work';
 import { migrateToLatest, rollbackAll } from './infrastructure/migrations';
 import { loadConfig } from './internal/config';
 import { createLogger } from './internal/logger';
@@ -59,7 +60,7 @@ async function run(argv: string[]): Promise<number> {
   // Every row this run writes to the audit trail carries this id where a request's would be.
   const runId = `cli:${randomUUID()}`;
   // The same repositories and services the server builds, so the CLI keeps the server's rules.
-  const { repositories, services } = createDomain({ config, db });
+  const { repositories, outbox, services } = createDomain({ config, db });
   const { userCreation } = services;
   try {
     if (command === 'migrate') {
@@ -77,7 +78,7 @@ async function run(argv: string[]): Promise<number> {
       if (!Number.isInteger(userCount) || userCount < 0) throw new Error('--users needs a whole number');
       if (userCount > 0 && !process.env.SEED_PASSWORD) throw new Error('seed --users needs SEED_PASSWORD');
       const result = await seedItems(
-        { db, users: repositories.users, items: repositories.items, userCreation },
+        { db, ...repositories, outbox, userCreation },
         {
           email: values.email ?? 'seed@example.com',
           count,
@@ -101,8 +102,8 @@ async function run(argv: string[]): Promise<number> {
       // The same rules as registration (the spec's length limits, the common-password list), from one place.
       const password = await userCreation.preparePassword(await readPassword());
       const { email, name = 'Administrator' } = values;
-      const admin = await db.transaction((trx) =>
-        userCreation.create(trx, { email, name, password, role: 'admin' }, { via: 'cli', runId }),
+      const admin = await withUnitOfWork(db, (unit) =>
+        userCreation.create(unit, { email, name, password, role: 'admin' }, { via: 'cli', runId }),
       );
       logger.info({ id: admin.id, email: admin.email, run_id: runId }, 'administrator created');
     }

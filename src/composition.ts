@@ -15,6 +15,7 @@ import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.rep
 import { WebhookEventsRepository } from './repositories/webhook-events.repository';
 import { createAuditService } from './services/audit.service';
 import { createClientsService } from './services/clients.service';
+import { createEventOutbox } from './services/event-outbox';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
 import { createUserCreation } from './services/user-creation.service';
@@ -31,6 +32,8 @@ export function createDomain(deps: {
   db: Database;
   /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
   lifecycle?: Lifecycle;
+  /** Wakes the webhook delivery worker after a commit that queued deliveries (none in the CLI). */
+  onDeliveriesQueued?: () => void;
 }) {
   const { config, db } = deps;
   const repositories = {
@@ -50,17 +53,21 @@ export function createDomain(deps: {
   };
   // argon2 runs on libuv's pool; one core is left to the event loop.
   const hasher = createPasswordHasher({ maxConcurrent: Math.max(1, availableParallelism() - 1) });
-  const userCreation = createUserCreation({ hasher, ...repositories });
+  const outbox = createEventOutbox({
+    webhookEvents: repositories.webhookEvents,
+    ...(deps.onDeliveriesQueued ? { onDeliveriesQueued: deps.onDeliveriesQueued } : {}),
+  });
+  const userCreation = createUserCreation({ hasher, outbox, ...repositories });
   const services = {
     health: createHealthService({
       health: repositories.health,
       lifecycle: deps.lifecycle ?? createLifecycle(),
     }),
-    users: createUsersService({ hasher, ...repositories }),
-    clients: createClientsService(repositories),
-    items: createItemsService(repositories),
+    users: createUsersService({ hasher, outbox, ...repositories }),
+    clients: createClientsService({ outbox, ...repositories }),
+    items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
     userCreation,
   };
-  return { repositories, hasher, services };
+  return { repositories, hasher, outbox, services };
 }

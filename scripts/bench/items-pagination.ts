@@ -12,6 +12,7 @@ import { WebhookEventsRepository } from '../../src/repositories/webhook-events.r
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems } from '../../src/services/seed.service';
+import { createEventOutbox } from '../../src/services/event-outbox';
 import { createUserCreation } from '../../src/services/user-creation.service';
 import { signIn, startBenchApp } from './bench-app';
 
@@ -29,17 +30,17 @@ async function main(): Promise<void> {
   let seedSeconds = 0;
   const bench = await startBenchApp(async ({ db }) => {
     const seedStarted = performance.now();
+    const users = new UsersRepository({ db });
+    const audit = new AuditRepository({ db });
+    const outbox = createEventOutbox({ webhookEvents: new WebhookEventsRepository({ db }) });
     await seedItems(
       {
         db,
-        users: new UsersRepository({ db }),
+        users,
+        audit,
+        outbox,
         items: new ItemsRepository({ db }),
-        userCreation: createUserCreation({
-          users: new UsersRepository({ db }),
-          audit: new AuditRepository({ db }),
-          webhookEvents: new WebhookEventsRepository({ db }),
-          hasher: createPasswordHasher(),
-        }),
+        userCreation: createUserCreation({ users, audit, outbox, hasher: createPasswordHasher() }),
       },
       { email, count: ITEMS, password: PASSWORD },
     );

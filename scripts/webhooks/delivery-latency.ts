@@ -18,6 +18,7 @@ import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { createPgKnex } from '../../src/infrastructure/database';
 import { migrateToLatest } from '../../src/infrastructure/migrations';
+import { deliveryQueue } from '../../src/webhooks/webhook-delivery';
 import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
 import { createDeliveryWorker } from '../../src/webhooks/delivery-worker';
 import { createWebhookPayloadValidator } from '../../src/webhooks/payload-validator';
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
 
   const workers = workerPools.map((pool) =>
     createDeliveryWorker({
-      repository: new WebhookDeliveriesRepository({ db: pool }),
+      repository: deliveryQueue(pool, new WebhookDeliveriesRepository({ db: pool })),
       send: createWebhookSender({ policy: { allowLoopbackHttp: true } }),
       openSecret: (sealed) => Buffer.from(sealed).toString(),
       validatePayload: createWebhookPayloadValidator(DOCUMENT),

@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { Knex } from 'knex';
 import type { operations, webhooks } from '../../generated/api';
 import { requirePrincipal } from './authenticator';
 import type { OwnedUnitOfWork } from '../infrastructure/unit-of-work';
@@ -115,11 +114,9 @@ export function bindOperations(
     createUnitOfWork: () => OwnedUnitOfWork;
     middlewareFor?: OperationMiddleware;
     guardFor?: (entry: OperationEntry) => WriteGuard | undefined;
-    /** Told after a request's transaction committed, with it (nothing to do for reads). */
-    afterCommit?: (trx: Knex.Transaction) => void;
   },
 ): OperationDispatcher {
-  const { createUnitOfWork, middlewareFor = () => [], guardFor = () => undefined, afterCommit } = options;
+  const { createUnitOfWork, middlewareFor = () => [], guardFor = () => undefined } = options;
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -156,11 +153,11 @@ export function bindOperations(
               requestId: requestIdOf(req),
               transaction: (work) => unit.transaction(work),
               afterEnd: (work) => unit.afterEnd(work),
+              afterCommit: (work) => unit.afterCommit(work),
             }),
           });
           await guarded.beforeCommit?.(result);
-          const committed = await unit.commit();
-          if (committed && afterCommit) afterCommit(committed);
+          await unit.commit();
         }
       } catch (error) {
         await unit

@@ -15,6 +15,7 @@ import { requestIdOf } from './request-id';
 import { AppError, InvalidTokenError } from '../utils/errors';
 import type { AccessTokenClaims, AccessTokenCodec } from '../infrastructure/access-tokens';
 import type { Database } from '../infrastructure/database';
+import { withUnitOfWork } from '../infrastructure/unit-of-work';
 import type { VerifiedTokens } from './verified-tokens';
 
 type TokenFromRequest = (req: Request) => string | null;
@@ -135,25 +136,26 @@ export function createExternalTokenStrategy(deps: {
   ): Promise<Principal> => {
     let userId = await externalIdentities.findUserId(claims.iss, claims.sub);
     if (!userId) {
-      userId = await deps.db
-        .transaction(async (trx) => {
-          const name =
-            typeof claims.name === 'string' && claims.name.trim()
-              ? claims.name.trim().slice(0, 200)
-              : 'External user';
-          const created = await userCreation.create(
-            trx,
-            { email: null, name, password: null, role: 'user' },
-            { via: 'external_identity_provider', issuer: claims.iss, requestId },
-          );
-          if (await externalIdentities.link(claims.iss, claims.sub, created.id, trx)) return created.id;
-          // Another request created the account for this identity first; use theirs, roll ours back.
-          throw new LinkedConcurrently();
-        })
-        .catch(async (error: unknown) => {
-          if (!(error instanceof LinkedConcurrently)) throw error;
-          return externalIdentities.findUserId(claims.iss, claims.sub);
-        });
+      userId = await withUnitOfWork(deps.db, async (unit) => {
+        const name =
+          typeof claims.name === 'string' && claims.name.trim()
+            ? claims.name.trim().slice(0, 200)
+            : 'External user';
+        const created = await userCreation.create(
+          unit,
+          { email: null, name, password: null, role: 'user' },
+          { via: 'external_identity_provider', issuer: claims.iss, requestId },
+        );
+        const linked = await unit.transaction((trx) =>
+          externalIdentities.link(claims.iss, claims.sub, created.id, trx),
+        );
+        if (linked) return created.id;
+        // Another request created the account for this identity first; use theirs, roll ours back.
+        throw new LinkedConcurrently();
+      }).catch(async (error: unknown) => {
+        if (!(error instanceof LinkedConcurrently)) throw error;
+        return externalIdentities.findUserId(claims.iss, claims.sub);
+      });
     }
     const account = userId ? await users.findCredentialsById(userId) : undefined;
     if (!account || account.status !== 'active')

@@ -20,6 +20,11 @@ export interface UnitOfWork {
    * what a refusal must leave behind (a reused refresh token ends its session although the request fails).
    */
   afterEnd(work: (trx: Knex.Transaction) => Promise<void>): void;
+  /**
+   * Runs `work` once the transaction has committed, never after a rollback: for telling others what the
+   * commit made visible (the webhook delivery worker, of deliveries to send).
+   */
+  afterCommit(work: () => void): void;
 }
 
 /** Who writes, under which request, in which transaction: what every audited write needs. */
@@ -30,8 +35,8 @@ export interface WriteContext extends UnitOfWork {
 
 /** A unit of work whose owner ends it: commit when the response is ready, roll back when anything failed. */
 export interface OwnedUnitOfWork extends UnitOfWork {
-  /** Commits the transaction if a write opened one, then runs the `afterEnd` work; returns what committed. */
-  commit(): Promise<Knex.Transaction | undefined>;
+  /** Commits the transaction if a write opened one, then runs the `afterCommit` and `afterEnd` work. */
+  commit(): Promise<void>;
   /** Rolls the transaction back if one is open, then runs the `afterEnd` work. */
   rollback(): Promise<void>;
   /**
@@ -49,6 +54,8 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
   let opening: Promise<Knex.Transaction> | undefined;
   const onOpen: Array<(trx: Knex.Transaction) => Promise<void>> = [];
   const afterEnd: Array<(trx: Knex.Transaction) => Promise<void>> = [];
+  // The work of the transaction now open: a rolled-back one's is dropped with it.
+  let afterCommit: Array<() => void> = [];
 
   const open = async (): Promise<Knex.Transaction> => {
     const trx = await db.transaction();
@@ -67,6 +74,10 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
     opening = undefined;
     return pending?.catch(() => undefined);
   };
+  const rollBack = async (): Promise<void> => {
+    afterCommit = [];
+    await (await take())?.rollback();
+  };
   const runAfterEnd = async (): Promise<void> => {
     for (const work of afterEnd.splice(0)) await db.transaction(work);
   };
@@ -84,25 +95,44 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
       try {
         return await work(trx);
       } catch (error) {
-        await (await take())?.rollback();
+        await rollBack();
         throw error;
       }
     },
     afterEnd(work) {
       afterEnd.push(work);
     },
+    afterCommit(work) {
+      afterCommit.push(work);
+    },
     whenOpened(work) {
       onOpen.push(work);
     },
     async commit() {
-      const trx = await take();
-      await trx?.commit();
+      await (await take())?.commit();
+      for (const work of afterCommit.splice(0)) work();
       await runAfterEnd();
-      return trx;
     },
     async rollback() {
-      await (await take())?.rollback();
+      await rollBack();
       await runAfterEnd();
     },
   };
+}
+
+/**
+ * A unit of work run to its end outside a request (the CLI, seeding, sign-in through an external identity,
+ * the delivery worker): committed when `work` returns, rolled back when it throws.
+ */
+export async function withUnitOfWork<T>(db: Database, work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+  const unit = createUnitOfWork(db);
+  let result: T;
+  try {
+    result = await work(unit);
+  } catch (error) {
+    await unit.rollback();
+    throw error;
+  }
+  await unit.commit();
+  return result;
 }

@@ -151,10 +151,15 @@ export class ItemsRepository {
   }
 
   /** For seeding benchmarks: many rows in one statement. */
-  async insertMany(rows: Array<ItemFields & { owner_user_id: string; created_at: Date }>): Promise<void> {
-    await this.deps
-      .db('items')
-      .insert(rows.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata) })));
+  /** Many items at once (seeding), in the caller's transaction. */
+  async insertMany(
+    rows: Array<ItemFields & { owner_user_id: string; created_at: Date }>,
+    trx: Knex.Transaction,
+  ): Promise<Item[]> {
+    const inserted = await trx('items')
+      .insert(rows.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata) })))
+      .returning<ItemRow[]>(ITEM_COLUMNS);
+    return inserted.map(toItem);
   }
 
   static toItem = toItem;

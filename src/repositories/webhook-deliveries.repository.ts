@@ -140,7 +140,7 @@ export class WebhookDeliveriesRepository {
   /**
    * The attempt failed: retry at `next`, or give up when `next` is null. The endpoint counts as failing
    * from its first failure since its last success; failing for longer than `disableAfterMs` disables it
-   * (reason `failing`, which its owner sees), in the same transaction as the failure that tipped it.
+   * (reason `failing`, which its owner sees), in the caller's transaction, with the failure that tipped it.
    *
    * "Continuously" needs attempts to go on: while any delivery is pending the endpoint is tried at least
    * every `maxDelayMs` of the retry policy. When a give-up leaves nothing pending, nothing will be tried
@@ -152,28 +152,27 @@ export class WebhookDeliveriesRepository {
     result: AttemptRecord,
     next: Date | null,
     now: Date,
+    trx: Knex.Transaction,
   ): Promise<FailureOutcome> {
     const at = now.toISOString();
-    return this.deps.db.transaction(async (trx) => {
-      const [delivery] = await trx('webhook_deliveries')
-        .where({ id, status: 'pending' })
-        .update({
-          attempts: trx.raw('attempts + 1'),
-          last_attempt_at: at,
-          // The log is served as the spec's WebhookDelivery: a status no HTTP client should see (a receiver
-          // can answer 999) is kept as none, and an error as at most 500 characters.
-          last_status_code: isHttpStatus(result.statusCode) ? result.statusCode : null,
-          last_latency_ms: result.latencyMs,
-          last_error: result.error === null ? null : result.error.slice(0, MAX_ERROR_LENGTH),
-          lease_expires_at: null,
-          ...(next ? { next_attempt_at: next.toISOString() } : { status: 'failed', completed_at: at }),
-        })
-        .returning<Array<{ endpoint_id: string }>>('endpoint_id');
-      if (!delivery) return { endpointDisabled: false };
-      const endpointDisabled = await this.markFailing(delivery.endpoint_id, now, trx);
-      if (!endpointDisabled && next === null) await this.endStreakIfIdle(delivery.endpoint_id, trx);
-      return { endpointDisabled };
-    });
+    const [delivery] = await trx('webhook_deliveries')
+      .where({ id, status: 'pending' })
+      .update({
+        attempts: trx.raw('attempts + 1'),
+        last_attempt_at: at,
+        // The log is served as the spec's WebhookDelivery: a status no HTTP client should see (a receiver
+        // can answer 999) is kept as none, and an error as at most 500 characters.
+        last_status_code: isHttpStatus(result.statusCode) ? result.statusCode : null,
+        last_latency_ms: result.latencyMs,
+        last_error: result.error === null ? null : result.error.slice(0, MAX_ERROR_LENGTH),
+        lease_expires_at: null,
+        ...(next ? { next_attempt_at: next.toISOString() } : { status: 'failed', completed_at: at }),
+      })
+      .returning<Array<{ endpoint_id: string }>>('endpoint_id');
+    if (!delivery) return { endpointDisabled: false };
+    const endpointDisabled = await this.markFailing(delivery.endpoint_id, now, trx);
+    if (!endpointDisabled && next === null) await this.endStreakIfIdle(delivery.endpoint_id, trx);
+    return { endpointDisabled };
   }
 
   /**

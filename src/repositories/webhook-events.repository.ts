@@ -78,34 +78,28 @@ function audienceCondition(audience: WebhookAudience): { sql: string; bindings: 
 
 /** The transactional outbox and the delivery log, as the API writes and reads them. */
 export class WebhookEventsRepository {
-  /** Transactions that enqueued at least one delivery: once one commits, the delivery worker has work. */
-  private readonly enqueuing = new WeakSet<Knex.Transaction>();
-
   constructor(private readonly deps: { db: Database }) {}
-
-  enqueuedDeliveriesIn(trx: Knex.Transaction): boolean {
-    return this.enqueuing.has(trx);
-  }
 
   /**
    * The event, in the caller's transaction, and a pending delivery for every endpoint subscribed to its
-   * type that may see it: one statement, so a change that rolls back leaves neither.
+   * type that may see it: one statement, so a change that rolls back leaves neither. Returns how many
+   * deliveries it queued.
    */
   async record<Type extends WebhookEventName>(
     event: NewWebhookEvent<Type>,
     audience: WebhookAudience,
     trx: Knex.Transaction,
-  ): Promise<void> {
-    await this.recordMany([event], audience, trx);
+  ): Promise<number> {
+    return this.recordMany([event], audience, trx);
   }
 
-  /** Events of one audience at once (seeding many users), still one statement. */
+  /** Events of one audience at once (seeding many users), still one statement; returns the deliveries queued. */
   async recordMany<Type extends WebhookEventName>(
     events: ReadonlyArray<NewWebhookEvent<Type>>,
     audience: WebhookAudience,
     trx: Knex.Transaction,
-  ): Promise<void> {
-    if (events.length === 0) return;
+  ): Promise<number> {
+    if (events.length === 0) return 0;
     const rows = events.map((event) => ({ event, ...envelope(event) }));
     const condition = audienceCondition(audience);
     const { rowCount } = await trx.raw<{ rowCount: number }>(
@@ -131,7 +125,7 @@ export class WebhookEventsRepository {
         ...condition.bindings,
       ],
     );
-    if (rowCount > 0) this.enqueuing.add(trx);
+    return rowCount;
   }
 
   /** An event for one endpoint only, whatever it subscribes to (the test event). */
@@ -159,7 +153,6 @@ export class WebhookEventsRepository {
         resource_id: event.resourceId,
       })
       .returning<Array<{ id: string }>>('id');
-    this.enqueuing.add(trx);
     return (await this.findDelivery(endpointId, delivery!.id, trx))!;
   }
 
@@ -178,7 +171,6 @@ export class WebhookEventsRepository {
     );
     const copy = rows[0];
     if (!copy) return undefined;
-    this.enqueuing.add(trx);
     return this.findDelivery(endpointId, copy.id, trx);
   }
 

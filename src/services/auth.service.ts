@@ -294,12 +294,10 @@ export function createAuthService(deps: {
   return {
     async register(input, unit, requestId) {
       const password = await userCreation.preparePassword(input.password);
-      return unit.transaction((trx) =>
-        userCreation.create(
-          trx,
-          { email: input.email, name: input.name, password, role: 'user' },
-          { via: 'registration', requestId },
-        ),
+      return userCreation.create(
+        unit,
+        { email: input.email, name: input.name, password, role: 'user' },
+        { via: 'registration', requestId },
       );
     },
 

@@ -3,13 +3,13 @@ import type { Client, ClientWithSecret } from '../models/client';
 import type { ClientScope } from '../models/scopes';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
-import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
 import { NotFoundError } from '../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from '../infrastructure/unit-of-work';
+import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
+import type { EventOutbox } from './event-outbox';
 
 export interface ClientsService {
   create(input: { name: string; scopes: ClientScope[] }, context: WriteContext): Promise<ClientWithSecret>;
@@ -22,19 +22,15 @@ export interface ClientsService {
 export function createClientsService(deps: {
   clients: ClientsRepository;
   audit: AuditRepository;
-  webhookEvents: WebhookEventsRepository;
+  outbox: EventOutbox;
 }): ClientsService {
-  const { clients, audit, webhookEvents } = deps;
+  const { clients, audit, outbox } = deps;
   // Client events are for administrators' endpoints only, and never carry the secret.
-  const clientEvent = (
-    type: 'client.created' | 'client.secret_rotated',
-    client: Client,
-    trx: Knex.Transaction,
-  ) =>
-    webhookEvents.record(
+  const clientEvent = (type: 'client.created' | 'client.secret_rotated', client: Client, unit: UnitOfWork) =>
+    outbox.record(
+      unit,
       { type, resourceType: 'client', resourceId: client.client_id, data: client },
       'administrators',
-      trx,
     );
 
   const lockExisting = (id: string) => async (trx: Knex.Transaction) => {
@@ -57,7 +53,7 @@ export function createClientsService(deps: {
           trx,
         );
         await audit.append(auditEventFor(context, 'client.created', 'client', client.client_id), trx);
-        await clientEvent('client.created', client, trx);
+        await clientEvent('client.created', client, context);
         return { ...client, client_secret: secret };
       });
     },
@@ -82,10 +78,10 @@ export function createClientsService(deps: {
       await writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         await clients.delete(id, trx);
         await audit.append(auditEventFor(context, 'client.deleted', 'client', id), trx);
-        await webhookEvents.record(
+        await outbox.record(
+          context,
           { type: 'client.deleted', resourceType: 'client', resourceId: id, data: { id } },
           'administrators',
-          trx,
         );
       });
     },
@@ -95,7 +91,7 @@ export function createClientsService(deps: {
       return writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
         const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
         await audit.append(auditEventFor(context, 'client.secret_rotated', 'client', id), trx);
-        await clientEvent('client.secret_rotated', client, trx);
+        await clientEvent('client.secret_rotated', client, context);
         return { ...client, client_secret: secret };
       });
     },

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
-import type { WebhookAudience, WebhookEventsRepository } from '../repositories/webhook-events.repository';
+import type { WebhookAudience } from '../repositories/webhook-events.repository';
 import { ItemsRepository, type ItemFields } from '../repositories/items.repository';
 import { cursorValue, type Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
@@ -10,6 +10,7 @@ import { ForbiddenError, NotFoundError } from '../utils/errors';
 import { toDatabaseInstant } from '../utils/instant';
 import { writeIfMatch } from './conditional-write';
 import type { WriteContext } from '../infrastructure/unit-of-work';
+import type { EventOutbox } from './event-outbox';
 
 export interface ItemsService {
   create(input: CreateItemInput, context: WriteContext): Promise<Item>;
@@ -47,9 +48,9 @@ function applyMergePatch(item: Item, patch: ItemMergePatch): ItemFields {
 export function createItemsService(deps: {
   items: ItemsRepository;
   audit: AuditRepository;
-  webhookEvents: WebhookEventsRepository;
+  outbox: EventOutbox;
 }): ItemsService {
-  const { items, audit, webhookEvents } = deps;
+  const { items, audit, outbox } = deps;
   // An item's events reach its owner's endpoints only: what the owner may read, nobody else.
   const ownerOf = (item: Item): WebhookAudience =>
     item.owner_type === 'user' ? { userId: item.owner_id } : { clientId: item.owner_id };
@@ -79,10 +80,10 @@ export function createItemsService(deps: {
           trx,
         );
         await audit.append(auditEventFor(context, 'item.created', 'item', item.id), trx);
-        await webhookEvents.record(
+        await outbox.record(
+          context,
           { type: 'item.created', resourceType: 'item', resourceId: item.id, data: item },
           ownerOf(item),
-          trx,
         );
         return item;
       });
@@ -120,10 +121,10 @@ export function createItemsService(deps: {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         const item = await items.update(id, applyMergePatch(current, patch), current.version + 1, trx);
         await audit.append(auditEventFor(context, 'item.updated', 'item', id), trx);
-        await webhookEvents.record(
+        await outbox.record(
+          context,
           { type: 'item.updated', resourceType: 'item', resourceId: id, data: item },
           ownerOf(item),
-          trx,
         );
         return item;
       });
@@ -133,10 +134,10 @@ export function createItemsService(deps: {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         await items.delete(id, trx);
         await audit.append(auditEventFor(context, 'item.deleted', 'item', id), trx);
-        await webhookEvents.record(
+        await outbox.record(
+          context,
           { type: 'item.deleted', resourceType: 'item', resourceId: id, data: { id } },
           ownerOf(current),
-          trx,
         );
       });
     },

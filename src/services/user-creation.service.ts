@@ -1,12 +1,12 @@
-import type { Knex } from 'knex';
 import bundledDocument from '../../generated/openapi.json';
 import type { PasswordHasher } from '../infrastructure/password-hasher';
+import type { UnitOfWork } from '../infrastructure/unit-of-work';
 import type { UserRole } from '../models/scopes';
 import type { User } from '../models/user';
 import type { AuditRepository, NewAuditEvent } from '../repositories/audit.repository';
 import type { UsersRepository } from '../repositories/users.repository';
-import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import { ValidationError } from '../utils/errors';
+import type { EventOutbox } from './event-outbox';
 
 // The spec's limits, read from the bundled spec itself: the CLI and the seed obey the same rule as the API.
 const { minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX } = bundledDocument.components.schemas.Password;
@@ -40,10 +40,10 @@ export interface UserCreation {
    * transaction held open meanwhile would hold a pooled connection with it.
    */
   preparePassword(password: string, pointer?: string): Promise<PreparedPassword>;
-  /** The one way a user is created: the row and its `user.created` audit row, in the caller's transaction. */
-  create(trx: Knex.Transaction, user: NewUser, origin: UserOrigin): Promise<User>;
+  /** The one way a user is created: the row, its `user.created` audit row and event, in the caller's unit of work. */
+  create(unit: UnitOfWork, user: NewUser, origin: UserOrigin): Promise<User>;
   /** The same for many at once (seeding): users whose email exists already are skipped, not refused. */
-  createMissing(trx: Knex.Transaction, users: readonly NewUser[], origin: UserOrigin): Promise<User[]>;
+  createMissing(unit: UnitOfWork, users: readonly NewUser[], origin: UserOrigin): Promise<User[]>;
 }
 
 /** Trimmed, NFC, domain in lower case (RFC 5321: only the local part may be case-sensitive). */
@@ -95,10 +95,10 @@ function auditRow(user: User, origin: UserOrigin): NewAuditEvent {
 export function createUserCreation(deps: {
   users: UsersRepository;
   audit: AuditRepository;
-  webhookEvents: WebhookEventsRepository;
+  outbox: EventOutbox;
   hasher: PasswordHasher;
 }): UserCreation {
-  const { users, audit, webhookEvents, hasher } = deps;
+  const { users, audit, outbox, hasher } = deps;
   const createdEvent = (user: User) =>
     ({ type: 'user.created', resourceType: 'user', resourceId: user.id, data: user }) as const;
   const fields = (user: NewUser) => ({
@@ -122,20 +122,26 @@ export function createUserCreation(deps: {
       return { hash: await hasher.hash(password) } as PreparedPassword;
     },
 
-    async create(trx, user, origin) {
-      const created = await users.create(fields(user), trx);
-      await audit.append(auditRow(created, origin), trx);
-      await webhookEvents.record(createdEvent(created), 'administrators', trx);
+    async create(unit, user, origin) {
+      const created = await unit.transaction(async (trx) => {
+        const row = await users.create(fields(user), trx);
+        await audit.append(auditRow(row, origin), trx);
+        return row;
+      });
+      await outbox.record(unit, createdEvent(created), 'administrators');
       return created;
     },
 
-    async createMissing(trx, newUsers, origin) {
-      const created = await users.insertMany(newUsers.map(fields), trx);
-      await audit.appendMany(
-        created.map((user) => auditRow(user, origin)),
-        trx,
-      );
-      await webhookEvents.recordMany(created.map(createdEvent), 'administrators', trx);
+    async createMissing(unit, newUsers, origin) {
+      const created = await unit.transaction(async (trx) => {
+        const rows = await users.insertMany(newUsers.map(fields), trx);
+        await audit.appendMany(
+          rows.map((row) => auditRow(row, origin)),
+          trx,
+        );
+        return rows;
+      });
+      await outbox.recordMany(unit, created.map(createdEvent), 'administrators');
       return created;
     },
   };

@@ -5,13 +5,13 @@ import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
-import type { WebhookEventsRepository } from '../repositories/webhook-events.repository';
 import { UsersRepository, type UserListFilters } from '../repositories/users.repository';
 import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
 import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
 import { writeIfMatch } from './conditional-write';
-import type { WriteContext } from '../infrastructure/unit-of-work';
+import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
+import type { EventOutbox } from './event-outbox';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;
@@ -36,15 +36,15 @@ export function createUsersService(deps: {
   sessions: SessionsRepository;
   hasher: PasswordHasher;
   audit: AuditRepository;
-  webhookEvents: WebhookEventsRepository;
+  outbox: EventOutbox;
 }): UsersService {
-  const { users, sessions, hasher, audit, webhookEvents } = deps;
+  const { users, sessions, hasher, audit, outbox } = deps;
   // Account events are for administrators' endpoints only.
-  const userChanged = (user: User, trx: Knex.Transaction) =>
-    webhookEvents.record(
+  const userChanged = (user: User, unit: UnitOfWork) =>
+    outbox.record(
+      unit,
       { type: 'user.updated', resourceType: 'user', resourceId: user.id, data: user },
       'administrators',
-      trx,
     );
 
   const userIdOf = (principal: Principal): string => {
@@ -84,7 +84,7 @@ export function createUsersService(deps: {
         async (trx) => {
           const user = (await users.update(userId, { name: changes.name }, trx))!;
           await audit.append(auditEventFor(context, 'user.updated', 'user', userId), trx);
-          await userChanged(user, trx);
+          await userChanged(user, context);
           return user;
         },
       );
@@ -134,7 +134,7 @@ export function createUsersService(deps: {
         const user = (await users.update(id, changes, trx))!;
         if (changes.status === 'disabled') await sessions.revokeAllOfUser(id, undefined, trx);
         await audit.append(auditEventFor(context, 'user.admin_updated', 'user', id), trx);
-        await userChanged(user, trx);
+        await userChanged(user, context);
         return user;
       });
     },
@@ -144,10 +144,10 @@ export function createUsersService(deps: {
       await writeIfMatch(context, ifMatch, lockExisting(id, 'No user with this id.'), async (trx) => {
         await users.delete(id, trx);
         await audit.append(auditEventFor(context, 'user.deleted', 'user', id), trx);
-        await webhookEvents.record(
+        await outbox.record(
+          context,
           { type: 'user.deleted', resourceType: 'user', resourceId: id, data: { id } },
           'administrators',
-          trx,
         );
       });
     },

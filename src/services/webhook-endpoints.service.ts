@@ -13,6 +13,7 @@ import type {
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { WebhookEndpointsRepository } from '../repositories/webhook-endpoints.repository';
 import { WebhookEventsRepository } from '../repositories/webhook-events.repository';
+import type { EventOutbox } from './event-outbox';
 import type { Page } from '../utils/cursor';
 import { NotFoundError, ValidationError } from '../utils/errors';
 import { keysetPage } from '../utils/keyset-page';
@@ -56,12 +57,13 @@ const ownerOf = (actor: Principal): WebhookOwner =>
 export function createWebhookEndpointsService(deps: {
   webhookEndpoints: WebhookEndpointsRepository;
   webhookEvents: WebhookEventsRepository;
+  outbox: EventOutbox;
   audit: AuditRepository;
   secrets: SecretBox;
   /** The target URL policy (https, public addresses only), applied when a URL is registered or changed. */
   checkUrl: (url: string) => Promise<TargetUrlDecision>;
 }): WebhookEndpointsService {
-  const { webhookEndpoints: endpoints, webhookEvents: events, audit, secrets } = deps;
+  const { webhookEndpoints: endpoints, webhookEvents: events, outbox, audit, secrets } = deps;
 
   // Another principal's endpoint answers exactly like a missing one, administrators' included.
   const ownedOrMissing = (endpoint: WebhookEndpoint | undefined): WebhookEndpoint => {
@@ -172,7 +174,7 @@ export function createWebhookEndpointsService(deps: {
     redeliver(id, deliveryId, context) {
       return context.transaction(async (trx) => {
         ownedOrMissing(await endpoints.findOwned(ownerOf(context.actor), id, trx));
-        const delivery = await events.redeliver(id, deliveryId, trx);
+        const delivery = await outbox.redeliver(context, id, deliveryId);
         if (!delivery) throw new NotFoundError('No delivery with this id for this endpoint.');
         return delivery;
       });
@@ -181,16 +183,12 @@ export function createWebhookEndpointsService(deps: {
     sendTestEvent(id, context) {
       return context.transaction(async (trx) => {
         ownedOrMissing(await endpoints.findOwned(ownerOf(context.actor), id, trx));
-        return events.recordFor(
-          id,
-          {
-            type: 'webhook.test',
-            resourceType: 'webhook_endpoint',
-            resourceId: id,
-            data: { endpoint_id: id, message: 'A test event, sent on request.' },
-          },
-          trx,
-        );
+        return outbox.recordFor(context, id, {
+          type: 'webhook.test',
+          resourceType: 'webhook_endpoint',
+          resourceId: id,
+          data: { endpoint_id: id, message: 'A test event, sent on request.' },
+        });
       });
     },
   };

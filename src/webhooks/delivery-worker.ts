@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type {
+  AttemptRecord,
   ClaimedDelivery,
+  FailureOutcome,
   WebhookDeliveriesRepository,
 } from '../repositories/webhook-deliveries.repository';
 import type { DeliveryMetrics } from './delivery-metrics';
@@ -13,8 +15,11 @@ export const INVALID_PAYLOAD_ERROR = 'payload does not match the spec';
 export interface DeliveryWorkerDeps {
   repository: Pick<
     WebhookDeliveriesRepository,
-    'claimDue' | 'recordSuccess' | 'recordFailure' | 'recordUnsendable' | 'release'
-  >;
+    'claimDue' | 'recordSuccess' | 'recordUnsendable' | 'release'
+  > & {
+    /** The repository's, in a unit of work of its own (webhook-delivery.ts). */
+    recordFailure(id: string, result: AttemptRecord, next: Date | null, now: Date): Promise<FailureOutcome>;
+  };
   send: WebhookSender;
   /** Opens a sealed endpoint secret (secret-box.ts). */
   openSecret: (sealed: Uint8Array) => string;

@@ -3,13 +3,34 @@ import type { WebhooksConfig } from '../internal/config';
 import { loadOpenApiDocument } from '../internal/openapi-document';
 import { WebhookDeliveriesRepository } from '../repositories/webhook-deliveries.repository';
 import { createDeliveryMetrics } from './delivery-metrics';
-import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker';
+import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerDeps } from './delivery-worker';
 import { createWebhookPayloadValidator } from './payload-validator';
 import { DEFAULT_RETRY_POLICY } from './retry-schedule';
 import type { SecretBox } from './secret-box';
 import { createWebhookSender } from './webhook-sender';
 import type { Database } from '../infrastructure/database';
+import { withUnitOfWork } from '../infrastructure/unit-of-work';
 import type { Metrics } from '../infrastructure/metrics';
+
+/**
+ * The deliveries repository as the worker uses it: a failure, with the endpoint it may disable, is recorded
+ * in a unit of work of its own; every other step is one statement.
+ */
+export function deliveryQueue(
+  db: Database,
+  repository: WebhookDeliveriesRepository,
+): DeliveryWorkerDeps['repository'] {
+  return {
+    claimDue: (...args) => repository.claimDue(...args),
+    recordSuccess: (...args) => repository.recordSuccess(...args),
+    recordUnsendable: (...args) => repository.recordUnsendable(...args),
+    release: (...args) => repository.release(...args),
+    recordFailure: (id, result, next, now) =>
+      withUnitOfWork(db, (unit) =>
+        unit.transaction((trx) => repository.recordFailure(id, result, next, now, trx)),
+      ),
+  };
+}
 
 /**
  * The delivery worker as configured: the outbox's deliveries, signed with the endpoints' secrets (opened
@@ -28,7 +49,7 @@ export function createWebhookDelivery(deps: {
     disableAfterMs: config.disableAfterSeconds * 1000,
   });
   return createDeliveryWorker({
-    repository,
+    repository: deliveryQueue(db, repository),
     send: createWebhookSender({
       timeoutMs: config.deliveryTimeoutMs,
       policy: { allowLoopbackHttp: config.allowLoopbackHttp },

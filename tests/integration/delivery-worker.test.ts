@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
+import { deliveryQueue } from '../../src/webhooks/webhook-delivery';
 import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
 import { createDeliveryMetrics } from '../../src/webhooks/delivery-metrics';
 import { createDeliveryWorker, type DeliveryWorkerDeps } from '../../src/webhooks/delivery-worker';
@@ -50,7 +51,7 @@ describe('the webhook delivery worker', () => {
   function worker(overrides: Partial<DeliveryWorkerDeps> & { db?: Knex } = {}) {
     const { db = handle.db, ...rest } = overrides;
     return createDeliveryWorker({
-      repository: new WebhookDeliveriesRepository({ db }),
+      repository: deliveryQueue(db, new WebhookDeliveriesRepository({ db })),
       send,
       openSecret,
       validatePayload,
@@ -348,19 +349,16 @@ describe('the webhook delivery worker', () => {
     const receiver = await startReceiver();
     const claimed = deferred();
     const gate = deferred();
-    const repository = new WebhookDeliveriesRepository({ db: handle.db });
+    const queue = deliveryQueue(handle.db, new WebhookDeliveriesRepository({ db: handle.db }));
     const subject = worker({
       repository: {
+        ...queue,
         claimDue: async (...args) => {
-          const deliveries = await repository.claimDue(...args);
+          const deliveries = await queue.claimDue(...args);
           claimed.resolve();
           await gate.promise;
           return deliveries;
         },
-        recordSuccess: (...args) => repository.recordSuccess(...args),
-        recordFailure: (...args) => repository.recordFailure(...args),
-        recordUnsendable: (...args) => repository.recordUnsendable(...args),
-        release: (...args) => repository.release(...args),
       },
       concurrency: 3,
     });

@@ -5,18 +5,16 @@ import { WebhookEventsRepository } from '../../src/repositories/webhook-events.r
 import { ItemsRepository } from '../../src/repositories/items.repository';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { seedItems, seedUsers } from '../../src/services/seed.service';
+import { createEventOutbox } from '../../src/services/event-outbox';
 import { createUserCreation } from '../../src/services/user-creation.service';
 import { createTestDatabase } from '../support/test-database';
 
 function seedDependencies(db: Database) {
   const users = new UsersRepository({ db });
-  const userCreation = createUserCreation({
-    users,
-    audit: new AuditRepository({ db }),
-    webhookEvents: new WebhookEventsRepository({ db }),
-    hasher: createPasswordHasher(),
-  });
-  return { db, users, items: new ItemsRepository({ db }), userCreation };
+  const audit = new AuditRepository({ db });
+  const outbox = createEventOutbox({ webhookEvents: new WebhookEventsRepository({ db }) });
+  const userCreation = createUserCreation({ users, audit, outbox, hasher: createPasswordHasher() });
+  return { db, users, audit, outbox, items: new ItemsRepository({ db }), userCreation };
 }
 
 describe('seeding items for benchmarks', () => {
@@ -38,6 +36,21 @@ describe('seeding items for benchmarks', () => {
         );
       expect(stats!.total).toBe(5000);
       expect(stats!.instants).toBeGreaterThanOrEqual(2500);
+      // Each item as if created through the API: its audit row (under its run's id) and its outbox event.
+      const { rows } = await database.db.raw<{ rows: Array<{ runs: string[]; evented: number }> }>(
+        `SELECT
+           (SELECT array_agg(request_id ORDER BY request_id) FROM audit_events
+             WHERE action = 'item.created' AND actor_type = 'cli'
+               AND resource_id IN (SELECT id::text FROM items WHERE owner_user_id = ?)) AS runs,
+           (SELECT count(*)::int FROM webhook_events
+             WHERE type = 'item.created'
+               AND resource_id IN (SELECT id FROM items WHERE owner_user_id = ?)) AS evented`,
+        [first.userId, first.userId],
+      );
+      const runs = rows[0]!.runs;
+      expect(runs).toHaveLength(5000);
+      expect(runs.filter((run) => run === 'cli:seed-1')).toHaveLength(2500);
+      expect(rows[0]!.evented).toBe(5000);
       expect(await database.db('audit_events').where({ resource_id: first.userId })).toEqual([
         expect.objectContaining({
           action: 'user.created',

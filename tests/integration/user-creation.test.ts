@@ -10,6 +10,8 @@ import {
   type UserCreation,
 } from '../../src/services/user-creation.service';
 import { ConflictError, ValidationError } from '../../src/utils/errors';
+import { createEventOutbox } from '../../src/services/event-outbox';
+import { withUnitOfWork } from '../../src/infrastructure/unit-of-work';
 import { PASSWORD, uniqueEmail } from '../support/identity';
 import { createTestDatabase } from '../support/test-database';
 
@@ -23,7 +25,7 @@ describe('creating users: the one path', () => {
     creation = createUserCreation({
       users: new UsersRepository({ db }),
       audit: new AuditRepository({ db }),
-      webhookEvents: new WebhookEventsRepository({ db }),
+      outbox: createEventOutbox({ webhookEvents: new WebhookEventsRepository({ db }) }),
       hasher,
     });
   });
@@ -52,9 +54,9 @@ describe('creating users: the one path', () => {
   it('when a user is created from the CLI, then the row, its normalised email and a cli user.created row commit together', async () => {
     const local = `Ada.${Date.now()}`;
     const password = await creation.preparePassword(PASSWORD);
-    const user = await database.db.transaction((trx) =>
+    const user = await withUnitOfWork(database.db, (unit) =>
       creation.create(
-        trx,
+        unit,
         { email: `  ${local}@Example.COM `, name: 'Ada', role: 'admin', password },
         { via: 'cli', runId: 'cli:run-1' },
       ),
@@ -75,9 +77,9 @@ describe('creating users: the one path', () => {
   it('when the caller rolls its transaction back, then neither the user nor its audit row remains', async () => {
     const email = uniqueEmail('rolled-back');
     await expect(
-      database.db.transaction(async (trx) => {
+      withUnitOfWork(database.db, async (unit) => {
         await creation.create(
-          trx,
+          unit,
           { email, name: 'Gone', role: 'user', password: null },
           { via: 'registration', requestId: 'req-rolled-back' },
         );
@@ -91,13 +93,13 @@ describe('creating users: the one path', () => {
   it('when the email exists in another case, then a ConflictError and no audit row', async () => {
     const email = uniqueEmail('taken');
     const origin = { via: 'registration', requestId: 'req-taken' } as const;
-    await database.db.transaction((trx) =>
-      creation.create(trx, { email, name: 'First', role: 'user', password: null }, origin),
+    await withUnitOfWork(database.db, (unit) =>
+      creation.create(unit, { email, name: 'First', role: 'user', password: null }, origin),
     );
     await expect(
-      database.db.transaction((trx) =>
+      withUnitOfWork(database.db, (unit) =>
         creation.create(
-          trx,
+          unit,
           { email: email.toUpperCase(), name: 'Second', role: 'user', password: null },
           {
             via: 'registration',

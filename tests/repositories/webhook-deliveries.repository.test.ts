@@ -1,5 +1,10 @@
 import type { DatabaseHandle } from '../../src/infrastructure/database';
-import { WebhookDeliveriesRepository } from '../../src/repositories/webhook-deliveries.repository';
+import type { Knex } from 'knex';
+import { withUnitOfWork } from '../../src/infrastructure/unit-of-work';
+import {
+  WebhookDeliveriesRepository,
+  type AttemptRecord,
+} from '../../src/repositories/webhook-deliveries.repository';
 import { createTestDatabase } from '../support/test-database';
 import {
   deliveryRow,
@@ -16,10 +21,21 @@ const LEASE = 30_000;
 const attempt = { statusCode: 500, latencyMs: 12, error: 'The receiver answered 500.' };
 const after = (at: Date, ms: number) => new Date(at.getTime() + ms);
 
+/** As the delivery worker records a failure: in a unit of work of its own. */
+const recordFailure = (
+  db: Knex,
+  repository: WebhookDeliveriesRepository,
+  ...args: [id: string, result: AttemptRecord, next: Date | null, now: Date]
+) => withUnitOfWork(db, (unit) => unit.transaction((trx) => repository.recordFailure(...args, trx)));
+
 describe('the webhook deliveries repository', () => {
   let handle: DatabaseHandle;
   let repository: WebhookDeliveriesRepository;
   const endpoints: string[] = [];
+
+  /** A failed attempt recorded as the worker records it. */
+  const fail = (deliveryId: string, next: Date | null, now: Date) =>
+    recordFailure(handle.db, repository, deliveryId, attempt, next, now);
 
   beforeAll(async () => {
     handle = await createTestDatabase();
@@ -105,7 +121,9 @@ describe('the webhook deliveries repository', () => {
     const deliveryId = event.deliveryIds[0]!;
 
     await repository.claimDue(at, 10, LEASE);
-    await repository.recordFailure(
+    await recordFailure(
+      handle.db,
+      repository,
       deliveryId,
       { statusCode: 999, latencyMs: 3, error: 'x'.repeat(2000) },
       after(at, 60_000),
@@ -123,11 +141,11 @@ describe('the webhook deliveries repository', () => {
     const deliveryId = event.deliveryIds[0]!;
 
     await repository.claimDue(at, 10, LEASE);
-    await repository.recordFailure(deliveryId, attempt, after(at, 60_000), at);
+    await fail(deliveryId, after(at, 60_000), at);
     const retrying = await deliveryRow(handle.db, deliveryId);
     const early = await repository.claimDue(after(at, 59_999), 10, LEASE);
     await repository.claimDue(after(at, 60_000), 10, LEASE);
-    await repository.recordFailure(deliveryId, attempt, null, after(at, 60_000));
+    await fail(deliveryId, null, after(at, 60_000));
     const given = await deliveryRow(handle.db, deliveryId);
 
     expect(retrying).toMatchObject({
@@ -153,8 +171,8 @@ describe('the webhook deliveries repository', () => {
     ];
     await repository.claimDue(at, 10, LEASE);
 
-    const disabled = await repository.recordFailure(a.deliveryIds[0]!, attempt, after(at, 60_000), at);
-    const kept = await repository.recordFailure(b.deliveryIds[0]!, attempt, after(at, 60_000), at);
+    const disabled = await fail(a.deliveryIds[0]!, after(at, 60_000), at);
+    const kept = await fail(b.deliveryIds[0]!, after(at, 60_000), at);
     const rows = await handle.db('webhook_endpoints').whereIn('id', [longFailing.id, recentlyFailing.id]);
     const byId = new Map(rows.map((row: { id: string; disabled_at: Date | null }) => [row.id, row]));
 
@@ -191,7 +209,14 @@ describe('the webhook deliveries repository', () => {
 
       const outcomes = await Promise.all(
         instances.map((instance, i) =>
-          instance.recordFailure(events[i]!.deliveryIds[0]!, attempt, after(at, 60_000), at),
+          recordFailure(
+            i === 0 ? handle.db : other.db,
+            instance,
+            events[i]!.deliveryIds[0]!,
+            attempt,
+            after(at, 60_000),
+            at,
+          ),
         ),
       );
 
@@ -214,10 +239,10 @@ describe('the webhook deliveries repository', () => {
         .failing_since;
 
     await repository.claimDue(at, 10, LEASE);
-    await repository.recordFailure(event.deliveryIds[0]!, attempt, after(at, 1000), at);
+    await fail(event.deliveryIds[0]!, after(at, 1000), at);
     const afterFailure = await failingSince();
     await repository.claimDue(after(at, 1000), 10, LEASE);
-    await repository.recordFailure(event.deliveryIds[0]!, attempt, after(at, 5000), after(at, 1000));
+    await fail(event.deliveryIds[0]!, after(at, 5000), after(at, 1000));
     const afterSecondFailure = await failingSince();
     await repository.claimDue(after(at, 5000), 10, LEASE);
     await repository.recordSuccess(
@@ -248,28 +273,18 @@ describe('the webhook deliveries repository', () => {
       await insertEvent(handle.db, [busy.id], { at }),
     ];
     await repository.claimDue(at, 10, LEASE);
-    await repository.recordFailure(givenUp.deliveryIds[0]!, attempt, null, at);
+    await fail(givenUp.deliveryIds[0]!, null, at);
     const busyAfterGiveUp = await failingSince(busy.id);
-    const tipped = await repository.recordFailure(
-      retrying.deliveryIds[0]!,
-      attempt,
-      after(at, 3 * DAY),
-      after(at, 2 * DAY),
-    );
+    const tipped = await fail(retrying.deliveryIds[0]!, after(at, 3 * DAY), after(at, 2 * DAY));
     // Idle: its only delivery is given up, so nothing is tried until the next event.
     const idle = await endpoint();
     const only = await insertEvent(handle.db, [idle.id], { at: after(at, 30 * DAY) });
     await repository.claimDue(after(at, 30 * DAY), 10, LEASE);
-    await repository.recordFailure(only.deliveryIds[0]!, attempt, null, after(at, 30 * DAY));
+    await fail(only.deliveryIds[0]!, null, after(at, 30 * DAY));
     const idleAfterGiveUp = await failingSince(idle.id);
     const next = await insertEvent(handle.db, [idle.id], { at: after(at, 60 * DAY) });
     await repository.claimDue(after(at, 60 * DAY), 10, LEASE);
-    const late = await repository.recordFailure(
-      next.deliveryIds[0]!,
-      attempt,
-      after(at, 61 * DAY),
-      after(at, 60 * DAY),
-    );
+    const late = await fail(next.deliveryIds[0]!, after(at, 61 * DAY), after(at, 60 * DAY));
 
     expect(busyAfterGiveUp).toEqual(after(at, -3 * DAY));
     expect(tipped).toEqual({ endpointDisabled: true });

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Knex } from 'knex';
-import { createPgKnex, createPglite, wrapPglite, type DatabaseHandle } from '../../src/infrastructure/database';
+import {
+  createPgKnex,
+  createPglite,
+  wrapPglite,
+  type DatabaseHandle,
+} from '../../src/infrastructure/database';
 import { adminConnection, newDatabaseName, TEMPLATE_ENV, urlForDatabase } from './template-database';
 
 export interface TestDatabaseOptions {

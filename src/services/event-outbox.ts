@@ -1,0 +1,62 @@
+import type { UnitOfWork } from '../infrastructure/unit-of-work';
+import type { WebhookDelivery, WebhookEventName } from '../models/webhook';
+import type {
+  NewWebhookEvent,
+  WebhookAudience,
+  WebhookEventsRepository,
+} from '../repositories/webhook-events.repository';
+
+/**
+ * Webhook events written in the write's own transaction (the outbox), each with its deliveries. When a
+ * write queued a delivery, the delivery worker is told once the transaction has committed, so the event
+ * leaves at once instead of at the worker's next poll; a write that rolls back tells nobody.
+ */
+export interface EventOutbox {
+  record<Type extends WebhookEventName>(
+    unit: UnitOfWork,
+    event: NewWebhookEvent<Type>,
+    audience: WebhookAudience,
+  ): Promise<void>;
+  recordMany<Type extends WebhookEventName>(
+    unit: UnitOfWork,
+    events: ReadonlyArray<NewWebhookEvent<Type>>,
+    audience: WebhookAudience,
+  ): Promise<void>;
+  /** An event for one endpoint only, whatever it subscribes to (the test event). */
+  recordFor<Type extends WebhookEventName>(
+    unit: UnitOfWork,
+    endpointId: string,
+    event: NewWebhookEvent<Type>,
+  ): Promise<WebhookDelivery>;
+  /** The delivery's event queued again for its endpoint; undefined when the endpoint has no such delivery. */
+  redeliver(unit: UnitOfWork, endpointId: string, deliveryId: string): Promise<WebhookDelivery | undefined>;
+}
+
+export function createEventOutbox(deps: {
+  webhookEvents: WebhookEventsRepository;
+  /** Wakes the delivery worker; nothing to wake where none runs (the CLI). */
+  onDeliveriesQueued?: () => void;
+}): EventOutbox {
+  const { webhookEvents: events, onDeliveriesQueued } = deps;
+  const queued = (unit: UnitOfWork, count: number) => {
+    if (count > 0 && onDeliveriesQueued) unit.afterCommit(onDeliveriesQueued);
+  };
+  return {
+    async record(unit, event, audience) {
+      queued(unit, await unit.transaction((trx) => events.record(event, audience, trx)));
+    },
+    async recordMany(unit, list, audience) {
+      queued(unit, await unit.transaction((trx) => events.recordMany(list, audience, trx)));
+    },
+    async recordFor(unit, endpointId, event) {
+      const delivery = await unit.transaction((trx) => events.recordFor(endpointId, event, trx));
+      queued(unit, 1);
+      return delivery;
+    },
+    async redeliver(unit, endpointId, deliveryId) {
+      const delivery = await unit.transaction((trx) => events.redeliver(endpointId, deliveryId, trx));
+      queued(unit, delivery ? 1 : 0);
+      return delivery;
+    },
+  };
+}
