@@ -3,6 +3,21 @@ SHELL := /bin/bash
 export REDOCLY_TELEMETRY := off
 NPM := npm run --silent
 
+# Node 24 LTS is the target (.nvmrc, the images, CI); package.json allows 22.12+. When the `node` on PATH is
+# older (or absent), every recipe runs on Node 24 from the npm registry instead (the package `node`, fetched
+# once into npm's cache by npx), as CI does. `make help` and `make clean` need no Node.
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
+PATH_NODE := $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); console.log(a > 22 || (a === 22 && b >= 12) ? "ok" : process.version)' 2>/dev/null)
+ifneq ($(PATH_NODE),ok)
+NODE24_BIN := $(shell dirname "$$(npx -y node@24 -p process.execPath)")
+ifeq ($(wildcard $(NODE24_BIN)/node),)
+$(error Node 22.12+ is required and `npx -y node@24` could not provide it: install Node 24 (see .nvmrc))
+endif
+export PATH := $(NODE24_BIN):$(PATH)
+$(info Node $(PATH_NODE) is older than 22.12: using Node $(shell $(NODE24_BIN)/node -v) from npm ($(NODE24_BIN)))
+endif
+endif
+
 .PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
 	sdk sdk-check breaking changelog mock fuzz deploy-check load
 
@@ -79,7 +94,7 @@ docker-steps: ## Run Dockerfile_production's steps in a clean directory and smok
 fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n
 	@bash scripts/fuzz.sh
 
-# BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@24 -p process.execPath).
+# BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@22 -p process.execPath).
 bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see README)
 	@npx tsx scripts/bench/bench.ts
 

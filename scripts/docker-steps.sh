@@ -5,10 +5,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL database for the smoke test}"
-# The images run Node 24 (see the Dockerfiles' FROM); replay their steps on it too. The npm registry
-# ships Node as the package `node`, so this needs nothing but npm.
-node24=$(npx -y node@24 -p process.execPath)
-export PATH="$(dirname "$node24"):$PATH"
+# The images run Node 24 (see the Dockerfiles' FROM); replay their steps on it too. CI and the Makefile
+# (on a node older than 22.12) already put it first on PATH; on a 22.x or a newer node, fetch it here (the
+# npm registry ships Node as the package `node`, so this needs nothing but npm).
+if [[ $(node -v 2>/dev/null) != v24.* ]]; then
+  export PATH="$(dirname "$(npx -y node@24 -p process.execPath)")":$PATH
+fi
 echo "== on Node $(node --version)"
 work=$(mktemp -d)
 # (Only the server, once started: `kill 0` would signal this whole process group, make and CI included.)
