@@ -95,14 +95,14 @@ fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or em
 	@bash scripts/fuzz.sh
 
 # BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@22 -p process.execPath).
-bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see README)
+bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see docs/performance.md)
 	@npx tsx scripts/bench/bench.ts
 
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
 	@npx tsx scripts/bench/items-pagination.ts
 
-load: install ## Mixed workload against a running instance: LOAD_URL, LOAD_DURATION (60s), LOAD_CONNECTIONS (see README)
+load: install ## Mixed workload against a running instance: LOAD_URL, LOAD_DURATION (60s), LOAD_CONNECTIONS (see docs/performance.md)
 	@npx tsx scripts/load/load.ts
 
 clean: ## Remove build output and the local embedded database

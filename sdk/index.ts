@@ -19,7 +19,7 @@ export interface PartnerApiClientOptions extends ClientOptions {
   accessToken?: () => string | undefined;
 }
 
-/** A client for every operation of the spec; see the README's "Partner tooling" section for an example. */
+/** A client for every operation of the spec; see docs/partner-tooling.md for an example. */
 export function createPartnerApiClient(options: PartnerApiClientOptions): PartnerApiClient {
   const { accessToken, ...clientOptions } = options;
   const client = createClient<paths>(clientOptions);

@@ -1,7 +1,7 @@
 /**
  * `make bench`: the production build against PostgreSQL, next to a bare node:http + pg baseline doing
  * the same security work for GET /v1/users/me, on the same Node. Prints one table, writes it as JSON
- * to build/bench/, and asserts nothing. See README "Performance".
+ * to build/bench/, and asserts nothing. See docs/performance.md.
  *
  *   DATABASE_URL   a PostgreSQL server; the bench creates its own database there and drops it after
  *   BENCH_NODE     the node binary for the servers (default: this one)

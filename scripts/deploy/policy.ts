@@ -1,5 +1,5 @@
 /**
- * What deploy/ promises beyond the schemas (README, "Kubernetes (deploy/)"): non-root pods on a read-only
+ * What deploy/ promises beyond the schemas (docs/operations.md, "Kubernetes (deploy/)"): non-root pods on a read-only
  * root filesystem, no secret value in the manifests, probes on paths the spec has, a preStop pause and
  * drain that fit the grace period, metrics where the scrape annotations say, migrations in a Job only.
  * Each rule returns the problems it found; the objects have passed the schemas already.

@@ -11,7 +11,7 @@ export const SECRET_NAME = /PASSWORD|SECRET|PRIVATE_KEY|TOKEN|^DATABASE_URL$|^RE
 export const SECRET_VALUE = /-----BEGIN |^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+@/i;
 /** Set by the Secret and required in production (src/internal/config.ts). */
 export const REQUIRED_SECRETS = ['DATABASE_URL', 'AUTH_JWT_PRIVATE_KEY', 'WEBHOOK_SECRETS_KEY'];
-/** The label selector of the first apply (README): everything the migration Job needs, not the servers. */
+/** The label selector of the first apply (docs/operations.md, Kubernetes): everything the migration Job needs, not the servers. */
 export const PRE_ROLLOUT_SELECTOR = { key: 'app.kubernetes.io/component', notValue: 'server' };
 
 export interface Found {

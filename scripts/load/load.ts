@@ -1,7 +1,7 @@
 /**
  * `make load`: a mixed workload against a running instance for a bounded time, printing throughput,
  * latency percentiles and errors per operation and the server's RSS before, during and after. Writes the
- * same report as JSON to build/load/. Asserts nothing; see README "Performance".
+ * same report as JSON to build/load/. Asserts nothing; see docs/performance.md, "Load and soak".
  *
  *   LOAD_URL          the instance (default http://127.0.0.1:3000)
  *   LOAD_DURATION     how long: seconds, or with a unit, e.g. 90s, 5m (default 60s)

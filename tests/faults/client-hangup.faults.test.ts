@@ -6,7 +6,7 @@ import { createUser, PASSWORD, uniqueEmail, type TestUser } from '../support/ide
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
- * Clients that time out mid-request and retry with the same Idempotency-Key, as the README tells them to.
+ * Clients that time out mid-request and retry with the same Idempotency-Key, as docs/conventions.md (Idempotency-Key) tells them to.
  * Each attempt hangs up after a random 0-20 ms (before the body is read, during validation, inside the
  * transaction, or after the commit but before the answer arrives); after a few such attempts the client
  * waits for its answer. Whatever the moment, each key must leave exactly one write and one record.
