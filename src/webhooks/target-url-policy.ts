@@ -92,6 +92,12 @@ export function refuseAddress(address: string, allowLoopback = false): string | 
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   }
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291) is `unicast` to ipaddr.js, yet a stack that
+  // still honours it reaches the IPv4 address inside: refused whatever that address is (:: and ::1 excepted,
+  // judged below as unspecified and loopback).
+  if (parsed.kind() === 'ipv6' && isIpv4Compatible(parsed as ipaddr.IPv6)) {
+    return 'an IPv4-compatible IPv6 address';
+  }
   const normalized = parsed.toNormalizedString();
   if (METADATA_ADDRESSES.has(normalized) || METADATA_ADDRESSES.has(parsed.toString())) {
     return 'a cloud metadata address';
@@ -100,6 +106,11 @@ export function refuseAddress(address: string, allowLoopback = false): string | 
   if (range === 'unicast') return null;
   if (range === 'loopback' && allowLoopback) return null;
   return `a ${range} address`;
+}
+
+function isIpv4Compatible(address: ipaddr.IPv6): boolean {
+  const parts = address.parts;
+  return parts.slice(0, 6).every((part) => part === 0) && (parts[6] !== 0 || parts[7]! > 1);
 }
 
 function reject(reason: TargetUrlRejection, message: string): TargetUrlDecision {

@@ -45,6 +45,12 @@ describe('the webhook target URL policy', () => {
     ['IPv6 link-local', 'https://[fe80::1]/in'],
     ['IPv6 loopback', 'https://[::1]/in'],
     ['NAT64 of a private address', 'https://[64:ff9b::a00:1]/in'],
+    // IPv4-compatible IPv6 (::/96, deprecated by RFC 4291): ipaddr.js calls these plain unicast.
+    ['the metadata address, IPv4-compatible', 'https://[::a9fe:a9fe]/latest'],
+    ['loopback, IPv4-compatible in dotted form', 'https://[::127.0.0.1]/in'],
+    ['loopback, IPv4-compatible in hex', 'https://[::7f00:1]/in'],
+    ['a private address, IPv4-compatible', 'https://[::a00:1]/in'],
+    ['a public address, IPv4-compatible (a deprecated form no receiver needs)', 'https://[::808:808]/in'],
   ])('when the host is %s, then it is refused', async (_name, url) => {
     const decision = await checkTargetUrl(url, { resolve: publicResolver });
 
