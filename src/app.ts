@@ -13,6 +13,7 @@ import {
   createHeadSupport,
   negotiateContent,
   refuseMalformedPath,
+  refuseMalformedUnicode,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
 import { createUnitOfWork } from './infrastructure/unit-of-work';
@@ -217,7 +218,11 @@ export function createApp(deps: AppDependencies): Express {
     );
   }
   app.use(
-    express.json({ limit: config.http.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
+    express.json({
+      limit: config.http.jsonBodyLimit,
+      type: ['application/json', 'application/*+json'],
+      verify: refuseMalformedUnicode,
+    }),
   );
   app.use(express.urlencoded({ limit: config.http.jsonBodyLimit, extended: false }));
   const head = createHeadSupport();

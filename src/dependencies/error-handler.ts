@@ -13,6 +13,7 @@ import {
   type OAuthErrorCode,
 } from '../utils/errors';
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from '../utils/problem-types';
+import { NOT_UNICODE } from './http-semantics';
 import { requestIdOf } from './request-id';
 import { currentTraceIds } from '../utils/trace-context';
 
@@ -151,6 +152,13 @@ function classifyBodyParserError(err: BodyParserError): ClassifiedError {
         detail: 'The request body encoding is not supported.',
         unexpected: false,
       };
+    case NOT_UNICODE:
+      return {
+        kind: 'validation-error',
+        detail: `The request body ${err.message}.`,
+        fieldErrors: [{ location: 'body', pointer: '', detail: err.message }],
+        unexpected: false,
+      };
     case 'entity.parse.failed':
       return {
         kind: 'validation-error',
@@ -243,7 +251,7 @@ function oauthErrorForInvalidRequest(fieldErrors: FieldError[]): NonNullable<Cla
   };
 }
 
-interface BodyParserError {
+interface BodyParserError extends Error {
   type?: string;
   status: number;
   limit?: number;

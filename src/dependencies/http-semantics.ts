@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Request, RequestHandler } from 'express';
 import type { OperationEntry } from '../internal/openapi-document';
 import { NotAcceptableError, ValidationError } from '../utils/errors';
@@ -82,6 +83,39 @@ export function createHeadSupport(): { validateAsGet: RequestHandler; restoreHea
       next();
     },
   };
+}
+
+/** What a JSON body that is not Unicode text is refused as (error-handler.ts maps it to a 400). */
+export const NOT_UNICODE = 'entity.not.unicode';
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function holdsLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(
+    ([key, nested]) => LONE_SURROGATE.test(key) || holdsLoneSurrogate(nested),
+  );
+}
+
+/**
+ * express.json's `verify`: a body that is not valid UTF-8 would be decoded with U+FFFD in place of its bad
+ * bytes, and a `\ud800` escape without its pair becomes a string PostgreSQL cannot hold as text; both
+ * would be stored altered with a 201. Refused instead. The escape check parses only bodies that have one.
+ */
+export function refuseMalformedUnicode(_req: unknown, _res: unknown, body: Buffer): void {
+  const refuse = (detail: string) => Object.assign(new Error(detail), { type: NOT_UNICODE });
+  if (!isUtf8(body)) throw refuse('is not valid UTF-8');
+  if (body.includes('\\u') && SURROGATE_ESCAPE.test(body.toString('utf8'))) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return; // Not JSON at all: the parser refuses it next, as it refuses any malformed body.
+    }
+    if (holdsLoneSurrogate(parsed)) throw refuse('holds an unpaired UTF-16 surrogate escape');
+  }
 }
 
 /**

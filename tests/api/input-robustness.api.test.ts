@@ -40,6 +40,36 @@ describe('input the database cannot store or the spec forbids is refused with 40
     },
   );
 
+  it.each([
+    [
+      'bytes that are not UTF-8',
+      Buffer.from([...Buffer.from('{"name":"a'), 0xff, 0xfe, ...Buffer.from('b"}')]),
+    ],
+    ['an unpaired high surrogate escape', Buffer.from('{"name":"\\ud800x"}')],
+    ['an unpaired low surrogate escape in a key', Buffer.from('{"name":"ok","metadata":{"\\udc00":1}}')],
+  ])('when an item body holds %s, then 400 and nothing is stored', async (_, body) => {
+    const before = await countItems();
+    const res = await request(t.app)
+      .post('/v1/items')
+      .set(bearer(user))
+      .set('Content-Type', 'application/json')
+      // The bytes as they are: supertest would serialise a Buffer as JSON.
+      .serialize(() => body as unknown as string)
+      .send(body);
+    expectFieldError(expectProblem(res, 400, 'validation-error'), 'body', '');
+    expect(await countItems()).toBe(before);
+  });
+
+  it('when a string holds a paired surrogate escape (an emoji), then it is stored as that character', async () => {
+    const res = await request(t.app)
+      .post('/v1/items')
+      .set(bearer(user))
+      .set('Content-Type', 'application/json')
+      .send('{"name":"smile \\ud83d\\ude00"}')
+      .expect(201);
+    expect(res.body.name).toBe('smile \u{1F600}');
+  });
+
   it.each(['q', 'tag'])('when the %s filter holds a NUL character, then 400', async (name) => {
     const res = await request(t.app).get(`/v1/items?${name}=a%00b`).set(bearer(user));
     expectFieldError(expectProblem(res, 400, 'validation-error'), 'query', `/${name}`);
