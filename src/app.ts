@@ -130,7 +130,7 @@ export function createApp(deps: AppDependencies): Express {
       secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
       checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
     }),
-    auth: createAuthService({ hasher, codec, userCreation, auth: config.auth, ...repositories }),
+    auth: createAuthService({ hasher, codec, auth: config.auth, ...repositories }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
 
@@ -138,7 +138,7 @@ export function createApp(deps: AppDependencies): Express {
     ...createHealthHandlers({ health: services.health }),
     ...createMetaHandlers({ document }),
     ...createDocsHandlers({ docsHtmlPath: config.docsHtmlPath }),
-    ...createAuthHandlers({ auth: services.auth }),
+    ...createAuthHandlers({ auth: services.auth, registration: services.registration }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
     ...createUsersHandlers({ users: services.users }),
     ...createClientsHandlers({ clients: services.clients }),

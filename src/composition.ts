@@ -18,6 +18,7 @@ import { createClientsService } from './services/clients.service';
 import { createEventOutbox } from './services/event-outbox';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
+import { createRegistrationService } from './services/registration.service';
 import { createUserCreation } from './services/user-creation.service';
 import { createUsersService } from './services/users.service';
 
@@ -68,6 +69,7 @@ export function createDomain(deps: {
     items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
     userCreation,
+    registration: createRegistrationService({ userCreation }),
   };
   return { repositories, hasher, outbox, services };
 }

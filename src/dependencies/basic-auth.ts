@@ -1,4 +1,4 @@
-import type { ClientCredentials } from '../services/auth.service';
+import type { ClientCredentials } from '../services/token-grants/grant-kit';
 import { OAuthError } from '../utils/errors';
 
 /** RFC 6749 section 2.3.1: client id and secret, each form-urlencoded, in an HTTP Basic header. */

@@ -3,6 +3,7 @@ import type { operations, webhooks } from '../../generated/api';
 import { requirePrincipal } from './authenticator';
 import type { OwnedUnitOfWork } from '../infrastructure/unit-of-work';
 import type { OperationQuery } from '../models/operation-query';
+import type { AnonymousWriteContext } from '../services/anonymous-write-context';
 import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
 import { requestIdOf } from './request-id';
 import {
@@ -59,6 +60,8 @@ export interface OperationContext {
   readonly unit: UnitOfWork;
   /** That transaction with the caller and the request id, for an audited write on a secured operation. */
   writeContext(): WriteContext;
+  /** The same without a caller, for a write before anyone is authenticated (registration, tokens). */
+  anonymousWriteContext(): AnonymousWriteContext;
 }
 
 /**
@@ -146,15 +149,16 @@ export function bindOperations(
         if ('answer' in guarded) {
           result = guarded.answer;
         } else {
+          const anonymousWriteContext = (): AnonymousWriteContext => ({
+            requestId: requestIdOf(req),
+            transaction: (work) => unit.transaction(work),
+            afterEnd: (work) => unit.afterEnd(work),
+            afterCommit: (work) => unit.afterCommit(work),
+          });
           result = await handler(req, {
             unit,
-            writeContext: () => ({
-              actor: requirePrincipal(req),
-              requestId: requestIdOf(req),
-              transaction: (work) => unit.transaction(work),
-              afterEnd: (work) => unit.afterEnd(work),
-              afterCommit: (work) => unit.afterCommit(work),
-            }),
+            writeContext: () => ({ ...anonymousWriteContext(), actor: requirePrincipal(req) }),
+            anonymousWriteContext,
           });
           await guarded.beforeCommit?.(result);
           await unit.commit();

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { components } from '../../generated/api';
 import type { Database } from '../infrastructure/database';
 import type { Principal } from '../models/principal';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, newestFirst } from './keyset-query';
 
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditAction = components['schemas']['AuditAction'];
@@ -12,10 +14,9 @@ export type AuditEventDetails = components['schemas']['AuditEventDetails'];
 interface AuditRow extends Omit<AuditEvent, 'occurred_at' | 'details'> {
   occurred_at: Date;
   details: AuditEventDetails | null;
-  cursor_occurred_at: string;
 }
 
-export type AuditListRow = AuditRow;
+export type AuditListRow = AuditRow & KeysetRow;
 
 export interface NewAuditEvent {
   actor_type: AuditActorType;
@@ -98,20 +99,10 @@ export class AuditRepository {
     if (events.length > 0) await trx('audit_events').insert(events.map(toRow));
   }
 
-  /** Newest first; `before` is the (occurred_at text, id) of the previous page's last row. */
-  async list(
-    filters: AuditFilters,
-    limit: number,
-    before: readonly [string, string] | undefined,
-  ): Promise<AuditListRow[]> {
+  /** Newest first, after the keyset `after`. */
+  list(filters: AuditFilters, limit: number, after: KeysetPosition | undefined): Promise<AuditListRow[]> {
     const { db } = this.deps;
-    const query = db('audit_events')
-      .select('*', db.raw('occurred_at::text as cursor_occurred_at'))
-      .orderBy([
-        { column: 'occurred_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(limit);
+    const query = db('audit_events').select('*');
     if (filters.actions?.length) void query.whereIn('action', filters.actions);
     if (filters.actorType) void query.where('actor_type', filters.actorType);
     if (filters.actorId) void query.where('actor_id', filters.actorId);
@@ -119,8 +110,7 @@ export class AuditRepository {
     if (filters.resourceId) void query.where('resource_id', filters.resourceId);
     if (filters.occurredAfter) void query.where('occurred_at', '>=', filters.occurredAfter);
     if (filters.occurredBefore) void query.where('occurred_at', '<', filters.occurredBefore);
-    if (before) void query.whereRaw('(occurred_at, id) < (?::timestamptz, ?::uuid)', [before[0], before[1]]);
-    return (await query) as AuditListRow[];
+    return keysetQuery<AuditRow>(db, query, newestFirst('occurred_at'), limit, after);
   }
 
   static toEvent = toEvent;

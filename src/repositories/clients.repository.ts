@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
 import type { Client } from '../models/client';
 import type { ClientScope } from '../models/scopes';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, newestFirst } from './keyset-query';
 
 interface ClientRow {
   id: string;
@@ -10,6 +12,8 @@ interface ClientRow {
   version: number;
   created_at: Date;
 }
+
+export type ClientListRow = ClientRow & KeysetRow;
 
 const CLIENT_COLUMNS = ['id', 'name', 'scopes', 'version', 'created_at'] as const;
 
@@ -72,20 +76,11 @@ export class ClientsRepository {
     return (await trx('oauth_clients').where({ id }).del()) > 0;
   }
 
-  async list(
-    limit: number,
-    after: readonly [string, string] | undefined,
-  ): Promise<Array<ClientRow & { cursor_created_at: string }>> {
-    const query = this.deps
-      .db('oauth_clients')
-      .select(...CLIENT_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(limit);
-    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
-    return (await query) as Array<ClientRow & { cursor_created_at: string }>;
+  /** Newest first, after the keyset `after`. */
+  list(limit: number, after: KeysetPosition | undefined): Promise<ClientListRow[]> {
+    const { db } = this.deps;
+    const query = db('oauth_clients').select(CLIENT_COLUMNS);
+    return keysetQuery<ClientRow>(db, query, newestFirst(), limit, after);
   }
 
   static toClient = toClient;

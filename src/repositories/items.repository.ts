@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
 import type { Item, ItemSort, ItemStatus } from '../models/item';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, type KeysetOrder } from './keyset-query';
 
 interface ItemRow {
   id: string;
@@ -16,7 +18,7 @@ interface ItemRow {
   updated_at: Date;
 }
 
-export type ItemListRow = ItemRow & { cursor_created_at: string };
+export type ItemListRow = ItemRow & KeysetRow;
 
 export interface ItemFilters {
   ownerId: string;
@@ -119,35 +121,27 @@ export class ItemsRepository {
     await trx('items').where({ id }).del();
   }
 
-  /** One page in `sort` order after the keyset `after` = [sort value as text, id]. */
-  async list(
+  /** One page in `sort` order, after the keyset `after`. */
+  list(
     filters: ItemFilters,
     sort: ItemSort,
     limit: number,
-    after: readonly [string, string] | undefined,
+    after: KeysetPosition | undefined,
   ): Promise<ItemListRow[]> {
     const { db } = this.deps;
-    const column = sort.endsWith('name') ? 'name' : 'created_at';
-    const direction = sort.startsWith('-') ? 'desc' : 'asc';
-    const query = db('items')
-      .select(...ITEM_COLUMNS, db.raw('created_at::text as cursor_created_at'))
-      .where('owner_id', filters.ownerId)
-      .orderBy([
-        { column, order: direction },
-        { column: 'id', order: direction },
-      ])
-      .limit(limit);
+    const byName = sort.endsWith('name');
+    const order: KeysetOrder = {
+      column: byName ? 'name' : 'created_at',
+      type: byName ? 'text' : 'timestamptz',
+      direction: sort.startsWith('-') ? 'desc' : 'asc',
+    };
+    const query = db('items').select(ITEM_COLUMNS).where('owner_id', filters.ownerId);
     if (filters.status) void query.where('status', filters.status);
     if (filters.tag) void query.whereRaw('tags @> ARRAY[?]::text[]', [filters.tag]);
     if (filters.createdAfter) void query.where('created_at', '>=', filters.createdAfter);
     if (filters.createdBefore) void query.where('created_at', '<', filters.createdBefore);
     if (filters.nameContains) void query.whereILike('name', `%${escapeLike(filters.nameContains)}%`);
-    if (after) {
-      const comparison = direction === 'desc' ? '<' : '>';
-      const cast = column === 'created_at' ? 'timestamptz' : 'text';
-      void query.whereRaw(`(${column}, id) ${comparison} (?::${cast}, ?::uuid)`, [after[0], after[1]]);
-    }
-    return (await query) as ItemListRow[];
+    return keysetQuery<ItemRow>(db, query, order, limit, after);
   }
 
   /** For seeding benchmarks: many rows in one statement. */

@@ -3,6 +3,8 @@ import type { Database } from '../infrastructure/database';
 import type { UserRole } from '../models/scopes';
 import type { User, UserStatus } from '../models/user';
 import { ConflictError } from '../utils/errors';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, newestFirst } from './keyset-query';
 import { isUniqueViolation } from './postgres-errors';
 
 interface UserRow {
@@ -28,6 +30,8 @@ export interface UserListFilters {
   status?: UserStatus;
   email?: string;
 }
+
+export type UserListRow = UserRow & KeysetRow;
 
 const USER_COLUMNS = [
   'id',
@@ -142,25 +146,14 @@ export class UsersRepository {
     return (await trx('users').where({ id }).del()) > 0;
   }
 
-  /** Oldest first; `after` is the (created_at text, id) of the previous page's last row. */
-  async list(
-    filters: UserListFilters,
-    limit: number,
-    after: readonly [string, string] | undefined,
-  ): Promise<Array<UserRow & { cursor_created_at: string }>> {
-    const query = this.deps
-      .db('users')
-      .select(...USER_COLUMNS, this.deps.db.raw('created_at::text as cursor_created_at'))
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(limit);
+  /** Newest first, after the keyset `after`. */
+  list(filters: UserListFilters, limit: number, after: KeysetPosition | undefined): Promise<UserListRow[]> {
+    const { db } = this.deps;
+    const query = db('users').select(USER_COLUMNS);
     if (filters.role) void query.where('role', filters.role);
     if (filters.status) void query.where('status', filters.status);
     if (filters.email) void query.where('email', filters.email);
-    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
-    return (await query) as Array<UserRow & { cursor_created_at: string }>;
+    return keysetQuery<UserRow>(db, query, newestFirst(), limit, after);
   }
 
   static toUser = toUser;

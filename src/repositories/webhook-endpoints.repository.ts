@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
 import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../models/webhook';
 import { isoOrNull } from '../utils/instant';
-import type { KeysetPosition } from '../utils/keyset-page';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, newestFirst } from './keyset-query';
 
 interface WebhookEndpointRow {
   id: string;
@@ -19,7 +20,7 @@ interface WebhookEndpointRow {
   updated_at: Date;
 }
 
-export type WebhookEndpointListRow = WebhookEndpointRow & { cursor_created_at: string };
+export type WebhookEndpointListRow = WebhookEndpointRow & KeysetRow;
 
 export interface WebhookEndpointChanges {
   url?: string;
@@ -174,23 +175,14 @@ export class WebhookEndpointsRepository {
   }
 
   /** The owner's endpoints, newest first, after the keyset `after`. */
-  async list(
+  list(
     owner: WebhookOwner,
     limit: number,
     after: KeysetPosition | undefined,
   ): Promise<WebhookEndpointListRow[]> {
     const { db } = this.deps;
-    const query = whereOwned(
-      db('webhook_endpoints').select(...ENDPOINT_COLUMNS, db.raw('created_at::text as cursor_created_at')),
-      owner,
-    )
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(limit);
-    if (after) void query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
-    return (await query) as WebhookEndpointListRow[];
+    const query = whereOwned(db('webhook_endpoints').select(ENDPOINT_COLUMNS), owner);
+    return keysetQuery<WebhookEndpointRow>(db, query, newestFirst(), limit, after);
   }
 
   static toEndpoint = toEndpoint;

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
 import type { WebhookDelivery, WebhookEventName, WebhookEventPayloads } from '../models/webhook';
 import { isoOrNull } from '../utils/instant';
-import type { KeysetPosition } from '../utils/keyset-page';
+import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
+import { keysetQuery, newestFirst } from './keyset-query';
 
 /** Who may see an event: the owner of the resource it is about, or the administrators. */
 export type WebhookAudience = { userId: string } | { clientId: string } | 'administrators';
@@ -30,7 +31,7 @@ interface DeliveryRow {
   completed_at: Date | null;
 }
 
-export type DeliveryListRow = DeliveryRow & { cursor_created_at: string };
+export type DeliveryListRow = DeliveryRow & KeysetRow;
 
 const DELIVERY_COLUMNS = [
   'd.id',
@@ -188,7 +189,7 @@ export class WebhookEventsRepository {
   }
 
   /** An endpoint's deliveries, newest first, after the keyset `after`. */
-  async listDeliveries(
+  listDeliveries(
     endpointId: string,
     limit: number,
     after: KeysetPosition | undefined,
@@ -196,15 +197,9 @@ export class WebhookEventsRepository {
     const { db } = this.deps;
     const query = db('webhook_deliveries as d')
       .join('webhook_events as e', 'e.id', 'd.event_id')
-      .select(...DELIVERY_COLUMNS, db.raw('d.created_at::text as cursor_created_at'))
-      .where('d.endpoint_id', endpointId)
-      .orderBy([
-        { column: 'd.created_at', order: 'desc' },
-        { column: 'd.id', order: 'desc' },
-      ])
-      .limit(limit);
-    if (after) void query.whereRaw('(d.created_at, d.id) < (?::timestamptz, ?::uuid)', [after[0], after[1]]);
-    return (await query) as DeliveryListRow[];
+      .select(DELIVERY_COLUMNS)
+      .where('d.endpoint_id', endpointId);
+    return keysetQuery<DeliveryRow>(db, query, newestFirst('d.created_at', 'd.id'), limit, after);
   }
 
   static toDelivery = toDelivery;

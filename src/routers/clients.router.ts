@@ -1,7 +1,10 @@
 import type { ClientsService } from '../services/clients.service';
-import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
+import { created, updated } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
+
+// A client's secret is in the body of these answers, shown once: no cache may keep it.
+const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export function createClientsHandlers(deps: {
   clients: ClientsService;
@@ -10,15 +13,7 @@ export function createClientsHandlers(deps: {
   return {
     createClient: async (req, context) => {
       const client = await clients.create(req.body, context.writeContext());
-      return {
-        status: 201,
-        headers: {
-          Location: `/v1/clients/${client.client_id}`,
-          ETag: etagOf(client.version),
-          'Cache-Control': 'no-store',
-        },
-        body: client,
-      };
+      return created(client, `/v1/clients/${client.client_id}`, NO_STORE);
     },
     listClients: async (req) => ({
       status: 200,
@@ -35,11 +30,7 @@ export function createClientsHandlers(deps: {
         req.get('If-Match'),
         context.writeContext(),
       );
-      return {
-        status: 200,
-        headers: { ETag: etagOf(client.version), 'Cache-Control': 'no-store' },
-        body: client,
-      };
+      return updated(client, NO_STORE);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { ItemsService } from '../services/items.service';
-import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
+import { created, updated } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createItemsHandlers(deps: {
@@ -11,11 +11,7 @@ export function createItemsHandlers(deps: {
   return {
     createItem: async (req, context) => {
       const item = await items.create(req.body, context.writeContext());
-      return {
-        status: 201,
-        headers: { Location: `/v1/items/${item.id}`, ETag: etagOf(item.version) },
-        body: item,
-      };
+      return created(item, `/v1/items/${item.id}`);
     },
     listItems: async (req) => ({ status: 200, body: await items.list(requirePrincipal(req), req.query) }),
     getItem: async (req) => versioned(req, await items.get(requirePrincipal(req), req.params.item_id)),
@@ -26,7 +22,7 @@ export function createItemsHandlers(deps: {
         req.get('If-Match'),
         context.writeContext(),
       );
-      return { status: 200, headers: { ETag: etagOf(item.version) }, body: item };
+      return updated(item);
     },
     deleteItem: async (req, context) => {
       await items.delete(req.params.item_id, req.get('If-Match'), context.writeContext());

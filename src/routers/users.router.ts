@@ -1,7 +1,7 @@
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { UsersService } from '../services/users.service';
-import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
+import { updated } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createUsersHandlers(deps: {
@@ -23,7 +23,7 @@ export function createUsersHandlers(deps: {
     getCurrentUserLegacy: async (req) => versioned(req, await users.getCurrent(requirePrincipal(req))),
     updateCurrentUser: async (req, context) => {
       const user = await users.updateCurrent(req.body, req.get('If-Match'), context.writeContext());
-      return { status: 200, headers: { ETag: etagOf(user.version) }, body: user };
+      return updated(user);
     },
     changeCurrentUserPassword: async (req, context) => {
       await users.changePassword(req.body, context.writeContext());
@@ -41,7 +41,7 @@ export function createUsersHandlers(deps: {
         req.get('If-Match'),
         context.writeContext(),
       );
-      return { status: 200, headers: { ETag: etagOf(user.version) }, body: user };
+      return updated(user);
     },
     deleteUser: async (req, context) => {
       await users.delete(req.params.user_id, req.get('If-Match'), context.writeContext());

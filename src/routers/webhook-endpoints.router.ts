@@ -1,7 +1,7 @@
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { WebhookEndpointsService } from '../services/webhook-endpoints.service';
-import { etagOf } from '../utils/etag';
 import { versioned } from './conditional-get';
+import { created, updated } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -24,15 +24,7 @@ export function createWebhookEndpointsHandlers(deps: {
   return {
     createWebhookEndpoint: async (req, context) => {
       const endpoint = await endpoints.create(req.body, context.writeContext());
-      return {
-        status: 201,
-        headers: {
-          Location: `/v1/webhook-endpoints/${endpoint.id}`,
-          ETag: etagOf(endpoint.version),
-          ...NO_STORE,
-        },
-        body: endpoint,
-      };
+      return created(endpoint, `/v1/webhook-endpoints/${endpoint.id}`, NO_STORE);
     },
     listWebhookEndpoints: async (req) => ({
       status: 200,
@@ -47,7 +39,7 @@ export function createWebhookEndpointsHandlers(deps: {
         req.get('If-Match'),
         context.writeContext(),
       );
-      return { status: 200, headers: { ETag: etagOf(endpoint.version) }, body: endpoint };
+      return updated(endpoint);
     },
     deleteWebhookEndpoint: async (req, context) => {
       await endpoints.delete(req.params.endpoint_id, req.get('If-Match'), context.writeContext());
@@ -59,7 +51,7 @@ export function createWebhookEndpointsHandlers(deps: {
         req.get('If-Match'),
         context.writeContext(),
       );
-      return { status: 200, headers: { ETag: etagOf(endpoint.version), ...NO_STORE }, body: endpoint };
+      return updated(endpoint, NO_STORE);
     },
     listWebhookDeliveries: async (req) => ({
       status: 200,

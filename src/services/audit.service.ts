@@ -41,7 +41,6 @@ export function createAuditService(deps: { audit: AuditRepository }): AuditServi
         limit: query.limit,
         boundTo: fingerprint(filters),
         fetch: (limitPlusOne, before) => deps.audit.list(filters, limitPlusOne, before),
-        sortValueOf: (row) => row.cursor_occurred_at,
         toModel: AuditRepository.toEvent,
       });
     },

@@ -63,7 +63,6 @@ export function createClientsService(deps: {
         cursor,
         limit,
         fetch: (limitPlusOne, after) => clients.list(limitPlusOne, after),
-        sortValueOf: (row) => row.cursor_created_at,
         toModel: ClientsRepository.toClient,
       });
     },

@@ -112,7 +112,6 @@ export function createItemsService(deps: {
         boundTo: query.sort,
         sortValue: byName ? cursorValue.text : cursorValue.timestamp,
         fetch: (limit, after) => items.list(filters, query.sort, limit, after),
-        sortValueOf: (row) => (byName ? row.name : row.cursor_created_at),
         toModel: ItemsRepository.toItem,
       });
     },

@@ -117,7 +117,6 @@ export function createUsersService(deps: {
         cursor,
         limit,
         fetch: (limitPlusOne, after) => users.list(filters, limitPlusOne, after),
-        sortValueOf: (row) => row.cursor_created_at,
         toModel: UsersRepository.toUser,
       });
     },

@@ -109,7 +109,6 @@ export function createWebhookEndpointsService(deps: {
         cursor: query.cursor,
         limit: query.limit,
         fetch: (limitPlusOne, after) => endpoints.list(ownerOf(actor), limitPlusOne, after),
-        sortValueOf: (row) => row.cursor_created_at,
         toModel: WebhookEndpointsRepository.toEndpoint,
       });
     },
@@ -166,7 +165,6 @@ export function createWebhookEndpointsService(deps: {
         cursor: query.cursor,
         limit: query.limit,
         fetch: (limitPlusOne, after) => events.listDeliveries(id, limitPlusOne, after),
-        sortValueOf: (row) => row.cursor_created_at,
         toModel: WebhookEventsRepository.toDelivery,
       });
     },

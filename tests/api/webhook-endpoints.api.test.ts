@@ -4,6 +4,7 @@ import { expectProblem } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
 import { createChangeAndDeleteItem } from '../support/item-lifecycle';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { expectCursorRefused, FORGED_CURSORS } from './forged-cursors';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const RECEIVER = 'http://127.0.0.1:9/hooks';
@@ -278,6 +279,15 @@ describe('webhook endpoints', () => {
     expect(idsOf(rest.body)).toEqual([test.body.id]);
     expect(rest.body.next_cursor).toBeNull();
   });
+
+  it.each(FORGED_CURSORS)(
+    'when the endpoint list is asked with a cursor that %s, then 400',
+    async (_label, cursor) => {
+      expectCursorRefused(
+        await request(t.app).get('/v1/webhook-endpoints').query({ cursor }).set(bearer(alice.accessToken)),
+      );
+    },
+  );
 
   it('when an endpoint is deleted, then it and its deliveries are gone', async () => {
     const endpoint = (await register(alice.accessToken).expect(201)).body as { id: string };

@@ -159,8 +159,8 @@ describe('UsersRepository', () => {
       ids = rows.map((row) => row.id).sort();
     });
 
-    const keyOf = (row: { cursor_created_at: string; id: string }): [string, string] => [
-      row.cursor_created_at,
+    const keyOf = (row: { cursor_sort_value: string; id: string }): [string, string] => [
+      row.cursor_sort_value,
       row.id,
     ];
 
