@@ -1,10 +1,13 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { operations, webhooks } from '../../generated/api';
 import { requirePrincipal } from './authenticator';
-import type { OwnedUnitOfWork } from '../infrastructure/unit-of-work';
 import type { OperationQuery } from '../models/operation-query';
-import type { AnonymousWriteContext } from '../services/anonymous-write-context';
-import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
+import type {
+  AnonymousWriteContext,
+  OwnedUnitOfWork,
+  UnitOfWork,
+  WriteContext,
+} from '../infrastructure/unit-of-work';
 import { requestIdOf } from './request-id';
 import {
   listOperations,

@@ -27,10 +27,20 @@ export interface UnitOfWork {
   afterCommit(work: () => void): void;
 }
 
-/** Who writes, under which request, in which transaction: what every audited write needs. */
-export interface WriteContext extends UnitOfWork {
-  actor: Principal;
+/**
+ * A write made before anyone is authenticated (registration, a token grant, a revocation): the request's
+ * unit of work and its id, and no actor. It is not a `WriteContext` with an anonymous actor, because who
+ * acts is what the request is about to establish (the new account, the user whose password matched, the
+ * client whose secret did); each audit row names the actor the request proved, or `anonymous` for a
+ * refusal.
+ */
+export interface AnonymousWriteContext extends UnitOfWork {
   requestId: string;
+}
+
+/** Who writes, under which request, in which transaction: what every audited write needs. */
+export interface WriteContext extends AnonymousWriteContext {
+  actor: Principal;
 }
 
 /** A unit of work whose owner ends it: commit when the response is ready, roll back when anything failed. */

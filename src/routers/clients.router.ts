@@ -1,10 +1,9 @@
 import type { ClientsService } from '../services/clients.service';
 import { versioned } from './conditional-get';
-import { created, updated } from './versioned-write';
+import { created, updated, NO_STORE } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
 
 // A client's secret is in the body of these answers, shown once: no cache may keep it.
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export function createClientsHandlers(deps: {
   clients: ClientsService;

@@ -1,6 +1,9 @@
 import type { ResponseHeaders } from '../dependencies/operation-result';
 import { etagOf } from '../utils/etag';
 
+/** For an answer that carries a secret (a new client's or endpoint's): no cache may keep it. */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
 type VersionedWrite<S extends 200 | 201, T> = { status: S; headers: ResponseHeaders; body: T };
 
 /**

@@ -1,10 +1,8 @@
 import { requirePrincipal } from '../dependencies/authenticator';
 import type { WebhookEndpointsService } from '../services/webhook-endpoints.service';
 import { versioned } from './conditional-get';
-import { created, updated } from './versioned-write';
+import { created, updated, NO_STORE } from './versioned-write';
 import type { HandlerMap } from '../dependencies/handler-map';
-
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export function createWebhookEndpointsHandlers(deps: {
   webhookEndpoints: WebhookEndpointsService;

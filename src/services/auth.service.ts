@@ -7,7 +7,7 @@ import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
 import { OAuthError } from '../utils/errors';
 import { hashOpaqueToken } from '../utils/opaque-tokens';
-import type { AnonymousWriteContext } from './anonymous-write-context';
+import type { AnonymousWriteContext } from '../infrastructure/unit-of-work';
 import { createClientCredentialsGrant } from './token-grants/client-credentials';
 import {
   clientCredentialsFrom,

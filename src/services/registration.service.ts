@@ -1,5 +1,5 @@
 import type { User } from '../models/user';
-import type { AnonymousWriteContext } from './anonymous-write-context';
+import type { AnonymousWriteContext } from '../infrastructure/unit-of-work';
 import type { UserCreation } from './user-creation.service';
 
 export interface RegistrationService {

@@ -1,7 +1,7 @@
 import type { AuditRepository } from '../../repositories/audit.repository';
 import type { SessionsRepository } from '../../repositories/sessions.repository';
 import { OAuthError } from '../../utils/errors';
-import type { AnonymousWriteContext } from '../anonymous-write-context';
+import type { AnonymousWriteContext } from '../../infrastructure/unit-of-work';
 import {
   clientCredentialsFrom,
   grantScopes,

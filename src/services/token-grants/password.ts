@@ -4,7 +4,7 @@ import type { AuditEventDetails, AuditRepository } from '../../repositories/audi
 import type { SessionsRepository } from '../../repositories/sessions.repository';
 import type { UsersRepository } from '../../repositories/users.repository';
 import { OAuthError } from '../../utils/errors';
-import type { AnonymousWriteContext } from '../anonymous-write-context';
+import type { AnonymousWriteContext } from '../../infrastructure/unit-of-work';
 import { grantScopes, sessionEvent, type GrantKit, type TokenRequest, type TokenResponse } from './grant-kit';
 
 type FailureReason = NonNullable<AuditEventDetails['reason']>;
