@@ -368,5 +368,29 @@ describe('broken authentication (OWASP API2)', () => {
       expect(normalize(unknownEmail)).toBe(normalize(wrongPassword));
       expect(unknownEmail.headers['content-type']).toBe(wrongPassword.headers['content-type']);
     });
+
+    it('when the account is disabled, then the right password and a wrong one get the same answer (no password oracle), and the audit log tells them apart', async () => {
+      const disabled = await createUser(t);
+      await t.database.db('users').where({ id: disabled.id }).update({ status: 'disabled' });
+      const normalize = (res: Response) =>
+        res.text
+          .replace(/"request_id":"[^"]*"/, '"request_id":"-"')
+          .replace(/"instance":"[^"]*"/, '"instance":"-"');
+
+      const rightPassword = await passwordGrant(t.app, disabled.email, PASSWORD);
+      const wrongPassword = await passwordGrant(t.app, disabled.email, `${PASSWORD}-wrong`);
+
+      expect(expectProblem(rightPassword, 400, 'oauth-error').error).toBe('invalid_grant');
+      expect(normalize(rightPassword)).toBe(normalize(wrongPassword));
+      const reasons = await t.database
+        .db('audit_events')
+        .where({ action: 'auth.sign_in_failed', resource_id: disabled.id })
+        .orderBy('occurred_at')
+        .pluck('details');
+      expect(reasons.map((details: { reason: string }) => details.reason).sort()).toEqual([
+        'account_disabled',
+        'wrong_password',
+      ]);
+    });
   });
 });

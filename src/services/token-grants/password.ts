@@ -49,12 +49,9 @@ export function createPasswordGrant(deps: {
           reason: refused ?? 'unknown_account',
         },
       );
-      throw new OAuthError(
-        'invalid_grant',
-        refused === 'account_disabled'
-          ? 'The account is disabled.'
-          : 'The username or password is incorrect.',
-      );
+      // A disabled account answers as a wrong password does, or the answer would confirm the password;
+      // the audit row keeps the real reason for administrators.
+      throw new OAuthError('invalid_grant', 'The username or password is incorrect.');
     }
     const { id: userId, role } = account;
     const scopes = grantScopes(request.scope, ROLE_SCOPES[role]);
