@@ -140,24 +140,33 @@ describe('IdempotencyRepository', () => {
   it('when a second request claims a key while the first has not committed, then it waits and replays what the first committed', async () => {
     const principal = newId();
     const first = await database.db.transaction();
-    expect(await idempotency.claim(principal, 'k4', 'hash-a', TTL, first)).toEqual({ kind: 'claimed' });
-    // On PostgreSQL the second insert waits on the unique index; on PGlite for the one connection.
-    const second = database.db.transaction((trx) => idempotency.claim(principal, 'k4', 'hash-a', TTL, trx));
-    await idempotency.complete(principal, 'k4', RESPONSE, first);
-    await first.commit();
-    expect(await second).toEqual({ kind: 'completed', response: RESPONSE });
+    try {
+      expect(await idempotency.claim(principal, 'k4', 'hash-a', TTL, first)).toEqual({ kind: 'claimed' });
+      // On PostgreSQL the second insert waits on the unique index; on PGlite for the one connection.
+      const second = database.db.transaction((trx) => idempotency.claim(principal, 'k4', 'hash-a', TTL, trx));
+      await idempotency.complete(principal, 'k4', RESPONSE, first);
+      await first.commit();
+      expect(await second).toEqual({ kind: 'completed', response: RESPONSE });
+    } finally {
+      // A failed assertion must not leave the lock (or PGlite's one connection) held for the next test.
+      if (!first.isCompleted()) await first.rollback();
+    }
   });
 
   it('when the first request rolls back while a second waits on its key, then the second claims it', async () => {
     const principal = newId();
     const first = await database.db.transaction();
-    await idempotency.claim(principal, 'k5', 'hash-a', TTL, first);
-    const second = database.db.transaction(async (trx) => {
-      const outcome = await idempotency.claim(principal, 'k5', 'hash-a', TTL, trx);
-      await idempotency.complete(principal, 'k5', RESPONSE, trx);
-      return outcome;
-    });
-    await first.rollback();
+    let second: Promise<unknown> | undefined;
+    try {
+      await idempotency.claim(principal, 'k5', 'hash-a', TTL, first);
+      second = database.db.transaction(async (trx) => {
+        const outcome = await idempotency.claim(principal, 'k5', 'hash-a', TTL, trx);
+        await idempotency.complete(principal, 'k5', RESPONSE, trx);
+        return outcome;
+      });
+    } finally {
+      await first.rollback();
+    }
     expect(await second).toEqual({ kind: 'claimed' });
     expect(await idempotency.findFinished(principal, 'k5', 'hash-a')).toMatchObject({ kind: 'completed' });
   });
