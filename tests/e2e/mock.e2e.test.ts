@@ -45,19 +45,22 @@ describe('the mock server', () => {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`prism exited with ${child.exitCode}:\n${output}`);
-      try {
-        if ((await fetch(`${baseUrl}/health/live`)).ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`prism not ready in 30 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Ready when Prism says it listens (once every route is loaded; colours stripped, a worker may force
+    // them); a Prism that exits first fails the set-up with its output.
+    await new Promise<void>((resolveReady, reject) => {
+      const onOutput = (chunk: Buffer) => {
+        output += chunk.toString();
+        // eslint-disable-next-line no-control-regex
+        if (output.replace(/\u001b\[[0-9;]*m/g, '').includes('Prism is listening on http://')) {
+          child.off('exit', onExit);
+          resolveReady();
+        }
+      };
+      const onExit = (code: number | null) => reject(new Error(`prism exited with ${code}:\n${output}`));
+      child.stdout?.on('data', onOutput);
+      child.stderr?.on('data', onOutput);
+      child.once('exit', onExit);
+    });
   }, 40_000);
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { openDatabase } from '../../src/infrastructure/database';
 import { PASSWORD, uniqueEmail } from '../support/identity';
 import { killAll, startMain, type MainProcess } from '../support/main-process';
+import { unpackPgliteTemplate } from '../support/template-database';
 import { startReceiver } from '../support/webhook-fixtures';
 
 // The real process entry and a real receiver; nothing waits on the clock, this only guards against a hang.
@@ -67,6 +68,8 @@ describe('webhook delivery in the running process', () => {
     });
     const dataDir = await mkdtemp(join(tmpdir(), 'webhooks-sigterm-'));
     try {
+      // Migrated already: the process skips initdb, seconds of CPU this test is not about.
+      await unpackPgliteTemplate(dataDir);
       const main = startMain(
         {
           WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',

@@ -103,7 +103,10 @@ describe('external identity provider tokens', () => {
   const hanging: ServerResponse[] = [];
   const apps: TestApp[] = [];
 
-  /** An app whose external JWKS URI is `path` on the local identity provider. */
+  /**
+   * An app whose external JWKS URI is `path` on the local identity provider. Its first request is made
+   * here, so a test that times a request times that request, not the validator's one-off set-up.
+   */
   const appWithJwksAt = async (path: string, env: Record<string, string> = {}): Promise<TestApp> => {
     const t = await createTestApp({
       env: {
@@ -114,6 +117,7 @@ describe('external identity provider tokens', () => {
       },
     });
     apps.push(t);
+    await request(t.app).get('/health/live').expect(200);
     return t;
   };
 
@@ -149,8 +153,14 @@ describe('external identity provider tokens', () => {
     await Promise.all([idp.close(), attacker.close()]);
   });
 
-  afterEach(() => {
+  // An app a test made for itself is closed after it, so the next test's app reuses its database.
+  let appsBeforeTest = 0;
+  beforeEach(() => {
+    appsBeforeTest = apps.length;
+  });
+  afterEach(async () => {
     jest.restoreAllMocks();
+    await Promise.all(apps.splice(appsBeforeTest).map((t) => t.close()));
   });
 
   describe('with a working identity provider', () => {

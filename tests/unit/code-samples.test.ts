@@ -1,12 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import ts from 'typescript';
 import bundled from '../../generated/openapi.json';
 import { withCodeSamples, type CodeSample } from '../../scripts/docs/code-samples';
 import { listOperations, type OpenApiDocument } from '../../src/internal/openapi-document';
+import { codeSampleDiagnostics } from '../support/code-samples-typecheck';
 
-const ROOT = resolve(__dirname, '../..');
 const document = withCodeSamples(bundled) as unknown as OpenApiDocument;
 const operations = listOperations(document);
 const samplesOf = (operationId: string): Record<string, string> => {
@@ -59,37 +55,8 @@ describe('code samples generated from the spec', () => {
     );
   });
 
+  // globalSetup type-checks them on a thread of its own (seconds of compiler CPU); the test reads the answer.
   it('when the TypeScript samples are compiled against the SDK, then every one type-checks', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'samples-'));
-    try {
-      const files = await Promise.all(
-        operations.map(async ({ operationId }) => {
-          const file = join(dir, `${operationId}.ts`);
-          await writeFile(file, samplesOf(operationId)['TypeScript SDK']!);
-          return file;
-        }),
-      );
-      const program = ts.createProgram(files, {
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ES2022,
-        moduleResolution: ts.ModuleResolutionKind.Bundler,
-        lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
-        types: ['node'],
-        typeRoots: [join(ROOT, 'node_modules/@types')],
-        paths: { '@partner-api/sdk': [join(ROOT, 'sdk/index.ts')] },
-      });
-      const errors = ts
-        .getPreEmitDiagnostics(program)
-        .map(
-          (diagnostic) =>
-            `${diagnostic.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
-        );
-      expect(errors).toEqual([]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    expect(await codeSampleDiagnostics()).toEqual([]);
   });
 });
