@@ -13,7 +13,12 @@ import type { UsersRepository } from '../repositories/users.repository';
 import type { UserCreation } from '../services/user-creation.service';
 import { requestIdOf } from './request-id';
 import { AppError, InvalidTokenError } from '../utils/errors';
-import type { AccessTokenClaims, AccessTokenCodec } from '../infrastructure/access-tokens';
+import {
+  hasBoundedLifetime,
+  isAccessTokenClaims,
+  type AccessTokenClaims,
+  type AccessTokenCodec,
+} from '../infrastructure/access-tokens';
 import type { Database } from '../infrastructure/database';
 import { withUnitOfWork } from '../infrastructure/unit-of-work';
 import type { VerifiedTokens } from './verified-tokens';
@@ -96,8 +101,8 @@ export function createOwnTokenStrategy(deps: {
       ...codec.verifyOptions,
       passReqToCallback: true,
     },
-    (req: Request, claims: AccessTokenClaims, done: VerifiedCallback) => {
-      if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string') {
+    (req: Request, claims: jwt.JwtPayload, done: VerifiedCallback) => {
+      if (!isAccessTokenClaims(claims)) {
         done(null, false, new InvalidTokenError());
         return;
       }
@@ -193,7 +198,7 @@ export function createExternalTokenStrategy(deps: {
       passReqToCallback: true,
     },
     (req: Request, claims: { iss: string; sub: string; name?: unknown }, done: VerifiedCallback) => {
-      if (typeof claims.sub !== 'string' || !claims.sub) {
+      if (typeof claims.sub !== 'string' || !claims.sub || !hasBoundedLifetime(claims)) {
         done(null, false, new InvalidTokenError());
         return;
       }

@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import type { AuthConfig } from '../internal/config';
+import { isUuid } from '../utils/uuid';
 import type { SigningKeys } from './signing-keys';
 
 /** RFC 9068 media type for JWT access tokens; other JWTs we might sign can never pass as one. */
@@ -12,6 +13,32 @@ export interface AccessTokenClaims extends JwtPayload {
   sid: string;
   scope: string;
   client_id?: string;
+}
+
+/** How far ahead of our clock an issuer's may run: an `iat` later than this is refused. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * What signature, issuer and audience checks leave open: a token must say when it expires (without `exp`
+ * it would be good forever) and must not claim to be issued in the future.
+ */
+export function hasBoundedLifetime(claims: JwtPayload, nowSeconds = Date.now() / 1000): boolean {
+  return (
+    typeof claims.exp === 'number' &&
+    (claims.iat === undefined ||
+      (typeof claims.iat === 'number' && claims.iat <= nowSeconds + CLOCK_SKEW_SECONDS))
+  );
+}
+
+/** Verified claims that are ours to act on: a bounded lifetime, a subject, a session id that can name a row. */
+export function isAccessTokenClaims(claims: JwtPayload | string): claims is AccessTokenClaims {
+  return (
+    typeof claims !== 'string' &&
+    hasBoundedLifetime(claims) &&
+    typeof claims.sub === 'string' &&
+    typeof claims.sid === 'string' &&
+    isUuid(claims.sid)
+  );
 }
 
 export interface AccessTokenCodec {
@@ -62,10 +89,9 @@ export function createAccessTokenCodec(deps: {
     verifyOptions,
     verify: (rawJwt, options = {}) => {
       const payload = jwt.verify(rawJwt, keyFor(rawJwt), { ...verifyOptions, ...options });
-      if (typeof payload === 'string' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') {
-        throw new Error('access token without sub or sid');
-      }
-      return payload as AccessTokenClaims;
+      if (!isAccessTokenClaims(payload))
+        throw new Error('access token without exp, sub or sid, or issued ahead');
+      return payload;
     },
   };
 }

@@ -182,6 +182,36 @@ describe('broken authentication (OWASP API2)', () => {
       expectInvalidToken(res);
     });
 
+    it('when the token has no exp (it would never expire), then 401 invalid_token', async () => {
+      const token = selfSigned({ payload: { exp: undefined } });
+
+      const res = await getMe(`Bearer ${token}`);
+
+      expectInvalidToken(res);
+    });
+
+    it('when the token says it was issued in the future (beyond a minute of clock skew), then 401 invalid_token', async () => {
+      const token = selfSigned({ payload: { iat: now() + 3600, exp: now() + 4200 } });
+
+      const res = await getMe(`Bearer ${token}`);
+
+      expectInvalidToken(res);
+    });
+
+    it('when the token was issued within the clock skew allowed (30 s ahead), then it is accepted', async () => {
+      const res = await getMe(`Bearer ${selfSigned({ payload: { iat: now() + 30 } })}`);
+
+      expect(res.status).toBe(200);
+    });
+
+    it('when the sid is not a UUID, then 401 invalid_token (not a 400 about storage)', async () => {
+      const token = selfSigned({ payload: { sid: 'not-a-session' } });
+
+      const res = await getMe(`Bearer ${token}`);
+
+      expectInvalidToken(res);
+    });
+
     it('when the token is not valid before a future time (nbf), then 401 invalid_token', async () => {
       const token = selfSigned({ payload: { nbf: now() + 3600 } });
 

@@ -248,6 +248,22 @@ describe('external identity provider tokens', () => {
       expectInvalidToken(res);
     });
 
+    it('when the token has no exp, or says it was issued an hour from now, then 401 invalid_token and no user is created', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const sub = `ext-${randomUUID()}`;
+      const withoutExp = jwt.sign(
+        { iss: EXTERNAL_ISSUER, aud: EXTERNAL_AUDIENCE, sub, iat: now },
+        idpKey.privateKey,
+        { algorithm: 'RS256', header: { alg: 'RS256', kid: idpKey.kid } },
+      );
+
+      expectInvalidToken(await getMe(t, withoutExp));
+      expectInvalidToken(
+        await getMe(t, externalToken({ payload: { sub, iat: now + 3600, exp: now + 7200 } })),
+      );
+      expect(await t.database.db('external_identities').where({ subject: sub })).toHaveLength(0);
+    });
+
     it('when the token is HS256 signed with the RSA public key as HMAC secret, then 401 invalid_token', async () => {
       const header = { alg: 'HS256', typ: 'JWT', kid: idpKey.kid };
       const now = Math.floor(Date.now() / 1000);
