@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token (OAuth 2.0 token endpoint)
-         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. Rate limited per client address and per account.
+         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. A retry with the same Idempotency-Key gets the same tokens only while they are unused and live; once the refresh token it carried was used or the session ended, the retry is handled as a new request (a spent refresh token is then a reuse). Rate limited per client address and per account.
          */
         post: operations["createToken"];
         delete?: never;

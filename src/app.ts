@@ -133,6 +133,10 @@ export function createApp(deps: AppDependencies): Express {
     auth: createAuthService({ hasher, codec, auth: config.auth, ...repositories }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
+  const tokenIdempotency = createIdempotency({
+    repository: repositories.idempotency,
+    isReplayable: (stored) => services.auth.isReplayable(stored.body),
+  });
 
   const handlers = {
     ...createHealthHandlers({ health: services.health }),
@@ -244,7 +248,10 @@ export function createApp(deps: AppDependencies): Express {
     bindOperations(document, handlers, {
       createUnitOfWork: () => createUnitOfWork(db),
       middlewareFor: operationMiddleware,
-      guardFor: (entry) => (declaresHeader(document, entry, 'Idempotency-Key') ? idempotency : undefined),
+      guardFor: (entry) => {
+        if (!declaresHeader(document, entry, 'Idempotency-Key')) return undefined;
+        return entry.operationId === 'createToken' ? tokenIdempotency : idempotency;
+      },
     }),
   );
 

@@ -46,13 +46,17 @@ const mismatch = () =>
 
 /**
  * Idempotency-Key for the operations that declare it. A retry of a finished request is answered from its
- * record before the handler runs. Otherwise the key is claimed by the first statement of the write's own
+ * record before the handler runs, unless `isReplayable` says the stored answer is spent (a token response
+ * whose tokens were used since): then the request runs as if it carried no key. Otherwise the key is claimed by the first statement of the write's own
  * transaction and its response stored by the last, so item, audit row, events and record commit together
  * or not at all. Nothing ever releases a key: a failed request's rollback takes its claim with it, and a
  * client hanging up changes nothing (the write runs on and commits or rolls back).
  */
-export function createIdempotency(deps: { repository: IdempotencyRepository }): WriteGuard {
-  const { repository } = deps;
+export function createIdempotency(deps: {
+  repository: IdempotencyRepository;
+  isReplayable?: (stored: StoredResponse) => Promise<boolean>;
+}): WriteGuard {
+  const { repository, isReplayable = () => Promise.resolve(true) } = deps;
   return async (req, unit) => {
     const key = req.get('Idempotency-Key');
     if (!key) return {};
@@ -60,7 +64,9 @@ export function createIdempotency(deps: { repository: IdempotencyRepository }): 
     const requestHash = fingerprint(req, !req.principal);
     const finished = await repository.findFinished(principalId, key, requestHash);
     if (finished?.kind === 'mismatch') throw mismatch();
-    if (finished?.kind === 'completed') return { answer: replayOf(finished.response) };
+    if (finished?.kind === 'completed') {
+      return (await isReplayable(finished.response)) ? { answer: replayOf(finished.response) } : {};
+    }
 
     unit.whenOpened(async (trx) => {
       const claimed = await repository.claim(principalId, key, requestHash, RECORD_TTL_SECONDS, trx);

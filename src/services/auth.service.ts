@@ -27,6 +27,13 @@ export interface AuthService {
     basicAuth: ClientCredentials | undefined,
     context: AnonymousWriteContext,
   ): Promise<TokenResponse>;
+  /**
+   * Whether a token response stored for an Idempotency-Key may be replayed: only while it is still a lost
+   * answer, its access token unexpired, its session live and its refresh token (if any) unused. Once the
+   * client used what it got, a replay is no retry but a second use of the credentials that earned it,
+   * and runs as one: a spent refresh token then counts as reused and ends its session.
+   */
+  isReplayable(encodedResponse: string | null): Promise<boolean>;
   revoke(
     token: string,
     basicAuth: ClientCredentials | undefined,
@@ -72,6 +79,22 @@ export function createAuthService(deps: {
         case 'client_credentials':
           return clientCredentialsGrant(request, basicAuth, context);
       }
+    },
+
+    async isReplayable(encodedResponse) {
+      if (encodedResponse === null) return false;
+      const stored = JSON.parse(encodedResponse) as Partial<TokenResponse>;
+      let sessionId: string;
+      try {
+        sessionId = codec.verify(stored.access_token ?? '').sid;
+      } catch {
+        return false;
+      }
+      const session = await sessions.findSession(sessionId);
+      if (!session || session.revoked_at) return false;
+      if (!stored.refresh_token) return true;
+      const refreshToken = await sessions.findRefreshToken(hashOpaqueToken(stored.refresh_token));
+      return !!refreshToken && !refreshToken.used_at && refreshToken.expires_at > new Date();
     },
 
     async revoke(token, basicAuth, bodyAuth, context) {

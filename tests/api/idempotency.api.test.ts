@@ -124,6 +124,64 @@ describe('Idempotency-Key on every POST', () => {
     expect(next.status).toBe(400);
   });
 
+  describe('a stored token response is replayed only while what it carries is unused and live', () => {
+    const tokenRequest = (key: string, form: Record<string, string>) =>
+      request(t.app).post('/v1/auth/token').type('form').set('Idempotency-Key', key).send(form);
+    const refreshWith = (refreshToken: string) =>
+      request(t.app)
+        .post('/v1/auth/token')
+        .type('form')
+        .send({ grant_type: 'refresh_token', refresh_token: refreshToken });
+
+    it('when the refresh token a replay would hand out was used since, then the replay is a reuse: 400 and the session ends', async () => {
+      const user = await createUser(t);
+      const key = randomUUID();
+      const form = { grant_type: 'refresh_token', refresh_token: user.refreshToken };
+      const first = await tokenRequest(key, form).expect(200);
+      const issued = first.body as { access_token: string; refresh_token: string };
+      const third = await refreshWith(issued.refresh_token).expect(200);
+
+      const replay = await tokenRequest(key, form);
+
+      expect(expectProblem(replay, 400, 'oauth-error').error).toBe('invalid_grant');
+      expect(replay.headers['idempotent-replayed']).toBeUndefined();
+      expect(JSON.stringify(replay.body)).not.toContain(issued.refresh_token);
+      expect(
+        await countRows('audit_events', { action: 'auth.refresh_token_reused', resource_id: user.id }),
+      ).toBe(1);
+      const [session] = await t.database.db('auth_sessions').where({
+        id: (
+          JSON.parse(Buffer.from(issued.access_token.split('.')[1]!, 'base64url').toString()) as {
+            sid: string;
+          }
+        ).sid,
+      });
+      expect(session!.revoked_at).not.toBeNull();
+      await refreshWith((third.body as { refresh_token: string }).refresh_token).expect(400);
+    });
+
+    it('when the session a stored password grant opened has ended, then the same key signs in afresh instead of replaying dead tokens', async () => {
+      const user = await createUser(t);
+      const key = randomUUID();
+      const form = { grant_type: 'password', username: user.email, password: PASSWORD };
+      const first = await tokenRequest(key, form).expect(200);
+      await request(t.app)
+        .post('/v1/auth/revoke')
+        .type('form')
+        .send({ token: (first.body as { refresh_token: string }).refresh_token })
+        .expect(200);
+
+      const again = await tokenRequest(key, form).expect(200);
+
+      expect(again.headers['idempotent-replayed']).toBeUndefined();
+      expect(again.body.access_token).not.toBe(first.body.access_token);
+      await request(t.app)
+        .get('/v1/users/me')
+        .set('Authorization', `Bearer ${again.body.access_token as string}`)
+        .expect(200);
+    });
+  });
+
   it("when another caller sends the same key to an anonymous operation, then it never gets the first caller's answer", async () => {
     const partner = await createPartnerClient(t, admin);
     const other = await createPartnerClient(t, admin);
