@@ -6,6 +6,7 @@ import knex, { type Knex } from 'knex';
 import { types as pgTypes } from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../internal/config';
+import { lockDataDir } from './data-dir-lock';
 import { createPgliteKnexClient } from './pglite-client';
 import { createPreparingPgClient } from './prepared-statements';
 
@@ -53,40 +54,6 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger): Prom
     return { db: handle.db, close: () => handle.close().finally(unlock) };
   } catch (error) {
     await unlock();
-    throw error;
-  }
-}
-
-export class DataDirInUseError extends Error {
-  constructor(dataDir: string) {
-    super(
-      `The embedded database in ${dataDir} is open in another process (a running server or CLI). ` +
-        'PGlite serves one process at a time: stop that process first, point PGLITE_DATA_DIR elsewhere, ' +
-        'or set DATABASE_URL to a PostgreSQL server that several processes can share.',
-    );
-    this.name = 'DataDirInUseError';
-  }
-}
-
-/**
- * PGlite has no postmaster to arbitrate: two processes opening one data directory each keep their own
- * view and overwrite each other's files. The lock (`<dataDir>.lock`, beside the directory, so PGlite never
- * finds a stranger inside it) is released on close and on exit, and is taken over
- * when its holder died without releasing it (its mtime stops being refreshed).
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const { default: lockfile } = await import('proper-lockfile');
-  try {
-    return await lockfile.lock(dataDir, {
-      stale: 10_000,
-      retries: 0,
-      onCompromised: (error) => {
-        process.stderr.write(`fatal: lost the lock on ${dataDir}: ${error.message}\n`);
-        process.exit(1);
-      },
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirInUseError(dataDir);
     throw error;
   }
 }

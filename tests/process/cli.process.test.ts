@@ -90,15 +90,16 @@ describe('the create-admin command', () => {
     }
   });
 
+  const pgliteConfig = () => ({
+    driver: 'pglite' as const,
+    dataDir,
+    statementTimeoutMs: 5000,
+    acquireTimeoutMs: 5000,
+    migrateOnStart: false,
+  });
+
   it('when the embedded database is open in another process, then the CLI refuses, says what to do instead and writes nothing', async () => {
-    const pgliteConfig = {
-      driver: 'pglite' as const,
-      dataDir,
-      statementTimeoutMs: 5000,
-      acquireTimeoutMs: 5000,
-      migrateOnStart: false,
-    };
-    const holder = await openDatabase(pgliteConfig, pino({ level: 'silent' }));
+    const holder = await openDatabase(pgliteConfig(), pino({ level: 'silent' }));
     let refused: { code: number; output: string };
     try {
       refused = await runCli(['create-admin', '--email', 'second@example.com'], {
@@ -110,11 +111,39 @@ describe('the create-admin command', () => {
     }
     expect(refused.code).toBe(1);
     expect(refused.output).toMatch(/open in another process.*DATABASE_URL/s);
-    const reopened = await openDatabase(pgliteConfig, pino({ level: 'silent' }));
+    const reopened = await openDatabase(pgliteConfig(), pino({ level: 'silent' }));
     try {
       expect(await reopened.db('users').where({ email: 'second@example.com' })).toEqual([]);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('when the process holding the embedded database was killed, then the next one takes it over at once', async () => {
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `require('./src/infrastructure/database')
+           .openDatabase(${JSON.stringify(pgliteConfig())}, require('pino')({ level: 'silent' }))
+           .then(() => process.stdout.write('open\\n'));
+         setInterval(() => {}, 60_000);`,
+      ],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    started.push(holder);
+    await once(holder.stdout, 'data');
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+
+    // Its lock is seconds old (refreshed every 5 s), far from the 10 s after which it would count as stale.
+    const takenOver = await openDatabase(pgliteConfig(), pino({ level: 'silent' }));
+    try {
+      expect(await takenOver.db.raw('select 1 as one')).toMatchObject({ rows: [{ one: 1 }] });
+    } finally {
+      await takenOver.close();
     }
   });
 });
