@@ -2340,7 +2340,7 @@ export interface components {
          */
         IfMatch: string;
         /**
-         * @description Page size.
+         * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
          * @example 50
          */
         Limit: number;
@@ -3006,7 +3006,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
@@ -3258,7 +3258,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
@@ -3607,7 +3607,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
@@ -4004,7 +4004,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
@@ -4080,7 +4080,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
@@ -4444,7 +4444,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Page size.
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];

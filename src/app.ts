@@ -16,6 +16,7 @@ import {
   refuseMalformedUnicode,
 } from './dependencies/http-semantics';
 import { createIdempotency } from './dependencies/idempotency';
+import { decimalQueryIntegers } from './dependencies/query-integers';
 import { createUnitOfWork } from './infrastructure/unit-of-work';
 import { createMetrics, type Metrics } from './infrastructure/metrics';
 import type { Database } from './infrastructure/database';
@@ -158,6 +159,7 @@ export function createApp(deps: AppDependencies): Express {
   // Conventions the spec switches on per operation: content negotiation, deprecation headers, rate limits,
   // and around the write, Idempotency-Key.
   const operationMiddleware: OperationMiddleware = (entry) => [
+    ...decimalQueryIntegers(document, entry),
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
     ...rateLimitsOf(entry),

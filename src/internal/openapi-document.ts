@@ -14,6 +14,13 @@ interface OperationObject {
   [key: string]: unknown;
 }
 
+export interface ParameterObject {
+  name: string;
+  in: 'query' | 'header' | 'path' | 'cookie';
+  schema?: { type?: string | string[]; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 export interface OpenApiDocument {
   openapi: string;
   info: Record<string, unknown>;
@@ -49,24 +56,28 @@ export function listOperations(document: OpenApiDocument): OperationEntry[] {
   return entries;
 }
 
-/** Whether the operation declares a header parameter of this name (directly or through a component $ref). */
-export function declaresHeader(document: OpenApiDocument, entry: OperationEntry, name: string): boolean {
+/** An operation's parameters, its path item's included, with component `$ref`s resolved. */
+export function declaredParameters(document: OpenApiDocument, entry: OperationEntry): ParameterObject[] {
   const pathItem = document.paths[entry.path] as { parameters?: unknown[] };
   const parameters = [
     ...(pathItem.parameters ?? []),
     ...((entry.operation.parameters as unknown[] | undefined) ?? []),
   ];
-  const components = (document.components?.parameters ?? {}) as Record<
-    string,
-    { in?: string; name?: string }
-  >;
-  return parameters.some((parameter) => {
+  const components = (document.components?.parameters ?? {}) as Record<string, ParameterObject>;
+  return parameters.flatMap((parameter) => {
     const ref = (parameter as { $ref?: string }).$ref;
     const resolved = ref
       ? components[ref.replace('#/components/parameters/', '')]
-      : (parameter as { in?: string; name?: string });
-    return resolved?.in === 'header' && resolved.name?.toLowerCase() === name.toLowerCase();
+      : (parameter as ParameterObject);
+    return resolved ? [resolved] : [];
   });
+}
+
+/** Whether the operation declares a header parameter of this name (directly or through a component $ref). */
+export function declaresHeader(document: OpenApiDocument, entry: OperationEntry, name: string): boolean {
+  return declaredParameters(document, entry).some(
+    (parameter) => parameter.in === 'header' && parameter.name.toLowerCase() === name.toLowerCase(),
+  );
 }
 
 /** `/v1/items/{item_id}` -> `/v1/items/:item_id` */
