@@ -382,7 +382,7 @@ export interface paths {
         };
         /**
          * Get an item
-         * @description One item with its `ETag`. With `If-None-Match` holding the current ETag the answer is 304 and no body. Someone else's item is 404.
+         * @description One item with its `ETag`. With `If-None-Match` holding the current ETag the answer is 304 and no body. Someone else's item is 404, as if it did not exist; administrators may read, change and delete any item.
          */
         get: operations["getItem"];
         put?: never;
