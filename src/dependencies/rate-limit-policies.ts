@@ -8,6 +8,7 @@ export const RATE_LIMIT_POLICIES = [
   'auth-ip',
   'auth-account-register',
   'auth-account-token',
+  'auth-account-token-new-addresses',
   'auth-account-revoke',
   'auth-account-password',
   'token-grants-client',
@@ -40,6 +41,10 @@ export function createRateLimitPolicies(limits: AuthRateLimits): (entry: Operati
     'auth-ip': limits.perIp,
     'auth-account-register': limits.perAccount('register', (req) => (req.body as { email?: string }).email),
     'auth-account-token': limits.failuresPerAccountAndAddress('token', tokenRequestAccount),
+    'auth-account-token-new-addresses': limits.failuresPerAccountFromNewAddresses(
+      'token',
+      tokenRequestAccount,
+    ),
     'auth-account-revoke': limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount),
     'auth-account-password': limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
     'token-grants-client': limits.grantsPerClient(clientCredentialsGrantClient),

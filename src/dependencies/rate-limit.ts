@@ -3,9 +3,13 @@ import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../internal/config';
+import { createKnownAddresses } from './known-addresses';
 import { TooManyRequestsError } from '../utils/errors';
 
 export type AccountOf = (req: Request) => string | undefined;
+
+export const KNOWN_ADDRESS_DAYS = 30;
+const HOUR_SECONDS = 60 * 60;
 
 export interface AuthRateLimits {
   /** Every attempt from one client address, whatever the account. */
@@ -17,6 +21,13 @@ export interface AuthRateLimits {
    * its own credentials, and successful attempts never count.
    */
   failuresPerAccountAndAddress: (endpoint: string, accountOf: AccountOf) => RequestHandler;
+  /**
+   * Failed attempts for one account, over an hour, from addresses it has not signed in from (within
+   * `KNOWN_ADDRESS_DAYS`): guesses spread over many addresses buy no more than this budget, while the
+   * owner, from an address it used before, is never held by it (the per-address limit still applies).
+   * During an attack a sign-in from a new address waits for the window, the price of the budget.
+   */
+  failuresPerAccountFromNewAddresses: (endpoint: string, accountOf: AccountOf) => RequestHandler;
   /** Successful client-credentials grants per client; generous, since a token serves for its lifetime. */
   grantsPerClient: (clientOf: AccountOf) => RequestHandler;
 }
@@ -32,7 +43,12 @@ export function createAuthRateLimits(deps: {
   /** Told which limit refused a request (its identifier, e.g. `auth-ip`), for the metrics. */
   onRejected?: (limit: string) => void;
 }): AuthRateLimits {
-  const { windowSeconds, authPerIp, authPerAccount, tokenGrantsPerClient } = deps.config.rateLimit;
+  const { windowSeconds, authPerIp, authPerAccount, accountFailuresPerHour, tokenGrantsPerClient } =
+    deps.config.rateLimit;
+  const knownAddresses = createKnownAddresses({
+    redis: deps.redis,
+    ttlMs: KNOWN_ADDRESS_DAYS * 24 * HOUR_SECONDS * 1000,
+  });
   const store = (prefix: string): Store | undefined =>
     deps.redis
       ? new RedisStore({
@@ -47,14 +63,22 @@ export function createAuthRateLimits(deps: {
     legacyHeaders: false,
   };
   const accountKey = (accountOf: AccountOf) => (req: Request) => `account:${accountOf(req)!.toLowerCase()}`;
-  const limiter = (identifier: string, limit: number, options: Parameters<typeof rateLimit>[0] = {}) =>
+  const accountAndAddressKey = (accountOf: AccountOf) => (req: Request) =>
+    `${accountKey(accountOf)(req)}:address:${ipKeyGenerator(req.ip ?? '')}`;
+  const limiter = (
+    identifier: string,
+    limit: number,
+    options: Parameters<typeof rateLimit>[0] = {},
+    policyWindowSeconds = windowSeconds,
+  ) =>
     rateLimit({
       ...common,
+      windowMs: policyWindowSeconds * 1000,
       limit,
       identifier,
       handler: ((_req, _res, next) => {
         deps.onRejected?.(identifier);
-        next(new TooManyRequestsError(windowSeconds));
+        next(new TooManyRequestsError(policyWindowSeconds));
       }) satisfies RequestHandler,
       ...options,
       ...optional('store', store(identifier.replace(/^auth-account-/, 'auth-account:'))),
@@ -69,9 +93,31 @@ export function createAuthRateLimits(deps: {
     failuresPerAccountAndAddress: (endpoint, accountOf) =>
       limiter(`auth-account-${endpoint}`, authPerAccount, {
         skip: (req) => accountOf(req) === undefined,
-        keyGenerator: (req) => `${accountKey(accountOf)(req)}:address:${ipKeyGenerator(req.ip ?? '')}`,
+        keyGenerator: accountAndAddressKey(accountOf),
         skipSuccessfulRequests: true,
       }),
+    failuresPerAccountFromNewAddresses: (endpoint, accountOf) => {
+      const addressKey = accountAndAddressKey(accountOf);
+      const limit = limiter(
+        `auth-account-${endpoint}-new-addresses`,
+        accountFailuresPerHour,
+        {
+          skip: async (req) => accountOf(req) === undefined || (await knownAddresses.has(addressKey(req))),
+          keyGenerator: accountKey(accountOf),
+          skipSuccessfulRequests: true,
+        },
+        HOUR_SECONDS,
+      );
+      return (req, res, next) => {
+        if (accountOf(req) !== undefined) {
+          res.on('finish', () => {
+            // Not remembering (Redis away) only leaves the address new: the budget applies to it.
+            if (res.statusCode < 400) knownAddresses.remember(addressKey(req)).catch(() => undefined);
+          });
+        }
+        void limit(req, res, next);
+      };
+    },
     grantsPerClient: (clientOf) =>
       limiter('token-grants-client', tokenGrantsPerClient, {
         skip: (req) => clientOf(req) === undefined,

@@ -60,6 +60,7 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   RATE_LIMIT_AUTH_PER_IP: z.coerce.number().int().min(1).default(30),
   RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_HOUR: z.coerce.number().int().min(1).default(50),
   RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: z.coerce.number().int().min(1).default(600),
 
   IDEMPOTENCY_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(1).default(120),
@@ -118,6 +119,8 @@ export type Config = Readonly<{
     windowSeconds: number;
     authPerIp: number;
     authPerAccount: number;
+    /** Failed sign-ins per account and hour from addresses it never signed in from. */
+    accountFailuresPerHour: number;
     tokenGrantsPerClient: number;
   }>;
   idempotency: Readonly<{
@@ -311,6 +314,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
+      accountFailuresPerHour: env.RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_HOUR,
       tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
     },
     idempotency: { abandonedAfterSeconds: env.IDEMPOTENCY_ABANDONED_AFTER_SECONDS },

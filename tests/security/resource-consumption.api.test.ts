@@ -263,6 +263,55 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
     });
   });
 
+  describe('throttling guesses spread over many addresses', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({
+        env: {
+          TRUST_PROXY: 'true',
+          RATE_LIMIT_AUTH_PER_IP: '1000',
+          RATE_LIMIT_AUTH_PER_ACCOUNT: '2',
+          RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_HOUR: '4',
+        },
+      });
+    });
+    afterAll(() => t.close());
+
+    const signIn = (username: string, password: string, address: string) =>
+      request(t.app)
+        .post('/v1/auth/token')
+        .set('X-Forwarded-For', address)
+        .type('form')
+        .send({ grant_type: 'password', username, password });
+
+    it('when guesses for one account come from ever new addresses, then the account-wide budget ends them, while the owner still signs in from an address it used before', async () => {
+      const victim = uniqueEmail('victim');
+      await register(t.app, victim).expect(201);
+      await signIn(victim, PASSWORD, '198.51.100.20').expect(200);
+      const guesses = [];
+      for (const address of ['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.2'])
+        guesses.push(await signIn(victim, `${PASSWORD}-guess`, address));
+
+      const fifthGuess = await signIn(victim, `${PASSWORD}-guess`, '203.0.113.3');
+      const ownerTypo = await signIn(victim, `${PASSWORD}-typo`, '198.51.100.20');
+      const owner = await signIn(victim, PASSWORD, '198.51.100.20');
+      const ownerFromNewAddress = await signIn(victim, PASSWORD, '192.0.2.50');
+
+      guesses.forEach(expectInvalidGrant);
+      expectProblem(fifthGuess, 429, 'too-many-requests');
+      expect(fifthGuess.headers['ratelimit-policy']).toMatch(
+        /"auth-account-token-new-addresses"; q=4; w=3600/,
+      );
+      expect(Number(fifthGuess.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(fifthGuess.headers['retry-after'])).toBeLessThanOrEqual(3600);
+      expectInvalidGrant(ownerTypo);
+      expect(owner.status).toBe(200);
+      // The price of the budget: during an attack, a sign-in from an address never used waits for the window.
+      expectProblem(ownerFromNewAddress, 429, 'too-many-requests');
+      expect(await signIn(uniqueEmail('bystander'), PASSWORD, '203.0.113.3')).toMatchObject({ status: 400 });
+    });
+  });
+
   describe('throttling registration', () => {
     it('when a 4th registration comes from one address, then 429 and no account is created', async () => {
       const t = await createTestApp({
