@@ -102,7 +102,9 @@ export function createAuthRateLimits(deps: {
         `auth-account-${endpoint}-new-addresses`,
         accountFailuresPerHour,
         {
-          skip: async (req) => accountOf(req) === undefined || (await knownAddresses.has(addressKey(req))),
+          // An address that cannot be looked up (Redis away) counts as new: the budget still holds.
+          skip: async (req) =>
+            accountOf(req) === undefined || (await knownAddresses.has(addressKey(req)).catch(() => false)),
           keyGenerator: accountKey(accountOf),
           skipSuccessfulRequests: true,
         },
@@ -111,7 +113,6 @@ export function createAuthRateLimits(deps: {
       return (req, res, next) => {
         if (accountOf(req) !== undefined) {
           res.on('finish', () => {
-            // Not remembering (Redis away) only leaves the address new: the budget applies to it.
             if (res.statusCode < 400) knownAddresses.remember(addressKey(req)).catch(() => undefined);
           });
         }
