@@ -47,7 +47,9 @@ export class IdempotencyRepository {
     key: string,
     requestHash: string,
   ): Promise<FinishedRecord | undefined> {
-    const row = await this.read(this.deps.db, principalId, key);
+    const row = (await this.read(this.deps.db, principalId, key)
+      .where('expires_at', '>', this.deps.db.fn.now())
+      .first()) as IdempotencyRow | undefined;
     const status = row?.response_status;
     return row && status != null ? finished(row, status, principalId, key, requestHash) : undefined;
   }
@@ -103,7 +105,7 @@ export class IdempotencyRepository {
       )
       .returning('key_hash');
     if (inserted.length > 0) return { kind: 'claimed' };
-    const row = await this.read(trx, principalId, key);
+    const row = (await this.read(trx, principalId, key).first()) as IdempotencyRow | undefined;
     // Deleted between the insert and this read: the key is free again.
     if (!row) return this.claim(principalId, key, requestHash, ttlSeconds, trx);
     if (row.response_status !== null)
@@ -139,15 +141,29 @@ export class IdempotencyRepository {
     }
   }
 
-  private async read(
-    executor: Knex | Knex.Transaction,
-    principalId: string,
-    key: string,
-  ): Promise<IdempotencyRow | undefined> {
-    return (await executor('idempotency_keys')
+  /**
+   * Deletes up to `limit` records whose 24 hours are over; returns how many. Rows another sweep holds are
+   * skipped, so instances sweeping at once never wait on each other.
+   */
+  async deleteExpired(limit: number): Promise<number> {
+    const { db } = this.deps;
+    return db('idempotency_keys')
+      .whereIn(
+        ['principal_id', 'key_hash'],
+        db('idempotency_keys')
+          .select('principal_id', 'key_hash')
+          .where('expires_at', '<=', db.fn.now())
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .del();
+  }
+
+  private read(executor: Knex | Knex.Transaction, principalId: string, key: string) {
+    return executor('idempotency_keys')
       .select('request_hash', 'response_status', 'response_salt', 'response_iv', 'response_ciphertext')
-      .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) })
-      .first()) as IdempotencyRow | undefined;
+      .where({ principal_id: principalId, key_hash: hashIdempotencyKey(key) });
   }
 }
 

@@ -178,8 +178,27 @@ describe('IdempotencyRepository', () => {
       .db('idempotency_keys')
       .where(where(principal, 'k6'))
       .update({ expires_at: database.db.raw(`now() - interval '1 second'`) });
+    expect(await idempotency.findFinished(principal, 'k6', 'hash-a')).toBeUndefined();
+    expect(await idempotency.findFinished(principal, 'k6', 'hash-b')).toBeUndefined();
     await completeWrite(principal, 'k6', 'hash-b');
     expect((await record(principal, 'k6')).request_hash).toBe(keyRequestHash(principal, 'k6', 'hash-b'));
+  });
+
+  it('when expired records are swept, then only those go, in batches, and live and unfinished ones stay', async () => {
+    const principal = newId();
+    for (const key of ['old-1', 'old-2', 'old-3', 'live']) await completeWrite(principal, key, 'hash');
+    await insertUnfinished(principal, 'unfinished', 'hash');
+    await database
+      .db('idempotency_keys')
+      .where({ principal_id: principal })
+      .whereIn('key_hash', ['old-1', 'old-2', 'old-3'].map(hashIdempotencyKey))
+      .update({ expires_at: database.db.raw(`now() - interval '1 second'`) });
+
+    const swept = [await idempotency.deleteExpired(2), await idempotency.deleteExpired(2)];
+
+    expect(swept).toEqual([2, 1]);
+    const left = await database.db('idempotency_keys').where({ principal_id: principal }).pluck('key_hash');
+    expect(left.sort()).toEqual(['live', 'unfinished'].map(hashIdempotencyKey).sort());
   });
 
   it("when the previous release's unfinished claim is younger than any request can run, then it is in progress (a mismatch for another request) and not replayed early", async () => {
