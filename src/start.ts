@@ -13,6 +13,8 @@ import { startServer, type RunningServer } from './server';
 import { createWebhookDelivery } from './webhooks/webhook-delivery';
 import { loadWebhookSecretBox } from './webhooks/webhook-secrets';
 import type { DeliveryWorker } from './webhooks/delivery-worker';
+import { IdempotencyRepository } from './repositories/idempotency.repository';
+import { createRecordRetention, type RecordRetention } from './services/record-retention';
 
 /** What start-up has opened so far; a signal at any phase closes exactly that. */
 interface Opened {
@@ -21,6 +23,7 @@ interface Opened {
   running?: RunningServer;
   metricsServer?: RunningMetricsServer;
   deliveryWorker?: DeliveryWorker;
+  retention?: RecordRetention;
 }
 
 function loadConfigOrExit(): Config {
@@ -54,7 +57,7 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     }
     logger.info({ signal }, 'shutdown: draining in-flight requests and webhook deliveries');
     // Attempts under way finish and are recorded; claimed ones not yet started go back to the queue.
-    void Promise.all([opened.running.stop(), opened.deliveryWorker?.stop()])
+    void Promise.all([opened.running.stop(), opened.deliveryWorker?.stop(), opened.retention?.stop()])
       .then(() => Promise.all([opened.database?.close(), opened.redis?.quit(), opened.metricsServer?.stop()]))
       .then(() => tracing?.shutdown())
       .then(() => {
@@ -122,6 +125,14 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     deliveryWorker.start();
     opened.deliveryWorker = deliveryWorker;
   }
+  opened.retention = createRecordRetention({
+    idempotency: new IdempotencyRepository({
+      db: opened.database.db,
+      abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
+    }),
+    logger,
+  });
+  opened.retention.start();
   clearTimeout(startupDeadline);
   logger.info(
     { url: running.url, env: config.env },
