@@ -5,8 +5,13 @@
  * `occurred_at` (the writing transaction's now()) to the receiver reading the request. Prints figures;
  * asserts nothing.
  *
+ * SLOW_S=N adds another partner's endpoint whose receiver answers after N seconds, with SLOW_BACKLOG
+ * events (30) queued for it before the load starts: the figures are then the fast receiver's with a slow
+ * one beside it (compare with a run without SLOW_S).
+ *
  *   npx tsx scripts/webhooks/delivery-latency.ts
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test RATE=100 DURATION_S=30 WORKERS=1 npx tsx scripts/webhooks/delivery-latency.ts
+ *   RATE=10 DURATION_S=3 SLOW_S=9 npx tsx scripts/webhooks/delivery-latency.ts
  *
  * It creates and drops its own database, webhook_latency_<pid>, on DATABASE_URL's server.
  */
@@ -29,6 +34,8 @@ const RATE = Number(process.env.RATE ?? 100);
 const SECONDS = Number(process.env.DURATION_S ?? 30);
 const WORKERS = Number(process.env.WORKERS ?? 1);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
+const SLOW_S = Number(process.env.SLOW_S ?? 0);
+const SLOW_BACKLOG = SLOW_S > 0 ? Number(process.env.SLOW_BACKLOG ?? 30) : 0;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const percentile = (sorted: number[], p: number) =>
@@ -92,8 +99,22 @@ async function main(): Promise<void> {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  const slow = { received: 0, inFlight: 0, maxInFlight: 0 };
+  const slowServer = http.createServer((req, res) => {
+    req.resume();
+    slow.received += 1;
+    slow.maxInFlight = Math.max(slow.maxInFlight, (slow.inFlight += 1));
+    setTimeout(() => {
+      slow.inFlight -= 1;
+      res.writeHead(204).end();
+    }, SLOW_S * 1000);
+  });
+  const listen = async (s: http.Server) => {
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}/hooks`;
+  };
+  const target = await listen(server);
+  const slowTarget = await listen(slowServer);
 
   const workers = workerPools.map((pool) =>
     createDeliveryWorker({
@@ -108,14 +129,17 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     const [owner] = await db('users').insert({ name: 'Latency' }).returning<Array<{ id: string }>>('id');
-    const [endpoint] = await db('webhook_endpoints')
-      .insert({
-        owner_user_id: owner!.id,
-        url: target,
-        event_types: ['item.updated'],
-        secret_sealed: Buffer.from(`whsec_${randomBytes(24).toString('base64')}`),
-      })
+    const [endpoint, slowEndpoint] = await db('webhook_endpoints')
+      .insert(
+        [target, slowTarget].map((url) => ({
+          owner_user_id: owner!.id,
+          url,
+          event_types: ['item.updated'],
+          secret_sealed: Buffer.from(`whsec_${randomBytes(24).toString('base64')}`),
+        })),
+      )
       .returning<Array<{ id: string }>>('id');
+    for (let i = 0; i < SLOW_BACKLOG; i += 1) await enqueue(db, slowEndpoint!.id);
     for (const worker of workers) worker.start();
 
     const total = RATE * SECONDS;
@@ -134,7 +158,7 @@ async function main(): Promise<void> {
       if (i % RATE === 0) load.push(loadavg()[0]!);
     }
     const enqueuedIn = (Date.now() - started) / 1000;
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 30_000 + (SLOW_S * 1000 * SLOW_BACKLOG) / CONCURRENCY;
     while (received.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     load.push(loadavg()[0]!);
 
@@ -144,16 +168,23 @@ async function main(): Promise<void> {
       `events: ${total} at ${RATE}/s (enqueued in ${enqueuedIn.toFixed(1)} s), workers: ${WORKERS} x concurrency ${CONCURRENCY}`,
     );
     out(`received: ${received.size}, duplicates: ${duplicates}`);
+    if (SLOW_S > 0)
+      out(
+        `slow endpoint (answers after ${SLOW_S} s, ${SLOW_BACKLOG} queued first): ${slow.received} received, ` +
+          `at most ${slow.maxInFlight} at once`,
+      );
     out(
-      `occurred_at -> receipt ms: p50 ${percentile(latencies, 50)}, p90 ${percentile(latencies, 90)}, ` +
+      `fast receiver, occurred_at -> receipt ms: p50 ${percentile(latencies, 50)}, p90 ${percentile(latencies, 90)}, ` +
         `p99 ${percentile(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
     );
     out(`enqueue transaction ms: p50 ${percentile(enqueueSorted, 50)}, p99 ${percentile(enqueueSorted, 99)}`);
     out(`load average (1 min) during the run: ${load.map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of [server, slowServer]) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
     await Promise.all(pools.map((pool) => pool.destroy()));
     await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
     await admin.destroy();

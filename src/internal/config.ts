@@ -73,6 +73,7 @@ const envSchema = z.object({
   WEBHOOK_WORKER: booleanFromEnv.default(true),
   WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   WEBHOOK_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   WEBHOOK_RETRY_PERIOD_SECONDS: z.coerce.number().int().min(60).default(259_200),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(432_000),
 
@@ -145,6 +146,8 @@ export interface WebhooksConfig {
   worker: boolean;
   pollIntervalMs: number;
   deliveryTimeoutMs: number;
+  /** Attempts in flight to one endpoint across every instance, so a slow receiver cannot hold every slot. */
+  endpointConcurrency: number;
   retryPeriodSeconds: number;
   disableAfterSeconds: number;
 }
@@ -324,6 +327,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       worker: env.WEBHOOK_WORKER,
       pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
       deliveryTimeoutMs: env.WEBHOOK_DELIVERY_TIMEOUT_MS,
+      endpointConcurrency: env.WEBHOOK_ENDPOINT_CONCURRENCY,
       retryPeriodSeconds: env.WEBHOOK_RETRY_PERIOD_SECONDS,
       disableAfterSeconds: env.WEBHOOK_DISABLE_AFTER_SECONDS,
     },

@@ -54,6 +54,9 @@ interface ClaimedRow {
 /** Svix's and Stripe's figure: days of nothing but failures before an endpoint is switched off. */
 export const DEFAULT_DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
 
+/** Attempts in flight to one endpoint, across every worker and instance. */
+export const DEFAULT_ENDPOINT_CONCURRENCY = 2;
+
 /**
  * The outbound queue: workers claim due deliveries with a lease, attempt them outside any transaction and
  * record the outcome. Every time-dependent statement takes `now` from the caller's clock (never SQL now()),
@@ -62,9 +65,13 @@ export const DEFAULT_DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
  */
 export class WebhookDeliveriesRepository {
   private readonly disableAfterMs: number;
+  private readonly endpointConcurrency: number;
 
-  constructor(private readonly deps: { db: Database; disableAfterMs?: number }) {
+  constructor(
+    private readonly deps: { db: Database; disableAfterMs?: number; endpointConcurrency?: number },
+  ) {
     this.disableAfterMs = deps.disableAfterMs ?? DEFAULT_DISABLE_AFTER_MS;
+    this.endpointConcurrency = deps.endpointConcurrency ?? DEFAULT_ENDPOINT_CONCURRENCY;
   }
 
   /**
@@ -73,9 +80,21 @@ export class WebhookDeliveriesRepository {
    * waited for, and a row whose lease that worker already committed is re-checked after the lock (READ
    * COMMITTED re-evaluates the WHERE on the latest version) and dropped because its lease is now live.
    *
+   * Fair across endpoints, so that a receiver answering at the sender's timeout cannot hold every slot:
+   * an endpoint has at most `endpointConcurrency` deliveries leased, counted from the live leases in the
+   * table (every worker's and instance's), and a claim takes each endpoint's earliest due delivery, then
+   * each one's second, and so on (rank, then `next_attempt_at`). The bound is soft: two claims that run at
+   * once can each read the same lease count. Usually they then pick the same candidates, and the second
+   * skips the rows the first has locked (or drops them on the re-check once it has leased them); but when
+   * their candidates differ (different clocks, or a lease that expired between their `now`s), each can take
+   * up to the bound. So an endpoint has at most `endpointConcurrency` times the number of claims racing,
+   * never more, and the next claim sees every committed lease. The statement costs a probe per enabled
+   * endpoint, not a walk of the backlog: a disabled endpoint's deliveries are never read.
+   *
    * Order per endpoint and resource: a delivery is due only when no earlier pending delivery (smaller
    * `event_sequence`) exists for the same endpoint and resource, so one batch takes at most the oldest of
-   * them and the next waits until it succeeded or was given up. The subquery reads this statement's
+   * them and the next waits until it succeeded or was given up. Such a delivery is filtered before the
+   * endpoint's share is cut, so it does not use up the bound. The subquery reads this statement's
    * snapshot, which errs only the safe way (an earlier delivery completed meanwhile still counts as pending,
    * and the later one is taken by the next poll). It relies on sequences being taken in commit order for
    * one resource, which holds because a change locks the resource's row before it writes its event.
@@ -83,23 +102,52 @@ export class WebhookDeliveriesRepository {
   async claimDue(now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const at = now.toISOString();
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+    const cap = this.endpointConcurrency;
     const { rows } = await this.deps.db.raw<{ rows: ClaimedRow[] }>(
-      `WITH due AS (
+      // Window functions and FOR UPDATE cannot share a SELECT: ranking and locking are separate steps. The
+      // plan is steered twice. Each endpoint's share is cut by a constant LIMIT, then by its leases: a LIMIT
+      // computed from the row leaves the planner guessing a tenth of the backlog, and it then hashes the whole
+      // table to lock ten rows. OFFSET 0 keeps the ordering check a probe of the resource_order index per
+      // row: as an anti-join the planner may materialise the endpoint's whole queue once per row instead.
+      `WITH leased AS (
+         SELECT endpoint_id, count(*) AS n
+           FROM webhook_deliveries
+          WHERE status = 'pending' AND lease_expires_at > ?::timestamptz
+          GROUP BY endpoint_id
+       ),
+       candidates AS (
+         SELECT c.id, c.next_attempt_at, c.event_sequence, c.rank
+           FROM webhook_endpoints e
+           LEFT JOIN leased ON leased.endpoint_id = e.id
+          CROSS JOIN LATERAL (
+                SELECT d.id, d.next_attempt_at, d.event_sequence,
+                       row_number() OVER (ORDER BY d.next_attempt_at, d.event_sequence) AS rank
+                  FROM webhook_deliveries d
+                 WHERE COALESCE(leased.n, 0) < ?::int
+                   AND d.endpoint_id = e.id
+                   AND d.status = 'pending'
+                   AND d.next_attempt_at <= ?::timestamptz
+                   AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?::timestamptz)
+                   AND NOT EXISTS (
+                         SELECT 1
+                           FROM webhook_deliveries earlier
+                          WHERE earlier.endpoint_id = d.endpoint_id
+                            AND earlier.resource_id = d.resource_id
+                            AND earlier.status = 'pending'
+                            AND earlier.event_sequence < d.event_sequence
+                         OFFSET 0)
+                 ORDER BY d.next_attempt_at, d.event_sequence
+                 LIMIT ?::int) c
+          WHERE e.status = 'enabled'
+            AND c.rank <= ?::int - COALESCE(leased.n, 0)
+       ),
+       due AS (
          SELECT d.id
            FROM webhook_deliveries d
-           JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           JOIN candidates c ON c.id = d.id
           WHERE d.status = 'pending'
-            AND d.next_attempt_at <= ?::timestamptz
             AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?::timestamptz)
-            AND e.status = 'enabled'
-            AND NOT EXISTS (
-                  SELECT 1
-                    FROM webhook_deliveries earlier
-                   WHERE earlier.endpoint_id = d.endpoint_id
-                     AND earlier.resource_id = d.resource_id
-                     AND earlier.status = 'pending'
-                     AND earlier.event_sequence < d.event_sequence)
-          ORDER BY d.next_attempt_at, d.event_sequence
+          ORDER BY c.rank, c.next_attempt_at, c.event_sequence
           LIMIT ?
             FOR UPDATE OF d SKIP LOCKED
        )
@@ -112,7 +160,7 @@ export class WebhookDeliveriesRepository {
                  CASE WHEN e.previous_secret_expires_at > ?::timestamptz THEN e.previous_secret_sealed END
                    AS previous_secret_sealed,
                  e.failing_since`,
-      [at, at, limit, leaseUntil, at],
+      [at, cap, at, at, cap, cap, at, limit, leaseUntil, at],
     );
     return rows.map(toClaimedDelivery);
   }

@@ -54,10 +54,11 @@ export interface DeliveryWorker {
 }
 
 /**
- * Delivers what the outbox holds. A pipeline rather than batch-by-batch: whenever attempts end and slots
- * free up it claims again, so one slow receiver (up to the sender's timeout) does not hold back deliveries
- * to the others. Claims happen on a timer (unref'd, so it never keeps the process alive), on a nudge,
- * and at once after a claim that filled every free slot (more may be due).
+ * Delivers what the outbox holds. A pipeline rather than batch-by-batch: whenever an attempt ends it claims
+ * again, and the claim leases at most the repository's bound per endpoint, so one slow receiver (up to the
+ * sender's timeout) holds that many slots and the others keep flowing through the rest. Claims happen on a
+ * timer (unref'd, so it never keeps the process alive), on a nudge, after each finished attempt, and at
+ * once after a claim that filled every free slot (more may be due).
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const clock = deps.clock ?? (() => new Date());
@@ -90,7 +91,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return claimed.map((delivery) => {
       const attempt = deliver(delivery).finally(() => {
         inFlight.delete(attempt);
-        if (moreDue) nudge();
+        // A slot is free, and so is a place under the endpoint's bound: a claim cut short by the bound
+        // (fewer than the free slots) does not say whether more are due, so look rather than wait for the
+        // poll. One look per finished attempt at most, coalesced, so an empty queue is not polled in a loop.
+        nudge();
       });
       inFlight.add(attempt);
       return attempt;

@@ -47,6 +47,7 @@ export function createWebhookDelivery(deps: {
   const repository = new WebhookDeliveriesRepository({
     db,
     disableAfterMs: config.disableAfterSeconds * 1000,
+    endpointConcurrency: config.endpointConcurrency,
   });
   return createDeliveryWorker({
     repository: deliveryQueue(db, repository),

@@ -36,11 +36,17 @@ const silent = pino({ level: 'silent' });
 describe('the webhook delivery worker', () => {
   let handle: DatabaseHandle;
   const endpoints: string[] = [];
+  /**
+   * Run after the test even when it times out, as a finally is not: a receiver left holding its answers
+   * keeps jest from exiting.
+   */
+  const cleanups: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
     handle = await createTestDatabase();
   });
   afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     // The tests share the database: what one leaves pending must not reach the next one's worker.
     await retireEndpoints(handle.db, endpoints.splice(0));
   });
@@ -179,6 +185,70 @@ describe('the webhook delivery worker', () => {
       await other.close();
       await receiver.close();
     }
+  });
+
+  it('when one receiver holds its answers, then another endpoint gets all its events meanwhile and the slow one never has more than the bound in flight', async () => {
+    const bound = 2;
+    const release = deferred();
+    const overBound = deferred();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slow = await startReceiver((res) => {
+      maxInFlight = Math.max(maxInFlight, (inFlight += 1));
+      if (inFlight > bound) overBound.resolve();
+      res.on('close', () => (inFlight -= 1));
+      void release.promise.then(() => res.writeHead(204).end());
+    });
+    const fast = await startReceiver();
+    const subject = worker({
+      repository: deliveryQueue(
+        handle.db,
+        new WebhookDeliveriesRepository({ db: handle.db, endpointConcurrency: bound }),
+      ),
+      // Neither the sender's timeout nor the lease may end a held attempt while the test runs.
+      send: createWebhookSender({ policy: { allowLoopbackHttp: true }, timeoutMs: HOUR }),
+      leaseMs: 2 * HOUR,
+      concurrency: 10,
+      // Only finished attempts and nudges move it: a poll would hide a pipeline that waits for its timer.
+      pollIntervalMs: HOUR,
+    });
+    cleanups.push(
+      () => slow.close(),
+      () => fast.close(),
+      () => {
+        release.resolve();
+        return subject.stop();
+      },
+    );
+    const [slowTarget, fastTarget] = [await endpoint(slow.url), await endpoint(fast.url)];
+    // The slow partner's backlog was queued first: by next_attempt_at alone it would take every slot.
+    const slowEvents: EventFixture[] = [];
+    const fastEvents: EventFixture[] = [];
+    for (let i = 0; i < 30; i += 1)
+      slowEvents.push(await insertEvent(handle.db, [slowTarget.id], { at: new Date(Date.now() - 2000) }));
+    for (let i = 0; i < 30; i += 1)
+      fastEvents.push(await insertEvent(handle.db, [fastTarget.id], { at: new Date(Date.now() - 1000) }));
+
+    subject.start();
+    await Promise.race([Promise.all([fast.untilReceived(30), slow.untilReceived(bound)]), overBound.promise]);
+    const slowMeanwhile = { received: slow.received.length, held: inFlight };
+    release.resolve();
+    await Promise.race([slow.untilReceived(30), overBound.promise]);
+    await subject.stop();
+
+    const eventIds = (hits: typeof fast.received) =>
+      hits.map((hit) => (JSON.parse(hit.body) as { id: string }).id).sort();
+    expect(maxInFlight).toBeLessThanOrEqual(bound);
+    expect(eventIds(fast.received)).toEqual(fastEvents.map((e) => e.eventId).sort());
+    expect(slowMeanwhile).toEqual({ received: bound, held: bound });
+    // Its first ones were its oldest, and the rest followed as they were answered, with no poll.
+    expect(eventIds(slow.received.slice(0, bound))).toEqual(
+      slowEvents
+        .slice(0, bound)
+        .map((e) => e.eventId)
+        .sort(),
+    );
+    expect(eventIds(slow.received)).toEqual(slowEvents.map((e) => e.eventId).sort());
   });
 
   it('when a worker died mid-attempt, then its delivery is sent again once the lease has expired', async () => {

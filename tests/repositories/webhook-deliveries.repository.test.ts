@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
 import type { Knex } from 'knex';
 import { withUnitOfWork } from '../../src/infrastructure/unit-of-work';
@@ -327,6 +328,77 @@ describe('the webhook deliveries repository', () => {
     });
   });
 
+  it('when two endpoints have due deliveries, then a claim takes them in turns, at most the bound of each', async () => {
+    const at = new Date('2031-11-01T00:00:00Z');
+    const bounded = new WebhookDeliveriesRepository({ db: handle.db, endpointConcurrency: 3 });
+    const [older, newer] = [await endpoint(), await endpoint()];
+    const olderIds: string[] = [];
+    const newerIds: string[] = [];
+    // The older endpoint's backlog is due first: by next_attempt_at alone it would fill the claim.
+    for (let i = 0; i < 5; i += 1) {
+      olderIds.push(...(await insertEvent(handle.db, [older.id], { at: after(at, i) })).deliveryIds);
+      newerIds.push(...(await insertEvent(handle.db, [newer.id], { at: after(at, 1000 + i) })).deliveryIds);
+    }
+    const claimedIds = async (limit: number, now = after(at, 2000)) =>
+      (await bounded.claimDue(now, limit, LEASE)).map((d) => d.id).sort();
+
+    const first = await claimedIds(4);
+    const second = await claimedIds(10);
+    const atBound = await claimedIds(10);
+
+    // Each endpoint's earliest, then each one's next: not the older endpoint's first four.
+    expect(first).toEqual([olderIds[0], olderIds[1], newerIds[0], newerIds[1]].sort());
+    // Two leased of each count toward the bound of three: one more each, then none.
+    expect(second).toEqual([olderIds[2], newerIds[2]].sort());
+    expect(atBound).toEqual([]);
+  });
+
+  it('when leases run out, then they no longer count toward the bound, and leases of another instance do', async () => {
+    const at = new Date('2031-11-15T00:00:00Z');
+    const other = await secondPool(handle.db);
+    try {
+      const [mine, theirs] = [handle.db, other.db].map(
+        (db) => new WebhookDeliveriesRepository({ db, endpointConcurrency: 2 }),
+      );
+      const { id } = await endpoint();
+      const deliveryIds: string[] = [];
+      for (let i = 0; i < 4; i += 1)
+        deliveryIds.push(...(await insertEvent(handle.db, [id], { at: after(at, i) })).deliveryIds);
+
+      const byOther = await theirs!.claimDue(at, 1, LEASE);
+      const whileLeased = await mine!.claimDue(after(at, 10), 10, LEASE);
+      const atBound = await mine!.claimDue(after(at, 10), 10, LEASE);
+      // Past the first lease, not the second: one place under the bound again.
+      const oneExpired = await mine!.claimDue(after(at, LEASE), 10, LEASE);
+      const allExpired = await mine!.claimDue(after(at, 3 * LEASE), 10, LEASE);
+
+      expect(byOther.map((d) => d.id)).toEqual([deliveryIds[0]]);
+      expect(whileLeased.map((d) => d.id)).toEqual([deliveryIds[1]]);
+      expect(atBound).toEqual([]);
+      expect(oneExpired.map((d) => d.id)).toEqual([deliveryIds[0]]);
+      expect(allExpired.map((d) => d.id).sort()).toEqual([deliveryIds[0], deliveryIds[1]].sort());
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("when an endpoint's earliest deliveries wait behind their resource's, then its bound goes to ones that can be sent", async () => {
+    const at = new Date('2031-11-20T00:00:00Z');
+    const bounded = new WebhookDeliveriesRepository({ db: handle.db, endpointConcurrency: 2 });
+    const { id } = await endpoint();
+    const resourceId = randomUUID();
+    const [head, behind] = [
+      await insertEvent(handle.db, [id], { resourceId, at }),
+      await insertEvent(handle.db, [id], { resourceId, at }),
+    ];
+    const other = await insertEvent(handle.db, [id], { at: after(at, 1000) });
+
+    const claimed = await bounded.claimDue(after(at, 1000), 10, LEASE);
+
+    expect(claimed.map((d) => d.id).sort()).toEqual([head.deliveryIds[0], other.deliveryIds[0]].sort());
+    expect(claimed.map((d) => d.id)).not.toContain(behind.deliveryIds[0]);
+  });
+
   it('when two instances claim at the same moment, then no delivery is claimed by both (SKIP LOCKED)', async () => {
     const at = new Date('2031-10-01T00:00:00Z');
     const { id } = await endpoint();
@@ -334,7 +406,10 @@ describe('the webhook deliveries repository', () => {
     for (let i = 0; i < 200; i += 1) events.push(await insertEvent(handle.db, [id], { at }));
     const other = await secondPool(handle.db);
     try {
-      const instances = [repository, new WebhookDeliveriesRepository({ db: other.db })];
+      // One endpoint with no bound in the way: the rows themselves are what the instances compete for.
+      const instances = [handle.db, other.db].map(
+        (db) => new WebhookDeliveriesRepository({ db, endpointConcurrency: events.length }),
+      );
       const claimedBy = instances.map(() => [] as string[]);
       await Promise.all(
         instances.map(async (instance, index) => {
