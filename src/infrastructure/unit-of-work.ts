@@ -119,7 +119,13 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
       onOpen.push(work);
     },
     async commit() {
-      await (await take())?.commit();
+      const trx = await take();
+      if (trx) {
+        await trx.commit();
+        // knex resolves commit() whether or not the COMMIT succeeded (a deferred constraint, a lost
+        // connection); the transaction's own promise says which.
+        await trx.executionPromise;
+      }
       for (const work of afterCommit.splice(0)) work();
       await runAfterEnd();
     },
