@@ -1,12 +1,20 @@
 import type { Knex } from 'knex';
+import request from 'supertest';
+import type { OperationHandler } from '../../src/dependencies/handler-map';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { runWithDeadline, runWithoutDeadline } from '../../src/infrastructure/deadline-client';
 import { createUnitOfWork } from '../../src/infrastructure/unit-of-work';
+import { ItemsRepository } from '../../src/repositories/items.repository';
 import { DeadlineExceededError, deadlineIn, type Deadline } from '../../src/utils/deadline';
+import { expectProblem } from '../support/contract';
+import { createUser, type TestUser } from '../support/identity';
+import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
+import { startReceiver } from '../support/webhook-fixtures';
 
 const onServer = process.env.DATABASE_URL ? it : it.skip;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 // Generous for a busy machine; only ever compared with waits that would otherwise last 5 s or more.
 const SLACK_MS = 10_000;
 
@@ -119,3 +127,80 @@ function milliseconds(setting: string): number {
   if (!match) throw new Error(`not a timeout: ${setting}`);
   return Number(match[1]) * { ms: 1, s: 1000, min: 60_000 }[match[2] as 'ms' | 's' | 'min'];
 }
+
+describe('request deadline: through the API', () => {
+  const DEADLINE_MS = 3000;
+  let t: TestApp;
+  let owner: TestUser;
+  // createItem writes, then takes longer than the deadline before answering.
+  const writeThenDawdle: OperationHandler<'createItem'> = async (req, context) => {
+    const { actor } = context.writeContext();
+    const item = await context.unit.transaction((trx) =>
+      new ItemsRepository({ db: t.database.db }).create(
+        { userId: actor.id },
+        { name: req.body.name, description: null, status: 'draft', tags: [], metadata: {} },
+        trx,
+      ),
+    );
+    await sleep(DEADLINE_MS + 100);
+    return { status: 201, body: item };
+  };
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: { REQUEST_DEADLINE_MS: String(DEADLINE_MS) },
+      handlerOverrides: { createItem: writeThenDawdle },
+    });
+    owner = await createUser(t);
+  });
+  afterAll(() => t.close());
+
+  it('when a write outlives the deadline, then 503 with Retry-After, and its transaction was rolled back, not committed', async () => {
+    const res = await request(t.app)
+      .post('/v1/items')
+      .set(bearer(owner.accessToken))
+      .send({ name: 'dawdled' });
+    expectProblem(res, 503, 'service-unavailable');
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(await t.database.db('items').where({ name: 'dawdled' })).toEqual([]);
+  });
+});
+
+describe('request deadline: work a request only starts', () => {
+  const DEADLINE_MS = 2000;
+  let t: TestApp;
+  let owner: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: {
+        REQUEST_DEADLINE_MS: String(DEADLINE_MS),
+        WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',
+        WEBHOOK_POLL_INTERVAL_MS: '50',
+      },
+      webhookDelivery: true,
+    });
+    owner = await createUser(t);
+  });
+  afterAll(() => t.close());
+
+  it("when a write wakes the webhook worker, then the worker's claims do not run under that request's deadline", async () => {
+    const receiver = await startReceiver();
+    try {
+      await request(t.app)
+        .post('/v1/webhook-endpoints')
+        .set(bearer(owner.accessToken))
+        .send({ url: receiver.url, event_types: ['item.created'] })
+        .expect(201);
+      await request(t.app)
+        .post('/v1/items')
+        .set(bearer(owner.accessToken))
+        .send({ name: 'announced' })
+        .expect(201);
+      await receiver.untilReceived(1);
+      // Many polls after the waking request's deadline: each must still claim.
+      await sleep(DEADLINE_MS + 500);
+      expect(t.logs.filter((line) => line.msg === 'webhook deliveries could not be claimed')).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});

@@ -3,7 +3,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /**
  * A loopback TCP proxy a test can break: `blackHole()` drops every byte in both directions while keeping
- * the connections open (a network that silently loses packets), `slow(ms)` holds every byte for `ms` in
+ * the connections open (a network that silently loses packets: one side closing is not heard by the other
+ * until `heal()`), `slow(ms)` holds every byte for `ms` in
  * each direction (a round trip of twice that, in order), `refuse()` resets every connection and each new
  * one (a database that is down), `heal()` forwards again (bytes already held still arrive, in order).
  */
@@ -22,6 +23,8 @@ type Mode =
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: Mode = { kind: 'forward' };
   const pairs = new Set<[Socket, Socket]>();
+  // Pairs one side of which closed in a black hole: the other side learns of it when the network is back.
+  const severed = new Set<[Socket, Socket]>();
   const timers = new Set<NodeJS.Timeout>();
 
   /** Forwards `from` to `to` as the mode says; a byte held back leaves after those before it. */
@@ -67,6 +70,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     forward(client, upstream);
     forward(upstream, client);
     const end = () => {
+      if (mode.kind === 'black-hole') {
+        severed.add(pair);
+        return;
+      }
       pairs.delete(pair);
       client.destroy();
       upstream.destroy();
@@ -93,6 +100,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     heal: () => {
       mode = { kind: 'forward' };
+      for (const pair of severed) {
+        pairs.delete(pair);
+        for (const socket of pair) socket.destroy();
+      }
+      severed.clear();
     },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
