@@ -1,6 +1,6 @@
 /**
- * How long a request takes to be answered when the database breaks, with the configuration's defaults (or
- * whatever the environment sets): the real app behind a fault-injecting TCP proxy on a PostgreSQL server.
+ * How long a request takes to be answered when the database breaks, with the configuration's defaults (unless
+ * the environment sets otherwise): the real app behind a fault-injecting TCP proxy on a PostgreSQL server.
  * For each fault (packets vanish, a 2 s round trip, connections refused) it times a read, a write and a
  * write already waiting on a row lock when the fault begins, checks that every write answered 503 left
  * nothing behind, and times the recovery after the fault ends; then a lock held longer than any request
@@ -34,9 +34,10 @@ async function main(serverUrl: string): Promise<void> {
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
 
-  // Production's defaults for everything that bounds time; only what production refuses to start without is set.
+  // Production's defaults for everything that bounds time, unless the environment sets them (REQUEST_DEADLINE_MS,
+  // DB_*); besides the database, only what production refuses to start without.
   const config = loadConfig({
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DB_'))),
+    ...process.env,
     NODE_ENV: 'production',
     DATABASE_URL: viaProxy.toString(),
     PUBLIC_BASE_URL: 'http://api.test',
@@ -154,7 +155,7 @@ async function main(serverUrl: string): Promise<void> {
   const lockWait = await timed(() => rename(held, 'held-renamed'));
   await lock.release();
   rows.push(
-    `| row lock held until the write gives up | | ${lockWait.status} in ${seconds(lockWait.ms)} | | | |`,
+    `| row lock held until the write gives up | | | ${lockWait.status} in ${seconds(lockWait.ms)} | | | |`,
   );
 
   process.stdout.write(
