@@ -2283,7 +2283,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency such as the database is unavailable; retry after the number of seconds in `Retry-After`. */
+        /** @description A dependency such as the database is unavailable, or did not answer within the request's time limit; retry after the number of seconds in `Retry-After`. */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];

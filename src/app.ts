@@ -46,6 +46,7 @@ import type { SecretBox } from './webhooks/secret-box';
 import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createErrorHandler } from './dependencies/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './dependencies/request-id';
+import { requestDeadline } from './dependencies/request-deadline';
 
 export interface AppDependencies {
   config: Config;
@@ -231,6 +232,8 @@ export function createApp(deps: AppDependencies): Express {
     }),
   );
   app.use(express.urlencoded({ limit: config.http.jsonBodyLimit, extended: false }));
+  // From here on (authentication, the handler, its unit of work) the database is bounded by the deadline.
+  app.use(requestDeadline({ db, deadlineMs: config.http.requestDeadlineMs }));
   const head = createHeadSupport();
   app.use(refuseMalformedPath, canonicalizeQuery, head.validateAsGet);
   app.use(

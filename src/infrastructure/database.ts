@@ -7,6 +7,7 @@ import { types as pgTypes } from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../internal/config';
 import { lockDataDir } from './data-dir-lock';
+import { withDeadlines } from './deadline-client';
 import { createPgliteKnexClient } from './pglite-client';
 import { createPreparingPgClient } from './prepared-statements';
 
@@ -71,11 +72,14 @@ export function createPgKnex(
   >,
 ): Database {
   return knex({
-    client: createPreparingPgClient() as unknown as typeof Knex.Client,
+    // Bounded by the deadline of the request each statement runs for (deadline-client.ts).
+    client: withDeadlines(createPreparingPgClient(), 'server') as unknown as typeof Knex.Client,
     connection: {
       connectionString: config.url,
+      // Every statement's server-side bound; a request's transaction sets a shorter one from its deadline.
       statement_timeout: config.statementTimeoutMs,
-      // statement_timeout needs a server that answers; these also hold when packets vanish.
+      // statement_timeout needs a server that answers; these also hold when packets vanish. Within a
+      // request, a statement waits at most until the request's deadline when that comes sooner.
       query_timeout: config.queryTimeoutMs,
       connectionTimeoutMillis: config.connectTimeoutMs,
       keepAlive: true,
@@ -86,7 +90,8 @@ export function createPgKnex(
       min: config.poolMin,
       max: config.poolMax,
       // A connection whose query timed out on the client still has that query on the wire (and, after a
-      // network fault, a desynchronised stream); knex would hand it out again, so the pool drops it.
+      // network fault, a desynchronised stream); knex would hand it out again, so the pool drops it (the
+      // deadline client closes it at once as well).
       validate: (connection: { readyForQuery?: boolean }) => connection.readyForQuery === true,
     },
     acquireConnectionTimeout: config.acquireTimeoutMs,
@@ -117,7 +122,7 @@ export async function createPglite(options: { dataDir?: string; loadDataDir?: Bl
 
 export function wrapPglite(pglite: PGlite, acquireTimeoutMs = 5000): DatabaseHandle {
   const db = knex({
-    client: createPgliteKnexClient(pglite) as unknown as typeof Knex.Client,
+    client: withDeadlines(createPgliteKnexClient(pglite), 'embedded') as unknown as typeof Knex.Client,
     // PGlite has the one database; naming it lets query spans say `select postgres.items` like on a server.
     connection: { database: 'postgres' },
     pool: { min: 0, max: 1 },

@@ -5,13 +5,21 @@ export interface KnexQueryObject {
   sql?: string;
   bindings?: unknown[];
   method?: string;
-  options?: { name?: string };
+  options?: { name?: string; query_timeout?: number };
   response?: unknown;
 }
 
-/** The part of knex's PostgreSQL client that the embedded-PGlite and prepared-statement clients override. */
+/**
+ * The part of knex's PostgreSQL client that the embedded-PGlite, prepared-statement and deadline clients
+ * override or call.
+ */
 export interface KnexPostgresClient {
   _query(connection: unknown, obj: KnexQueryObject): Promise<unknown>;
+  /** A connection from the pool, waiting at most `acquireConnectionTimeout`. */
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+  /** The driver's connection options (node-postgres's, for a server). */
+  connectionSettings?: { query_timeout?: number; statement_timeout?: number };
 }
 
 // knex exposes its PostgreSQL client only as an untyped internal module.

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../models/principal';
 import type { Database } from './database';
+import { runWithoutDeadline } from './deadline-client';
 
 /**
  * The one transaction of a write. A service runs its statements through `transaction`; the caller decides
@@ -18,6 +19,7 @@ export interface UnitOfWork {
   /**
    * Runs `work` in a transaction of its own once the request's has ended, committed or rolled back: for
    * what a refusal must leave behind (a reused refresh token ends its session although the request fails).
+   * It runs even when the request's deadline has passed, bounded by the DB_* timeouts alone.
    */
   afterEnd(work: (trx: Knex.Transaction) => Promise<void>): void;
   /**
@@ -89,7 +91,8 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
     await (await take())?.rollback();
   };
   const runAfterEnd = async (): Promise<void> => {
-    for (const work of afterEnd.splice(0)) await db.transaction(work);
+    // Even past the request's deadline: a refusal that came late must still leave its record.
+    for (const work of afterEnd.splice(0)) await runWithoutDeadline(db, () => db.transaction(work));
   };
 
   return {
@@ -119,7 +122,13 @@ export function createUnitOfWork(db: Database): OwnedUnitOfWork {
       onOpen.push(work);
     },
     async commit() {
-      await (await take())?.commit();
+      const trx = await take();
+      if (trx) {
+        await trx.commit();
+        // knex resolves commit() whether or not the COMMIT succeeded (a deferred constraint, a lost
+        // connection, a commit refused past the request's deadline); the transaction's own promise says.
+        await trx.executionPromise;
+      }
       for (const work of afterCommit.splice(0)) work();
       await runAfterEnd();
     },

@@ -23,10 +23,11 @@ const envSchema = z.object({
   PGLITE_DATA_DIR: z.string().default('.data/pglite'),
   DB_POOL_MIN: z.coerce.number().int().min(0).default(0),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
-  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  // Unset, these follow REQUEST_DEADLINE_MS (see loadConfig).
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).optional(),
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).optional(),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
-  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(6000),
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).optional(),
   DB_MIGRATE_ON_START: booleanFromEnv.optional(),
 
   JSON_BODY_LIMIT: z
@@ -77,6 +78,8 @@ const envSchema = z.object({
   WEBHOOK_RETRY_PERIOD_SECONDS: z.coerce.number().int().min(60).default(259_200),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(432_000),
 
+  // At most 10 minutes: Node's timers hold 24.8 days, and no request should come near either.
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
@@ -104,6 +107,11 @@ export type Config = Readonly<{
     jsonBodyLimit: string;
     corsOrigins: readonly string[];
     validateResponses: boolean;
+    /**
+     * How long a request may take once it has been read: every wait for a pooled connection and every
+     * statement it runs ends by then (src/infrastructure/deadline-client.ts), answered with a 503.
+     */
+    requestDeadlineMs: number;
     requestTimeoutMs: number;
     headersTimeoutMs: number;
     keepAliveTimeoutMs: number;
@@ -219,29 +227,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parsed.data;
   const isDevelopment = env.NODE_ENV === 'development';
   const migrateOnStart = env.DB_MIGRATE_ON_START ?? env.NODE_ENV !== 'production';
+  // No statement or wait for a connection is worth more time than a request has; the client waits a
+  // second longer than the server, so the server's own timeout (an answer) comes first.
+  const statementTimeoutMs = env.DB_STATEMENT_TIMEOUT_MS ?? env.REQUEST_DEADLINE_MS;
+  const acquireTimeoutMs = env.DB_ACQUIRE_TIMEOUT_MS ?? env.REQUEST_DEADLINE_MS;
+  const queryTimeoutMs = env.DB_QUERY_TIMEOUT_MS ?? statementTimeoutMs + 1000;
   const database: DatabaseConfig = env.DATABASE_URL
     ? {
         driver: 'pg',
         url: env.DATABASE_URL,
         poolMin: env.DB_POOL_MIN,
         poolMax: env.DB_POOL_MAX,
-        statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-        acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+        statementTimeoutMs,
+        acquireTimeoutMs,
         connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
-        queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+        queryTimeoutMs,
         migrateOnStart,
       }
     : {
         driver: 'pglite',
         dataDir: env.PGLITE_DATA_DIR,
-        statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-        acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+        statementTimeoutMs,
+        acquireTimeoutMs,
         migrateOnStart,
       };
   const problems: string[] = [];
-  if (env.DB_QUERY_TIMEOUT_MS <= env.DB_STATEMENT_TIMEOUT_MS) {
+  if (queryTimeoutMs <= statementTimeoutMs) {
     problems.push(
-      'DB_QUERY_TIMEOUT_MS: must exceed DB_STATEMENT_TIMEOUT_MS (the server cancels a slow statement first)',
+      `DB_QUERY_TIMEOUT_MS: must exceed DB_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}${
+        env.DB_STATEMENT_TIMEOUT_MS === undefined ? ', from REQUEST_DEADLINE_MS' : ''
+      }): the server cancels a slow statement first`,
     );
   }
   if (env.NODE_ENV === 'production') {
@@ -282,6 +297,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       jsonBodyLimit: env.JSON_BODY_LIMIT,
       corsOrigins: env.CORS_ORIGINS,
       validateResponses: env.VALIDATE_RESPONSES,
+      requestDeadlineMs: env.REQUEST_DEADLINE_MS,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { components } from '../../generated/api';
 import type { Database } from '../infrastructure/database';
+import { runWithoutDeadline } from '../infrastructure/deadline-client';
 import type { Principal } from '../models/principal';
 import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
 import { keysetQuery, newestFirst } from './keyset-query';
@@ -89,9 +90,15 @@ export class AuditRepository {
    * For events that record a refusal (a failed sign-in): there is no write to join, and the row must be
    * kept although the request fails. One statement, so its own short transaction. Never call it while the
    * same request holds a transaction: PGlite has one connection, and the insert would wait for it forever.
+   * It runs even when the request's deadline has passed (bounded by the DB_* timeouts alone): a refusal that
+   * comes late, behind a storm of sign-ins, is the one most worth recording.
    */
   async appendAlone(event: NewAuditEvent): Promise<void> {
-    await this.deps.db('audit_events').insert(toRow(event));
+    const { db } = this.deps;
+    // Awaited inside: a query builder runs when awaited, and it must start outside the deadline.
+    await runWithoutDeadline(db, async () => {
+      await db('audit_events').insert(toRow(event));
+    });
   }
 
   /** For seeding: many rows in one statement, in the transaction of the rows they record. */

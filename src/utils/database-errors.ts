@@ -3,9 +3,10 @@ import { ServiceUnavailableError, ValidationError } from './errors';
 /**
  * SQLSTATE classes and driver errors that mean the database cannot be reached or cannot serve right now,
  * as opposed to a statement it refused: connection exceptions (08), shutdown or recovery (57P01-57P03),
- * insufficient resources (53) and a statement or lock timeout (57014, 55P03).
+ * insufficient resources (53), a statement or lock timeout (57014, 55P03) and a session ended for idling in
+ * its transaction (25P03), which a request's deadline sets on its transaction.
  */
-const UNAVAILABLE_SQLSTATES = /^(08...|57P0[1-3]|53...|57014|55P03)$/;
+const UNAVAILABLE_SQLSTATES = /^(08...|57P0[1-3]|53...|57014|55P03|25P03)$/;
 const UNAVAILABLE_SOCKET_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -46,6 +47,8 @@ export function translateDatabaseError(
   if (
     (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_SOCKET_CODES.has(code))) ||
     name === 'KnexTimeoutError' ||
+    // utils/deadline.ts: the request's deadline stopped the database work.
+    name === 'DeadlineExceededError' ||
     (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message))
   ) {
     return new ServiceUnavailableError('The database is not answering; retry shortly.', { cause: error });

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type {
   AttemptRecord,
@@ -169,9 +170,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function schedule(delayMs: number): void {
     if (stopping) return;
     clearTimeout(timer);
-    timer = setTimeout(look, delayMs);
+    timer = setTimeout(lookFromHome, delayMs);
     timer.unref();
   }
+
+  // A nudge comes from a request that just committed; a timer set there would run the worker in that
+  // request's async context, and every claim and attempt after it under the request's deadline
+  // (infrastructure/deadline-client.ts) and inside its trace. Claims run in the context the worker was
+  // created in instead.
+  const lookFromHome = AsyncResource.bind(look);
 
   function look(): void {
     timer = undefined;

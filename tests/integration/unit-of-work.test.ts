@@ -90,6 +90,19 @@ describe('unit of work: one transaction per request, ended by its owner', () => 
     expect(await names()).toEqual([]);
   });
 
+  it('when the COMMIT itself fails (a deferred constraint), then commit rejects with its error and nothing lands', async () => {
+    await database.db.raw('CREATE TABLE uow_deferred (name text UNIQUE DEFERRABLE INITIALLY DEFERRED)');
+    try {
+      const unit = createUnitOfWork(database.db);
+      await unit.transaction((trx) => trx('uow_deferred').insert([{ name: 'twice' }, { name: 'twice' }]));
+      await expect(unit.commit()).rejects.toMatchObject({ code: '23505' });
+      await unit.rollback();
+      expect(await database.db('uow_deferred')).toEqual([]);
+    } finally {
+      await database.db.schema.dropTable('uow_deferred');
+    }
+  });
+
   it('when no work ran, then commit and rollback have nothing to do', async () => {
     const unit = createUnitOfWork(database.db);
     await unit.commit();

@@ -60,6 +60,52 @@ describe('config', () => {
     expect(config.database).toMatchObject({ driver: 'pg', poolMax: 4, migrateOnStart: false });
   });
 
+  it('when no database timeout is set, then each follows the request deadline (production: 5, 5, 6 and 3 s)', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/app' })).toMatchObject({
+      http: { requestDeadlineMs: 5000 },
+      database: {
+        statementTimeoutMs: 5000,
+        acquireTimeoutMs: 5000,
+        queryTimeoutMs: 6000,
+        connectTimeoutMs: 3000,
+      },
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/app', REQUEST_DEADLINE_MS: '2000' })).toMatchObject({
+      http: { requestDeadlineMs: 2000 },
+      database: { statementTimeoutMs: 2000, acquireTimeoutMs: 2000, queryTimeoutMs: 3000 },
+    });
+    expect(loadConfig({ REQUEST_DEADLINE_MS: '2000' }).database).toMatchObject({
+      driver: 'pglite',
+      statementTimeoutMs: 2000,
+      acquireTimeoutMs: 2000,
+    });
+  });
+
+  it('when a database timeout is set, then it is kept, and the query timeout still follows the statement timeout', () => {
+    expect(
+      loadConfig({
+        DATABASE_URL: 'postgres://db/app',
+        REQUEST_DEADLINE_MS: '2000',
+        DB_STATEMENT_TIMEOUT_MS: '30000',
+        DB_ACQUIRE_TIMEOUT_MS: '1000',
+      }).database,
+    ).toMatchObject({ statementTimeoutMs: 30_000, acquireTimeoutMs: 1000, queryTimeoutMs: 31_000 });
+  });
+
+  it('when the query timeout does not exceed the statement timeout, then it refuses to start saying where that came from', () => {
+    expect(() => loadConfig({ DB_QUERY_TIMEOUT_MS: '4000' })).toThrow(
+      /DB_QUERY_TIMEOUT_MS: must exceed DB_STATEMENT_TIMEOUT_MS \(5000, from REQUEST_DEADLINE_MS\)/,
+    );
+    expect(() => loadConfig({ DB_QUERY_TIMEOUT_MS: '4000', DB_STATEMENT_TIMEOUT_MS: '4000' })).toThrow(
+      /DB_QUERY_TIMEOUT_MS: must exceed DB_STATEMENT_TIMEOUT_MS \(4000\)/,
+    );
+  });
+
+  it('when the request deadline is out of range, then it refuses to start naming it', () => {
+    expect(() => loadConfig({ REQUEST_DEADLINE_MS: '50' })).toThrow(/REQUEST_DEADLINE_MS/);
+    expect(() => loadConfig({ REQUEST_DEADLINE_MS: '3600000' })).toThrow(/REQUEST_DEADLINE_MS/);
+  });
+
   it('when loaded, then the result is deeply frozen', () => {
     const config = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' });
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);

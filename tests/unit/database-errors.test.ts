@@ -1,4 +1,5 @@
 import { translateDatabaseError } from '../../src/utils/database-errors';
+import { DeadlineExceededError } from '../../src/utils/deadline';
 import { ServiceUnavailableError, ValidationError } from '../../src/utils/errors';
 
 const pgError = (code: string, message = 'from the server') => Object.assign(new Error(message), { code });
@@ -19,6 +20,12 @@ describe('database errors as the client sees them', () => {
     ['SQLSTATE 57P01 (administrator shutdown)', pgError('57P01')],
     ['SQLSTATE 53300 (too many connections)', pgError('53300')],
     ['SQLSTATE 57014 (statement timeout)', pgError('57014')],
+    ['SQLSTATE 55P03 (lock timeout)', pgError('55P03')],
+    ['SQLSTATE 25P03 (idle in transaction past its timeout)', pgError('25P03')],
+    [
+      "the request's deadline",
+      new DeadlineExceededError('The request deadline passed before the statement was sent.'),
+    ],
     ['a refused socket', pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')],
     ['a client-side query timeout, as knex reports it', new Error('select 1 - Query read timeout')],
     ['a connect timeout', new Error('timeout expired')],
