@@ -29,6 +29,7 @@ trap cleanup EXIT
 export NODE_ENV=development LOG_LEVEL=warn LOG_PRETTY=false
 # Throttling answers 429 to a fuzzer's volume; raise the limits for the run and relax nothing else.
 export RATE_LIMIT_AUTH_PER_IP=100000000 RATE_LIMIT_AUTH_PER_ACCOUNT=100000000 RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT=100000000
+export RATE_LIMIT_CALLER_USER=100000000 RATE_LIMIT_CALLER_CLIENT=100000000 RATE_LIMIT_CALLER_ANONYMOUS=100000000
 if [ -n "${DATABASE_URL:-}" ]; then
   admin_url=$DATABASE_URL
   fuzz_db="fuzz_$(date +%s)_$$"

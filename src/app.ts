@@ -21,6 +21,7 @@ import { createUnitOfWork } from './infrastructure/unit-of-work';
 import { createMetrics, type Metrics } from './infrastructure/metrics';
 import type { Database } from './infrastructure/database';
 import { createOpenApiValidator } from './dependencies/openapi-validator';
+import { createCallerRateLimit } from './dependencies/caller-rate-limit';
 import { createAuthRateLimits } from './dependencies/rate-limit';
 import { createRateLimitPolicies } from './dependencies/rate-limit-policies';
 import type { SigningKeys } from './infrastructure/signing-keys';
@@ -154,16 +155,17 @@ export function createApp(deps: AppDependencies): Express {
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
-  const rateLimitsOf = createRateLimitPolicies(
-    createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
-  );
-  // Conventions the spec switches on per operation: content negotiation, deprecation headers, rate limits,
-  // and around the write, Idempotency-Key.
+  const rateLimitsOf = createRateLimitPolicies({
+    auth: createAuthRateLimits({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
+    caller: createCallerRateLimit({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
+  });
+  // Conventions the spec switches on per operation: rate limits (first, so every answer after them is
+  // counted and says so), content negotiation, deprecation headers, and around the write, Idempotency-Key.
   const operationMiddleware: OperationMiddleware = (entry) => [
+    ...rateLimitsOf(entry),
     ...decimalQueryIntegers(document, entry),
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
-    ...rateLimitsOf(entry),
   ];
 
   const app = express();

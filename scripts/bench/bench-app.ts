@@ -26,6 +26,9 @@ export async function startBenchApp(
     PGLITE_DATA_DIR: 'memory://',
     RATE_LIMIT_AUTH_PER_IP: '1000000',
     RATE_LIMIT_AUTH_PER_ACCOUNT: '1000000',
+    RATE_LIMIT_CALLER_USER: '1000000000',
+    RATE_LIMIT_CALLER_CLIENT: '1000000000',
+    RATE_LIMIT_CALLER_ANONYMOUS: '1000000000',
   });
   const logger = pino({ level: 'silent' });
   const database = await openDatabase(config.database, logger);

@@ -1,10 +1,14 @@
 import type { Request, RequestHandler } from 'express';
 import type { OperationEntry } from '../internal/openapi-document';
 import { parseBasicClientCredentials } from './basic-auth';
+import type { CallerCostClass } from './caller-rate-limit';
 import type { AuthRateLimits } from './rate-limit';
 
 /** The policies an operation may name in its `x-rate-limits` extension; also its `RateLimit-Policy` names. */
 export const RATE_LIMIT_POLICIES = [
+  'caller-read',
+  'caller-list',
+  'caller-write',
   'auth-ip',
   'auth-account-register',
   'auth-account-token',
@@ -36,8 +40,15 @@ function clientCredentialsGrantClient(req: Request): string | undefined {
  * What each policy counts. Which operations a policy guards is the spec's to say (`x-rate-limits`); one
  * limiter per policy, so `auth-ip` is one budget per address across every operation that names it.
  */
-export function createRateLimitPolicies(limits: AuthRateLimits): (entry: OperationEntry) => RequestHandler[] {
+export function createRateLimitPolicies(deps: {
+  auth: AuthRateLimits;
+  caller: (costClass: CallerCostClass) => RequestHandler;
+}): (entry: OperationEntry) => RequestHandler[] {
+  const { auth: limits, caller } = deps;
   const policies: Record<RateLimitPolicy, RequestHandler> = {
+    'caller-read': caller('read'),
+    'caller-list': caller('list'),
+    'caller-write': caller('write'),
     'auth-ip': limits.perIp,
     'auth-account-register': limits.perAccount('register', (req) => (req.body as { email?: string }).email),
     'auth-account-token': limits.failuresPerAccountAndAddress('token', tokenRequestAccount),

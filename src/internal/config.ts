@@ -63,6 +63,9 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_HOUR: z.coerce.number().int().min(1).default(50),
   RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_CALLER_USER: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_CALLER_CLIENT: z.coerce.number().int().min(1).default(6000),
+  RATE_LIMIT_CALLER_ANONYMOUS: z.coerce.number().int().min(1).default(300),
 
   IDEMPOTENCY_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(1).default(120),
 
@@ -131,6 +134,10 @@ export type Config = Readonly<{
     /** Failed sign-ins per account and hour from addresses it never signed in from. */
     accountFailuresPerHour: number;
     tokenGrantsPerClient: number;
+    /** Points per window (src/dependencies/caller-rate-limit.ts): each user, partner client, anonymous address. */
+    callerPerUser: number;
+    callerPerClient: number;
+    callerPerAnonymousAddress: number;
   }>;
   idempotency: Readonly<{
     /**
@@ -335,6 +342,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       accountFailuresPerHour: env.RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_HOUR,
       tokenGrantsPerClient: env.RATE_LIMIT_TOKEN_GRANTS_PER_CLIENT,
+      callerPerUser: env.RATE_LIMIT_CALLER_USER,
+      callerPerClient: env.RATE_LIMIT_CALLER_CLIENT,
+      callerPerAnonymousAddress: env.RATE_LIMIT_CALLER_ANONYMOUS,
     },
     idempotency: { abandonedAfterSeconds: env.IDEMPOTENCY_ABANDONED_AFTER_SECONDS },
     webhooks: {

@@ -1,12 +1,13 @@
 import request from 'supertest';
 import { MIGRATIONS } from '../../migrations';
 import { startCluster, uniqueClientAddress, type Cluster } from '../support/cluster';
-import { createUser, passwordGrant, PASSWORD, uniqueEmail } from '../support/identity';
+import { createPartnerClient, createUser, passwordGrant, PASSWORD, uniqueEmail } from '../support/identity';
 import { INSTANCE_HEADER, SERVED_BY_HEADER } from '../support/round-robin-proxy';
 
 const SIZE = 3;
 const AUTH_PER_IP = 40;
 const AUTH_PER_ACCOUNT = 4;
+const CALLER_PER_CLIENT = 20;
 
 let cluster: Cluster;
 // Users are created through the proxy: round-robin over the instances, like any client.
@@ -21,6 +22,9 @@ beforeAll(async () => {
     env: {
       RATE_LIMIT_AUTH_PER_IP: String(AUTH_PER_IP),
       RATE_LIMIT_AUTH_PER_ACCOUNT: String(AUTH_PER_ACCOUNT),
+      RATE_LIMIT_CALLER_CLIENT: String(CALLER_PER_CLIENT),
+      RATE_LIMIT_CALLER_USER: '1000000',
+      RATE_LIMIT_CALLER_ANONYMOUS: '1000000',
     },
   });
 });
@@ -101,6 +105,25 @@ describe('three instances on one PostgreSQL and one Redis', () => {
       ...Array.from({ length: AUTH_PER_IP }, () => 400),
       ...Array.from({ length: 10 }, () => 429),
     ]);
+  });
+
+  it("when a partner client's requests alternate over the instances, then they spend one caller budget", async () => {
+    const admin = await createUser(target(), { role: 'admin' });
+    const client = await createPartnerClient(target(), admin);
+    const answers: request.Response[] = [];
+    // A list page costs 5 points: 4 fit in the budget of 20. Each instance alone would allow 4 of its own.
+    for (let n = 0; n < 9; n += 1) {
+      answers.push(
+        await request(cluster.proxy.url)
+          .get('/v1/items?limit=1')
+          .auth(client.accessToken, { type: 'bearer' }),
+      );
+    }
+    expect(new Set(answers.map(servedBy))).toEqual(new Set(instances()));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429]);
+    expect(
+      answers.slice(0, 4).map((answer) => /"caller"; r=(\d+);/.exec(answer.headers.ratelimit as string)?.[1]),
+    ).toEqual(['15', '10', '5', '0']);
   });
 
   it('when wrong passwords for one account alternate over the instances, then they share one failure limit', async () => {

@@ -78,7 +78,21 @@ const rateLimited = table.filter(([, entry]) => entry.operation['x-rate-limits']
 describe('every operation follows the conventions', () => {
   it('when the spec is listed, then every operation is checked, the rate-limited ones included', () => {
     expect(operations.length).toBeGreaterThan(20);
-    expect(rateLimited.length).toBeGreaterThanOrEqual(4);
+    expect(rateLimited.length).toBe(operations.length - 2);
+  });
+
+  // Probes are the orchestrator's, many a minute from one address per node; refusing one restarts a pod.
+  const UNCOUNTED = ['getLiveness', 'getReadiness'];
+
+  it.each(table)('%s spends the caller budget at one cost, unless it is a health probe', (id, entry) => {
+    const policies = (entry.operation['x-rate-limits'] as string[] | undefined) ?? [];
+    const callerPolicies = policies.filter((policy) => policy.startsWith('caller-'));
+    expect(callerPolicies).toHaveLength(UNCOUNTED.includes(id) ? 0 : 1);
+    if (entry.method === 'get' && callerPolicies.length === 1) {
+      const lists = JSON.stringify(entry.operation.parameters ?? []).includes('Limit');
+      expect(callerPolicies[0]).toBe(lists ? 'caller-list' : 'caller-read');
+    }
+    if (entry.method !== 'get' && callerPolicies.length === 1) expect(callerPolicies[0]).toBe('caller-write');
   });
 
   it.each(table)(

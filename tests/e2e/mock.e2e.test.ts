@@ -106,7 +106,7 @@ describe('the mock server', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials&client_id=a&client_secret=b',
     });
-    expect(token.headers.get('ratelimit')).toBe('"auth";r=4;t=42');
-    expect(token.headers.get('ratelimit-policy')).toBe('"auth";q=10;w=60');
+    expect(token.headers.get('ratelimit')).toBe('"caller"; r=1190; t=42');
+    expect(token.headers.get('ratelimit-policy')).toBe('"caller"; q=1200; w=60');
   });
 });

@@ -50,6 +50,7 @@ describe('the process entry', () => {
       SHUTDOWN_TIMEOUT_MS: '60000',
       RATE_LIMIT_AUTH_PER_IP: '100000',
       RATE_LIMIT_AUTH_PER_ACCOUNT: '100000',
+      RATE_LIMIT_CALLER_ANONYMOUS: '100000',
     });
     const url = await listeningUrl(main);
     const agent = new Agent({ keepAlive: true, maxSockets: 50 });

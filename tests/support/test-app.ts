@@ -39,6 +39,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Most tests log in many times from one address; the throttling tests set their own limits.
     RATE_LIMIT_AUTH_PER_IP: '10000',
     RATE_LIMIT_AUTH_PER_ACCOUNT: '10000',
+    RATE_LIMIT_CALLER_USER: '1000000',
+    RATE_LIMIT_CALLER_CLIENT: '1000000',
+    RATE_LIMIT_CALLER_ANONYMOUS: '1000000',
     ...overrides,
   });
 }
