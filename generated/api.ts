@@ -2077,30 +2077,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The resource exists but does not support this method; `Allow` lists the methods it does support. */
-        MethodNotAllowed: {
-            headers: {
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                "X-Request-Id": components["headers"]["X-Request-Id"];
-                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
-                Allow: components["headers"]["Allow"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "/problems/method-not-allowed",
-                 *       "title": "Method not allowed",
-                 *       "status": 405,
-                 *       "detail": "DELETE is not supported on /health/live.",
-                 *       "instance": "/v1/items",
-                 *       "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description None of the media types in `Accept` can be produced. */
         NotAcceptable: {
             headers: {
@@ -2430,11 +2406,6 @@ export interface components {
          * @example https://app.partner.example
          */
         "Access-Control-Allow-Origin": string;
-        /**
-         * @description The methods the resource supports.
-         * @example GET, PATCH, DELETE
-         */
-        Allow: string;
         /**
          * @description What is left of each limit that counted the request, e.g. `"caller"; r=1190; t=42` (1,190 points left, renewed in 42 seconds), one entry per policy (IETF draft-ietf-httpapi-ratelimit-headers-08). Every answer from an operation carries it, except the health probes and answers given before the caller is known: 401, 403, 413, 415 and a 400 from request validation.
          * @example "caller"; r=1190; t=42
