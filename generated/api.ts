@@ -1429,7 +1429,7 @@ export interface components {
          *     }
          */
         TokenResponse: {
-            /** @description A JWT signed with ES256; send it as `Authorization: Bearer <token>`. */
+            /** @description A JWT signed with ES256, in compact form (three base64url parts); send it as `Authorization: Bearer <token>`. */
             access_token: string;
             /** @constant */
             token_type: "Bearer";
@@ -1438,6 +1438,7 @@ export interface components {
              * @description Lifetime of the access token in seconds.
              */
             expires_in: number;
+            /** @description The scopes the access token carries, separated by spaces (RFC 6749 section 3.3). */
             scope: string;
             /** @description For user grants only. Single use; each refresh returns a new one. */
             refresh_token?: string;
@@ -1472,8 +1473,11 @@ export interface components {
                 kty: "EC";
                 /** @enum {string} */
                 crv?: "P-256";
+                /** @description The public key's x coordinate: 32 bytes, base64url. */
                 x?: string;
+                /** @description The public key's y coordinate: 32 bytes, base64url. */
                 y?: string;
+                /** @description The key's RFC 7638 thumbprint (SHA-256, base64url); access tokens name it in their `kid` header. */
                 kid: string;
                 /** @constant */
                 use: "sig";
@@ -1562,7 +1566,7 @@ export interface components {
          *       ],
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
-         *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ"
+         *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ4Qw"
          *     }
          */
         ClientWithSecret: {
