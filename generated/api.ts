@@ -1500,11 +1500,12 @@ export interface components {
             revocation_endpoint?: string;
             /** Format: uri */
             jwks_uri: string;
+            /** @description Empty, as there is no authorization endpoint (RFC 8414 requires the member all the same). */
             response_types_supported: string[];
-            grant_types_supported: string[];
+            grant_types_supported: ("password" | "refresh_token" | "client_credentials")[];
             scopes_supported: components["schemas"]["Scope"][];
-            token_endpoint_auth_methods_supported?: string[];
-            revocation_endpoint_auth_methods_supported?: string[];
+            token_endpoint_auth_methods_supported?: ("client_secret_basic" | "client_secret_post")[];
+            revocation_endpoint_auth_methods_supported?: ("none" | "client_secret_basic" | "client_secret_post")[];
         };
         /** @description The fields a user may change about themselves. */
         UpdateCurrentUserRequest: {
@@ -1718,6 +1719,7 @@ export interface components {
              */
             username?: string;
             /**
+             * Format: uuid
              * @description `auth.sign_in_failed`: the client id tried, whether or not such a client exists; left out when it is
              *     not a UUID, since it may then be a secret typed into the wrong field.
              */
@@ -1747,7 +1749,10 @@ export interface components {
             actor_id: string | null;
             action: components["schemas"]["AuditAction"];
             resource_type: components["schemas"]["AuditResourceType"];
-            /** @description The resource's id; `null` only for a failed sign-in with an account or client that does not exist. */
+            /**
+             * Format: uuid
+             * @description The resource's id; `null` only for a failed sign-in with an account or client that does not exist.
+             */
             resource_id: string | null;
             /** @description The `X-Request-Id` of the request; for the CLI, `cli:` and an id per run. */
             request_id: string;
