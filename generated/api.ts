@@ -2421,7 +2421,7 @@ export interface components {
          */
         RateLimit: string;
         /**
-         * @description The limits that apply, e.g. `"caller"; q=1200; w=60` (1,200 points per 60 seconds), one entry per policy; present whenever `RateLimit` is.
+         * @description The limits that apply, e.g. `"caller"; q=1200; w=60` (1,200 points per 60 seconds), one entry per policy; present whenever `RateLimit` is. The policies that guard credentials add `pk`, an opaque partition key.
          * @example "caller"; q=1200; w=60
          */
         "RateLimit-Policy": string;
@@ -2446,7 +2446,7 @@ export interface components {
          */
         "Cache-Control-No-Store": "no-store";
         /**
-         * @description The authentication challenge, e.g. `Bearer error="invalid_token"` or `Basic realm="partner-api"`.
+         * @description The authentication challenge, e.g. `Bearer realm="partner-api", error="invalid_token"` or `Basic realm="partner-api"`.
          * @example Bearer realm="partner-api", error="invalid_token"
          */
         "WWW-Authenticate": string;
@@ -2461,7 +2461,7 @@ export interface components {
          */
         Deprecation: string;
         /**
-         * @description RFC 8594; the HTTP date after which the operation may stop working.
+         * @description RFC 8594; the HTTP date (IMF-fixdate, RFC 9110 section 5.6.7) after which the operation may stop working.
          * @example Wed, 30 Jun 2027 00:00:00 GMT
          */
         Sunset: string;
