@@ -1429,7 +1429,7 @@ export interface components {
          *     }
          */
         TokenResponse: {
-            /** @description A JWT signed with ES256; send it as `Authorization: Bearer <token>`. */
+            /** @description A JWT signed with ES256, in compact form (three base64url parts); send it as `Authorization: Bearer <token>`. */
             access_token: string;
             /** @constant */
             token_type: "Bearer";
@@ -1438,6 +1438,7 @@ export interface components {
              * @description Lifetime of the access token in seconds.
              */
             expires_in: number;
+            /** @description The scopes the access token carries, separated by spaces (RFC 6749 section 3.3). */
             scope: string;
             /** @description For user grants only. Single use; each refresh returns a new one. */
             refresh_token?: string;
@@ -1472,8 +1473,11 @@ export interface components {
                 kty: "EC";
                 /** @enum {string} */
                 crv?: "P-256";
+                /** @description The public key's x coordinate: 32 bytes, base64url. */
                 x?: string;
+                /** @description The public key's y coordinate: 32 bytes, base64url. */
                 y?: string;
+                /** @description The key's RFC 7638 thumbprint (SHA-256, base64url); access tokens name it in their `kid` header. */
                 kid: string;
                 /** @constant */
                 use: "sig";
@@ -1496,11 +1500,12 @@ export interface components {
             revocation_endpoint?: string;
             /** Format: uri */
             jwks_uri: string;
+            /** @description Empty, as there is no authorization endpoint (RFC 8414 requires the member all the same). */
             response_types_supported: string[];
-            grant_types_supported: string[];
+            grant_types_supported: ("password" | "refresh_token" | "client_credentials")[];
             scopes_supported: components["schemas"]["Scope"][];
-            token_endpoint_auth_methods_supported?: string[];
-            revocation_endpoint_auth_methods_supported?: string[];
+            token_endpoint_auth_methods_supported?: ("client_secret_basic" | "client_secret_post")[];
+            revocation_endpoint_auth_methods_supported?: ("none" | "client_secret_basic" | "client_secret_post")[];
         };
         /** @description The fields a user may change about themselves. */
         UpdateCurrentUserRequest: {
@@ -1562,7 +1567,7 @@ export interface components {
          *       ],
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
-         *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ"
+         *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ4Qw"
          *     }
          */
         ClientWithSecret: {
@@ -1714,6 +1719,7 @@ export interface components {
              */
             username?: string;
             /**
+             * Format: uuid
              * @description `auth.sign_in_failed`: the client id tried, whether or not such a client exists; left out when it is
              *     not a UUID, since it may then be a secret typed into the wrong field.
              */
@@ -1743,7 +1749,10 @@ export interface components {
             actor_id: string | null;
             action: components["schemas"]["AuditAction"];
             resource_type: components["schemas"]["AuditResourceType"];
-            /** @description The resource's id; `null` only for a failed sign-in with an account or client that does not exist. */
+            /**
+             * Format: uuid
+             * @description The resource's id; `null` only for a failed sign-in with an account or client that does not exist.
+             */
             resource_id: string | null;
             /** @description The `X-Request-Id` of the request; for the CLI, `cli:` and an id per run. */
             request_id: string;
@@ -2070,30 +2079,6 @@ export interface components {
                  *       "title": "Not found",
                  *       "status": 404,
                  *       "detail": "No resource at /v1/unknown.",
-                 *       "instance": "/v1/items",
-                 *       "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description The resource exists but does not support this method; `Allow` lists the methods it does support. */
-        MethodNotAllowed: {
-            headers: {
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                "X-Request-Id": components["headers"]["X-Request-Id"];
-                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
-                Allow: components["headers"]["Allow"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "/problems/method-not-allowed",
-                 *       "title": "Method not allowed",
-                 *       "status": 405,
-                 *       "detail": "DELETE is not supported on /health/live.",
                  *       "instance": "/v1/items",
                  *       "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11"
                  *     }
@@ -2431,17 +2416,12 @@ export interface components {
          */
         "Access-Control-Allow-Origin": string;
         /**
-         * @description The methods the resource supports.
-         * @example GET, PATCH, DELETE
-         */
-        Allow: string;
-        /**
          * @description What is left of each limit that counted the request, e.g. `"caller"; r=1190; t=42` (1,190 points left, renewed in 42 seconds), one entry per policy (IETF draft-ietf-httpapi-ratelimit-headers-08). Every answer from an operation carries it, except the health probes and answers given before the caller is known: 401, 403, 413, 415 and a 400 from request validation.
          * @example "caller"; r=1190; t=42
          */
         RateLimit: string;
         /**
-         * @description The limits that apply, e.g. `"caller"; q=1200; w=60` (1,200 points per 60 seconds), one entry per policy; present whenever `RateLimit` is.
+         * @description The limits that apply, e.g. `"caller"; q=1200; w=60` (1,200 points per 60 seconds), one entry per policy; present whenever `RateLimit` is. The policies that guard credentials add `pk`, an opaque partition key.
          * @example "caller"; q=1200; w=60
          */
         "RateLimit-Policy": string;
@@ -2466,7 +2446,7 @@ export interface components {
          */
         "Cache-Control-No-Store": "no-store";
         /**
-         * @description The authentication challenge, e.g. `Bearer error="invalid_token"` or `Basic realm="partner-api"`.
+         * @description The authentication challenge, e.g. `Bearer realm="partner-api", error="invalid_token"` or `Basic realm="partner-api"`.
          * @example Bearer realm="partner-api", error="invalid_token"
          */
         "WWW-Authenticate": string;
@@ -2481,7 +2461,7 @@ export interface components {
          */
         Deprecation: string;
         /**
-         * @description RFC 8594; the HTTP date after which the operation may stop working.
+         * @description RFC 8594; the HTTP date (IMF-fixdate, RFC 9110 section 5.6.7) after which the operation may stop working.
          * @example Wed, 30 Jun 2027 00:00:00 GMT
          */
         Sunset: string;

@@ -1,3 +1,4 @@
+import type { components } from '../../generated/api';
 import type { SigningKeys } from '../infrastructure/signing-keys';
 import type { AuthConfig } from '../internal/config';
 import { ALL_SCOPES } from '../models/scopes';
@@ -8,7 +9,7 @@ export function createWellKnownHandlers(deps: {
   auth: Pick<AuthConfig, 'issuer'>;
   publicBaseUrl: string;
 }): Pick<HandlerMap, 'getJwks' | 'getAuthorizationServerMetadata'> {
-  const metadata = {
+  const metadata: components['schemas']['AuthorizationServerMetadata'] = {
     issuer: deps.auth.issuer,
     token_endpoint: `${deps.publicBaseUrl}/v1/auth/token`,
     revocation_endpoint: `${deps.publicBaseUrl}/v1/auth/revoke`,

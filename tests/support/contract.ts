@@ -30,3 +30,19 @@ export function expectProblem(res: Response, status: number, kind: string): Reco
   expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/);
   return body;
 }
+
+/**
+ * Asserts a response header matches its schema among the spec's header components, e.g.
+ * `expectHeader(res, 'ETag')`; the response validator reads bodies only, so headers are checked here.
+ */
+export function expectHeader(res: Response, name: string): void {
+  const value: unknown = res.headers[name.toLowerCase()];
+  expect([name, typeof value]).toEqual([name, 'string']);
+  const validate = ajv.getSchema(`openapi.json#/components/headers/${name}/schema`);
+  if (!validate) throw new Error(`No header ${name} in the spec`);
+  if (!validate(value)) {
+    throw new Error(
+      `${name}: ${JSON.stringify(value)} does not match the spec: ${ajv.errorsText(validate.errors)}`,
+    );
+  }
+}
