@@ -1233,6 +1233,7 @@ export interface components {
          *           "items:read",
          *           "items:write"
          *         ],
+         *         "token_endpoint_auth_method": "client_secret_basic",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1266,6 +1267,7 @@ export interface components {
          *           "items:read",
          *           "items:write"
          *         ],
+         *         "token_endpoint_auth_method": "client_secret_basic",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1404,7 +1406,10 @@ export interface components {
         /**
          * @description An OAuth 2.0 token request (RFC 6749). Which fields are required depends on `grant_type`:
          *     `password` needs `username` and `password`; `refresh_token` needs `refresh_token`;
-         *     `client_credentials` needs client authentication, by HTTP Basic or `client_id` and `client_secret`.
+         *     `client_credentials` needs client authentication, by HTTP Basic, `client_id` and `client_secret`, or
+         *     (a `private_key_jwt` client, RFC 7523) `client_assertion_type` and `client_assertion`: a JWT the client
+         *     signed with one of its registered keys, whose `iss` and `sub` are its client id, `aud` the token endpoint
+         *     URL (or the issuer identifier), `exp` at most 5 minutes ahead and `jti` never used before.
          */
         TokenRequest: {
             /** @enum {string} */
@@ -1418,6 +1423,9 @@ export interface components {
             scope?: string;
             client_id?: string;
             client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            client_assertion?: string;
         };
         /**
          * @example {
@@ -1500,6 +1508,7 @@ export interface components {
             grant_types_supported: string[];
             scopes_supported: components["schemas"]["Scope"][];
             token_endpoint_auth_methods_supported?: string[];
+            token_endpoint_auth_signing_alg_values_supported?: string[];
             revocation_endpoint_auth_methods_supported?: string[];
         };
         /** @description The fields a user may change about themselves. */
@@ -1528,12 +1537,52 @@ export interface components {
          * @enum {string}
          */
         ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
+        /**
+         * @description How the client authenticates at the token endpoint (RFC 7591). `client_secret_basic` and
+         *     `client_secret_post` hold a secret, which the client may send either way (HTTP Basic or form fields);
+         *     `private_key_jwt` (RFC 7523) holds no secret: the client signs an assertion with a key of its `jwks` or
+         *     `jwks_uri`, and a secret is never accepted from it.
+         * @enum {string}
+         */
+        TokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+        /**
+         * @description A partner client's public keys (RFC 7517), which verify its `private_key_jwt` assertions. Public members
+         *     only: a key with a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) is refused, as are
+         *     symmetric keys. Algorithms: ES256, ES384, RS256, PS256, EdDSA.
+         */
+        ClientJwks: {
+            keys: {
+                /** @enum {string} */
+                kty: "EC" | "RSA" | "OKP";
+                kid?: string;
+                /** @constant */
+                use?: "sig";
+                /** @enum {string} */
+                alg?: "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA";
+                /** @enum {string} */
+                crv?: "P-256" | "P-384" | "Ed25519";
+                x?: string;
+                y?: string;
+                n?: string;
+                e?: string;
+            }[];
+        };
+        /**
+         * Format: uri
+         * @description An https URL serving the client's public JWK set, which verifies its `private_key_jwt` assertions. It must
+         *     resolve to public addresses only (the webhook target policy): checked when it is registered and again
+         *     before every fetch; fetched with a 3 s timeout, cached for 10 minutes, redirects not followed.
+         */
+        ClientJwksUri: string;
         /** @description A partner's machine credentials for the client credentials grant. */
         Client: {
             /** Format: uuid */
             readonly client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1547,12 +1596,20 @@ export interface components {
             data: components["schemas"]["Client"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        /**
+         * @description A new partner client. `token_endpoint_auth_method` defaults to `client_secret_basic` (a secret is issued);
+         *     `private_key_jwt` needs exactly one of `jwks` and `jwks_uri`, which the secret methods must not send.
+         */
         CreateClientRequest: {
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method?: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
         };
         /**
-         * @description A client with its secret. The secret is shown only in this response and stored only as a hash.
+         * @description A client with its secret. The secret is shown only in this response and stored only as a hash. A
+         *     `private_key_jwt` client has no secret: `client_secret` is absent.
          * @example {
          *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
          *       "name": "Acme integration",
@@ -1560,6 +1617,7 @@ export interface components {
          *         "items:read",
          *         "items:write"
          *       ],
+         *       "token_endpoint_auth_method": "client_secret_basic",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ"
@@ -1570,6 +1628,9 @@ export interface components {
             client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1578,7 +1639,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
-            client_secret: string;
+            client_secret?: string;
         };
         /** @enum {string} */
         ItemStatus: "draft" | "active" | "archived";
@@ -1720,11 +1781,13 @@ export interface components {
             client_id?: string;
             /**
              * @description `auth.sign_in_failed`: why. `no_password` is an account that signs in only through an external
-             *     identity provider. The caller was told only that the credentials were wrong (or, with the right
+             *     identity provider. `wrong_auth_method`: a secret from a `private_key_jwt` client, or an assertion from a
+             *     secret client; `invalid_assertion`: a `private_key_jwt` assertion that failed verification (signature,
+             *     `iss`/`sub`, `aud`, `exp`, `jti`); `assertion_replayed`: its `jti` was used before. The caller was told only that the credentials were wrong (or, with the right
              *     password, that the account is disabled).
              * @enum {string}
              */
-            reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret";
+            reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret" | "wrong_auth_method" | "invalid_assertion" | "assertion_replayed";
         };
         /**
          * @description One event: a write, recorded in the same transaction as the write itself, or a security event (sign-ins,
@@ -3346,6 +3409,7 @@ export interface operations {
                      *             "items:read",
                      *             "items:write"
                      *           ],
+                     *           "token_endpoint_auth_method": "client_secret_basic",
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z"
                      *         }
@@ -3479,6 +3543,7 @@ export interface operations {
                      *         "items:read",
                      *         "items:write"
                      *       ],
+                     *       "token_endpoint_auth_method": "client_secret_basic",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }

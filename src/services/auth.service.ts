@@ -17,6 +17,7 @@ import {
   type TokenRequest,
   type TokenResponse,
 } from './token-grants/grant-kit';
+import type { ClientAssertionVerifier } from './token-grants/client-assertion';
 import { createPasswordGrant } from './token-grants/password';
 import { createRefreshTokenGrant } from './token-grants/refresh-token';
 
@@ -50,6 +51,7 @@ export function createAuthService(deps: {
   hasher: PasswordHasher;
   codec: AccessTokenCodec;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
+  assertions: ClientAssertionVerifier;
 }): AuthService {
   const { sessions, audit, codec } = deps;
   const kit = createGrantKit(deps);
@@ -69,6 +71,12 @@ export function createAuthService(deps: {
   return {
     async issueToken(request, basicAuth, context) {
       if (basicAuth && (request.client_id || request.client_secret)) {
+        throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
+      }
+      if (
+        (request.client_assertion || request.client_assertion_type) &&
+        (basicAuth || request.client_secret)
+      ) {
         throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
       }
       switch (request.grant_type) {
