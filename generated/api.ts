@@ -293,7 +293,11 @@ export interface paths {
         delete: operations["deleteClient"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Replace a private_key_jwt client's keys (admin)
+         * @description A JSON merge patch of the key source (`jwks` or `jwks_uri`) of a client that authenticates with `private_key_jwt`, for a key rotation on the partner's side. Assertions signed with a key that is no longer in the set are refused from then on (a `jwks_uri` set is cached up to 10 minutes). Requires `If-Match` with the `ETag` you last read (428 without, 412 when stale); a secret client answers 409.
+         */
+        patch: operations["updateClientKeys"];
         trace?: never;
     };
     "/v1/clients/{client_id}/secret": {
@@ -1641,6 +1645,15 @@ export interface components {
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
             client_secret?: string;
         };
+        /**
+         * @description A JSON merge patch (RFC 7396) of a `private_key_jwt` client's key source: exactly one of `jwks` and
+         *     `jwks_uri`, which replaces the client's current source (a client has one, so the other is cleared). A
+         *     `jwks_uri` passes the same target URL policy as at creation. Secret clients have no keys to change (409).
+         */
+        ClientKeysMergePatch: {
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
+        };
         /** @enum {string} */
         ItemStatus: "draft" | "active" | "archived";
         ItemName: string;
@@ -1724,7 +1737,8 @@ export interface components {
          *       token, seeding; `details.via` says which);
          *     - `user.updated`, `user.password_changed`: the user changed their own account;
          *     - `user.admin_updated`, `user.deleted`: an administrator changed or deleted an account;
-         *     - `client.created`, `client.secret_rotated`, `client.deleted`: partner client administration;
+         *     - `client.created`, `client.secret_rotated`, `client.keys_updated`, `client.deleted`: partner client
+         *       administration (`client.keys_updated`: a `private_key_jwt` client's `jwks` or `jwks_uri` was replaced);
          *     - `item.created`, `item.updated`, `item.deleted`: items;
          *     - `auth.signed_in`: a password or client credentials grant succeeded and started a session (tokens were issued);
          *     - `auth.sign_in_failed`: a password was wrong, an account unknown or disabled, or a client failed to
@@ -1737,7 +1751,7 @@ export interface components {
          *       and is not audited; its `disabled_reason` says so).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
@@ -3611,6 +3625,85 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateClientKeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
+                client_id: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jwks_uri": "https://partner.example/.well-known/jwks.json"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["ClientKeysMergePatch"];
+                /**
+                 * @example {
+                 *       "jwks_uri": "https://partner.example/.well-known/jwks.json"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientKeysMergePatch"];
+            };
+        };
+        responses: {
+            /** @description The client as changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+                     *       "name": "Acme integration",
+                     *       "scopes": [
+                     *         "items:read"
+                     *       ],
+                     *       "token_endpoint_auth_method": "private_key_jwt",
+                     *       "jwks_uri": "https://partner.example/.well-known/jwks.json",
+                     *       "version": 2,
+                     *       "created_at": "2026-11-23T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

@@ -140,6 +140,23 @@ export class ClientsRepository {
     return row ? toClient(row) : undefined;
   }
 
+  /** Replaces a `private_key_jwt` client's key source; undefined for a missing or secret client. */
+  async updateKeys(
+    id: string,
+    keys: { jwks: ClientJwks; jwksUri?: undefined } | { jwks?: undefined; jwksUri: string },
+    trx: Knex.Transaction,
+  ): Promise<Client | undefined> {
+    const [row] = await trx('oauth_clients')
+      .where({ id, token_endpoint_auth_method: 'private_key_jwt' })
+      .update({
+        jwks: keys.jwks ? JSON.stringify(keys.jwks) : null,
+        jwks_uri: keys.jwksUri ?? null,
+        version: trx.raw('?? + 1', ['version']),
+      })
+      .returning<ClientRow[]>(CLIENT_COLUMNS);
+    return row ? toClient(row) : undefined;
+  }
+
   async delete(id: string, trx: Knex.Transaction): Promise<boolean> {
     return (await trx('oauth_clients').where({ id }).del()) > 0;
   }

@@ -28,6 +28,12 @@ export interface ClientsService {
   get(id: string): Promise<Client>;
   delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
   rotateSecret(id: string, ifMatch: string | undefined, context: WriteContext): Promise<ClientWithSecret>;
+  updateKeys(
+    id: string,
+    patch: { jwks?: ClientJwks; jwks_uri?: string },
+    ifMatch: string | undefined,
+    context: WriteContext,
+  ): Promise<Client>;
 }
 
 export function createClientsService(deps: {
@@ -54,16 +60,24 @@ export function createClientsService(deps: {
       const secret = generateOpaqueToken('cs');
       return { credentials: { method, secretHash: hashOpaqueToken(secret) }, secret };
     }
+    return { credentials: { method, ...(await keySourceOf(input)) } };
+  };
+
+  /** Exactly one key source, its keys public and importable, or its URL allowed by the target policy. */
+  const keySourceOf = async (input: {
+    jwks?: ClientJwks;
+    jwks_uri?: string;
+  }): Promise<{ jwks: ClientJwks; jwksUri?: undefined } | { jwks?: undefined; jwksUri: string }> => {
     if (input.jwks && input.jwks_uri) throw refuse('/jwks_uri', 'Send jwks or jwks_uri, not both.');
     if (input.jwks) {
       const problems = await jwksProblems(input.jwks);
       if (problems.length > 0) throw refuse('/jwks', problems.join('; '));
-      return { credentials: { method, jwks: input.jwks } };
+      return { jwks: input.jwks };
     }
     if (input.jwks_uri) {
       const decision = await deps.checkUrl(input.jwks_uri);
       if (!decision.ok) throw refuse('/jwks_uri', decision.message.replace('webhook URL', 'JWKS URL'));
-      return { credentials: { method, jwksUri: input.jwks_uri } };
+      return { jwksUri: input.jwks_uri };
     }
     throw refuse('/jwks', 'A private_key_jwt client needs jwks or jwks_uri.');
   };
@@ -143,6 +157,23 @@ export function createClientsService(deps: {
         await audit.append(auditEventFor(context, 'client.secret_rotated', 'client', id), trx);
         await clientEvent('client.secret_rotated', client, context);
         return { ...client, client_secret: secret };
+      });
+    },
+
+    async updateKeys(id, patch, ifMatch, context) {
+      // Checked before the transaction: the URL check may wait on DNS, which no row lock should.
+      const keys = await keySourceOf(patch);
+      const lockKeyClient = async (trx: Knex.Transaction) => {
+        const client = await lockExisting(id)(trx);
+        if (client.token_endpoint_auth_method !== 'private_key_jwt') {
+          throw new ConflictError('This client authenticates with a secret and has no keys to replace.');
+        }
+        return client;
+      };
+      return writeIfMatch(context, ifMatch, lockKeyClient, async (trx) => {
+        const client = (await clients.updateKeys(id, keys, trx))!;
+        await audit.append(auditEventFor(context, 'client.keys_updated', 'client', id), trx);
+        return client;
       });
     },
   };

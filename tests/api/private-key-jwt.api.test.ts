@@ -312,6 +312,78 @@ describe('private_key_jwt client authentication (RFC 7523)', () => {
     });
   });
 
+  describe("replacing a client's keys (PATCH /v1/clients/{id}, If-Match)", () => {
+    const patchKeys = (clientId: string, body: Record<string, unknown>, ifMatch: string | null = '"1"') => {
+      const req = request(t.app)
+        .patch(`/v1/clients/${clientId}`)
+        .auth(admin.accessToken, { type: 'bearer' })
+        .set('Content-Type', 'application/merge-patch+json');
+      return (ifMatch === null ? req : req.set('If-Match', ifMatch)).send(body);
+    };
+
+    it('when an admin replaces the JWK set, then the new key works, the old one is refused, and the change is audited', async () => {
+      const [oldKey, newKey] = [await keyPair(), await keyPair()];
+      const clientId = await jwtClient(oldKey);
+
+      const res = await patchKeys(clientId, { jwks: { keys: [newKey.jwk] } });
+
+      expect(res.status).toBe(200);
+      expectSchema('Client', res.body);
+      expect(res.headers.etag).toBe('"2"');
+      expect(res.body).toMatchObject({ version: 2, jwks: { keys: [newKey.jwk] } });
+      expect(await countAuditEvents(t, clientId, 'client.keys_updated')).toBe(1);
+      expectProblem(await tokenWithAssertion(t, await assertion(clientId, oldKey)), 401, 'unauthorized');
+      await tokenWithAssertion(t, await assertion(clientId, newKey)).expect(200);
+    });
+
+    it('when the new JWKS URL points at a private address, then 400 and the client is unchanged', async () => {
+      const key = await keyPair();
+      const clientId = await jwtClient(key);
+
+      const res = await patchKeys(clientId, { jwks_uri: 'https://169.254.169.254/latest/jwks' });
+
+      expectProblem(res, 400, 'validation-error');
+      const row = await t.database.db('oauth_clients').where({ id: clientId }).first();
+      expect(row).toMatchObject({ version: 1, jwks_uri: null, jwks: { keys: [key.jwk] } });
+      expect(await countAuditEvents(t, clientId, 'client.keys_updated')).toBe(0);
+    });
+
+    it('when If-Match is missing or stale, then 428 or 412 and nothing changes', async () => {
+      const [key, other] = [await keyPair(), await keyPair()];
+      const clientId = await jwtClient(key);
+
+      expectProblem(
+        await patchKeys(clientId, { jwks: { keys: [other.jwk] } }, null),
+        428,
+        'precondition-required',
+      );
+      expectProblem(
+        await patchKeys(clientId, { jwks: { keys: [other.jwk] } }, '"7"'),
+        412,
+        'precondition-failed',
+      );
+
+      expect(await t.database.db('oauth_clients').where({ id: clientId }).first()).toMatchObject({
+        version: 1,
+      });
+    });
+
+    it('when the client authenticates with a secret, then 409 and it gets no keys', async () => {
+      const key = await keyPair();
+      const created = await createClient(t, admin, {}).expect(201);
+
+      const res = await patchKeys(created.body.client_id as string, { jwks: { keys: [key.jwk] } });
+
+      expectProblem(res, 409, 'conflict');
+      const row = await t.database.db('oauth_clients').where({ id: created.body.client_id }).first();
+      expect(row).toMatchObject({
+        version: 1,
+        jwks: null,
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+    });
+  });
+
   describe('registration refusals store nothing', () => {
     async function clientCount(): Promise<number> {
       const [row] = await t.database.db('oauth_clients').count<[{ count: string }]>('* as count');
