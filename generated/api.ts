@@ -104,6 +104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a token (RFC 7662)
+         * @description Says whether a token of this API is live and, if so, its scope, subject, client and lifetime. Only an authenticated partner client may ask (401 otherwise, and nothing about the token is read); any token that is not live answers `{"active": false}`. A stored answer is never replayed for an Idempotency-Key: the token may have ended since.
+         */
+        post: operations["introspectToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -1463,6 +1483,51 @@ export interface components {
             client_secret?: string;
         };
         /**
+         * @description An RFC 7662 introspection request. The caller must authenticate as a partner client: HTTP Basic,
+         *     `client_id` and `client_secret`, or (a `private_key_jwt` client) `client_assertion_type` and
+         *     `client_assertion`.
+         */
+        IntrospectionRequest: {
+            token: string;
+            /** @enum {string} */
+            token_type_hint?: "access_token" | "refresh_token";
+            client_id?: string;
+            client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            client_assertion?: string;
+        };
+        /**
+         * @description An RFC 7662 introspection answer. `active: false`, and nothing else, for any token that is not a live
+         *     token of this API (expired, revoked, used, malformed, unknown, or its account disabled or gone).
+         * @example {
+         *       "active": true,
+         *       "scope": "items:read",
+         *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *       "sub": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *       "exp": 1795431600,
+         *       "iat": 1795430700,
+         *       "token_type": "Bearer"
+         *     }
+         */
+        IntrospectionResponse: {
+            active: boolean;
+            scope?: string;
+            /**
+             * Format: uuid
+             * @description The partner client the token was issued to; absent for a user's token.
+             */
+            client_id?: string;
+            /** @description The user or client the token stands for. */
+            sub?: string;
+            /** Format: int64 */
+            exp?: number;
+            /** Format: int64 */
+            iat?: number;
+            /** @enum {string} */
+            token_type?: "Bearer" | "refresh_token";
+        };
+        /**
          * @description The public keys that verify access tokens (RFC 7517). During a key rotation it holds two.
          * @example {
          *       "keys": [
@@ -1506,6 +1571,9 @@ export interface components {
             token_endpoint: string;
             /** Format: uri */
             revocation_endpoint?: string;
+            /** Format: uri */
+            introspection_endpoint?: string;
+            introspection_endpoint_auth_methods_supported?: string[];
             /** Format: uri */
             jwks_uri: string;
             response_types_supported: string[];
@@ -2823,6 +2891,68 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description What the token is, or `active` false. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            406: components["responses"]["NotAcceptable"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

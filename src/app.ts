@@ -147,6 +147,11 @@ export function createApp(deps: AppDependencies): Express {
     }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
+  // An introspection answer is never replayed: the token it describes may have ended since.
+  const introspectionIdempotency = createIdempotency({
+    repository: repositories.idempotency,
+    isReplayable: () => Promise.resolve(false),
+  });
   const tokenIdempotency = createIdempotency({
     repository: repositories.idempotency,
     isReplayable: (stored) => services.auth.isReplayable(stored.body),
@@ -268,6 +273,7 @@ export function createApp(deps: AppDependencies): Express {
       middlewareFor: operationMiddleware,
       guardFor: (entry) => {
         if (!declaresHeader(document, entry, 'Idempotency-Key')) return undefined;
+        if (entry.operationId === 'introspectToken') return introspectionIdempotency;
         return entry.operationId === 'createToken' ? tokenIdempotency : idempotency;
       },
     }),

@@ -15,6 +15,7 @@ export const RATE_LIMIT_POLICIES = [
   'auth-account-token',
   'auth-account-token-new-addresses',
   'auth-account-revoke',
+  'auth-account-introspect',
   'auth-account-password',
   'token-grants-client',
 ] as const;
@@ -63,6 +64,7 @@ export function createRateLimitPolicies(deps: {
       tokenRequestAccount,
     ),
     'auth-account-revoke': limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount),
+    'auth-account-introspect': limits.failuresPerAccountAndAddress('introspect', tokenRequestAccount),
     'auth-account-password': limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
     'token-grants-client': limits.grantsPerClient(clientCredentialsGrantClient),
   };

@@ -13,6 +13,12 @@ export function createWellKnownHandlers(deps: {
     issuer: deps.auth.issuer,
     token_endpoint: `${deps.publicBaseUrl}/v1/auth/token`,
     revocation_endpoint: `${deps.publicBaseUrl}/v1/auth/revoke`,
+    introspection_endpoint: `${deps.publicBaseUrl}/v1/auth/introspect`,
+    introspection_endpoint_auth_methods_supported: [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+    ],
     jwks_uri: `${deps.publicBaseUrl}/.well-known/jwks.json`,
     response_types_supported: [],
     grant_types_supported: ['password', 'refresh_token', 'client_credentials'],

@@ -133,7 +133,7 @@ export function createGrantKit(deps: {
     async authenticateClientAssertion(
       assertion: { type?: string; value: string; clientId?: string },
       context: AnonymousWriteContext,
-      grantType: 'client_credentials',
+      grantType?: 'client_credentials',
     ): Promise<{ id: string; scopes: Scope[] }> {
       if (assertion.type !== CLIENT_ASSERTION_TYPE) {
         throw new OAuthError('invalid_request', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
@@ -147,7 +147,11 @@ export function createGrantKit(deps: {
         await recordFailedSignIn(
           context.requestId,
           { resource_type: 'client', resource_id: client ? clientId! : null },
-          { grant_type: grantType, ...(wellFormed ? { client_id: clientId.toLowerCase() } : {}), reason },
+          {
+            ...(grantType ? { grant_type: grantType } : {}),
+            ...(wellFormed ? { client_id: clientId.toLowerCase() } : {}),
+            reason,
+          },
         );
         return new OAuthError('invalid_client', 'Client authentication failed.');
       };
