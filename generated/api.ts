@@ -1481,6 +1481,10 @@ export interface components {
             token_type_hint?: "access_token" | "refresh_token";
             client_id?: string;
             client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            /** @description A `private_key_jwt` client's assertion (RFC 7523), as at the token endpoint. */
+            client_assertion?: string;
         };
         /**
          * @description An RFC 7662 introspection request. The caller must authenticate as a partner client: HTTP Basic,

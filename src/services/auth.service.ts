@@ -49,7 +49,12 @@ export interface AuthService {
   revoke(
     token: string,
     basicAuth: ClientCredentials | undefined,
-    bodyAuth: { client_id?: string; client_secret?: string },
+    bodyAuth: {
+      client_id?: string;
+      client_secret?: string;
+      client_assertion?: string;
+      client_assertion_type?: string;
+    },
     context: AnonymousWriteContext,
   ): Promise<void>;
 }
@@ -75,8 +80,9 @@ export function createAuthService(deps: {
   const refreshTokenGrant = createRefreshTokenGrant({ ...deps, kit });
   const clientCredentialsGrant = createClientCredentialsGrant({ ...deps, kit });
 
-  async function sessionOfToken(token: string): Promise<string | undefined> {
-    if (token.startsWith('rt_')) return (await sessions.findRefreshToken(hashOpaqueToken(token)))?.session_id;
+  async function sessionOfToken(token: string, trx: Knex.Transaction): Promise<string | undefined> {
+    if (token.startsWith('rt_'))
+      return (await sessions.findRefreshToken(hashOpaqueToken(token), trx))?.session_id;
     try {
       return codec.verify(token, { ignoreExpiration: true }).sid;
     } catch {
@@ -212,19 +218,19 @@ export function createAuthService(deps: {
     },
 
     async revoke(token, basicAuth, bodyAuth, context) {
-      const credentials = clientCredentialsFrom(basicAuth, bodyAuth);
-      const client = credentials ? await kit.authenticateClient(credentials, context.requestId) : undefined;
-      const sessionId = await sessionOfToken(token);
-      if (!sessionId) return;
-      // A client may only revoke its own tokens (RFC 7009 section 2.1); anyone else answers the same 200.
-      const session = await sessions.findSession(sessionId);
-      if (!session || (client && session.client_id !== client.id)) return;
-      // Without client authentication, holding the session's token is the authority RFC 7009 accepts:
-      // the actor is the session's holder.
-      const holder = session.user_id
-        ? { kind: 'user' as const, id: session.user_id }
-        : { kind: 'client' as const, id: session.client_id! };
+      const client = await authenticateCaller(basicAuth, bodyAuth, context);
+      // In the request's transaction: an assertion's jti may have been spent in it (see introspect).
       await context.transaction(async (trx) => {
+        const sessionId = await sessionOfToken(token, trx);
+        if (!sessionId) return;
+        // A client may only revoke its own tokens (RFC 7009 section 2.1); anyone else answers the same 200.
+        const session = await sessions.findSession(sessionId, trx);
+        if (!session || (client && session.client_id !== client.id)) return;
+        // Without client authentication, holding the session's token is the authority RFC 7009 accepts:
+        // the actor is the session's holder.
+        const holder = session.user_id
+          ? { kind: 'user' as const, id: session.user_id }
+          : { kind: 'client' as const, id: session.client_id! };
         if (!(await sessions.revoke(sessionId, trx))) return;
         await audit.append(sessionEvent('auth.session_revoked', holder, sessionId, context.requestId), trx);
       });

@@ -312,6 +312,25 @@ describe('private_key_jwt client authentication (RFC 7523)', () => {
     });
   });
 
+  it('when a private_key_jwt client revokes its token with an assertion, then its session ends; the same assertion again is refused', async () => {
+    const key = await keyPair();
+    const clientId = await jwtClient(key);
+    const token = await tokenWithAssertion(t, await assertion(clientId, key)).expect(200);
+    const revocation = {
+      token: token.body.access_token as string,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(clientId, key),
+    };
+
+    await request(t.app).post('/v1/auth/revoke').type('form').send(revocation).expect(200);
+    const replay = await request(t.app).post('/v1/auth/revoke').type('form').send(revocation);
+
+    const [session] = await t.database.db('auth_sessions').where({ client_id: clientId });
+    expect(session.revoked_at).not.toBeNull();
+    expect(await countAuditEvents(t, clientId, 'auth.session_revoked')).toBe(1);
+    expectProblem(replay, 401, 'unauthorized');
+  });
+
   describe("replacing a client's keys (PATCH /v1/clients/{id}, If-Match)", () => {
     const patchKeys = (clientId: string, body: Record<string, unknown>, ifMatch: string | null = '"1"') => {
       const req = request(t.app)
@@ -435,6 +454,7 @@ describe('private_key_jwt client authentication (RFC 7523)', () => {
     );
     expect(res.body.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
     expect(res.body.token_endpoint_auth_signing_alg_values_supported).not.toContain('none');
+    expect(res.body.revocation_endpoint_auth_methods_supported).toContain('private_key_jwt');
   });
 });
 
