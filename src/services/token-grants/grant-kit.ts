@@ -167,14 +167,22 @@ export function createGrantKit(deps: {
       try {
         await context.transaction(async (trx) => {
           // Thrown, not returned: the transaction must roll back before the refusal's row is written alone.
-          if (!(await clients.consumeAssertionJti(clientId!, verified.jti, verified.expiresAt, trx)))
+          if (
+            !(await clients.consumeAssertionJti(
+              clientId!.toLowerCase(),
+              verified.jti,
+              verified.expiresAt,
+              trx,
+            ))
+          )
             throw replayed;
         });
       } catch (error) {
         if (error === replayed) throw await refuse('assertion_replayed');
         throw error;
       }
-      return { id: clientId!, scopes: client.scopes };
+      // The UUID as the database spells it: tokens and sessions compare it as text.
+      return { id: clientId!.toLowerCase(), scopes: client.scopes };
     },
 
     async issueRefreshToken(sessionId: string, trx: Knex.Transaction): Promise<string> {
