@@ -104,6 +104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a token (RFC 7662)
+         * @description Says whether a token of this API is live and, if so, its scope, subject, client and lifetime. Only an authenticated partner client may ask (401 otherwise, and nothing about the token is read); any token that is not live answers `{"active": false}`. A stored answer is never replayed for an Idempotency-Key: the token may have ended since.
+         */
+        post: operations["introspectToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -293,7 +313,11 @@ export interface paths {
         delete: operations["deleteClient"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Replace a private_key_jwt client's keys (admin)
+         * @description A JSON merge patch of the key source (`jwks` or `jwks_uri`) of a client that authenticates with `private_key_jwt`, for a key rotation on the partner's side. Assertions signed with a key that is no longer in the set are refused from then on (a `jwks_uri` set is cached up to 10 minutes). Requires `If-Match` with the `ETag` you last read (428 without, 412 when stale); a secret client answers 409.
+         */
+        patch: operations["updateClientKeys"];
         trace?: never;
     };
     "/v1/clients/{client_id}/secret": {
@@ -1233,6 +1257,7 @@ export interface components {
          *           "items:read",
          *           "items:write"
          *         ],
+         *         "token_endpoint_auth_method": "client_secret_basic",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1266,6 +1291,7 @@ export interface components {
          *           "items:read",
          *           "items:write"
          *         ],
+         *         "token_endpoint_auth_method": "client_secret_basic",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1404,7 +1430,10 @@ export interface components {
         /**
          * @description An OAuth 2.0 token request (RFC 6749). Which fields are required depends on `grant_type`:
          *     `password` needs `username` and `password`; `refresh_token` needs `refresh_token`;
-         *     `client_credentials` needs client authentication, by HTTP Basic or `client_id` and `client_secret`.
+         *     `client_credentials` needs client authentication, by HTTP Basic, `client_id` and `client_secret`, or
+         *     (a `private_key_jwt` client, RFC 7523) `client_assertion_type` and `client_assertion`: a JWT the client
+         *     signed with one of its registered keys, whose `iss` and `sub` are its client id, `aud` the token endpoint
+         *     URL (or the issuer identifier), `exp` at most 5 minutes ahead and `jti` never used before.
          */
         TokenRequest: {
             /** @enum {string} */
@@ -1418,6 +1447,9 @@ export interface components {
             scope?: string;
             client_id?: string;
             client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            client_assertion?: string;
         };
         /**
          * @example {
@@ -1450,6 +1482,58 @@ export interface components {
             token_type_hint?: "access_token" | "refresh_token";
             client_id?: string;
             client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            /** @description A `private_key_jwt` client's assertion (RFC 7523), as at the token endpoint. */
+            client_assertion?: string;
+        };
+        /**
+         * @description An RFC 7662 introspection request. The caller must authenticate as a partner client: HTTP Basic,
+         *     `client_id` and `client_secret`, or (a `private_key_jwt` client) `client_assertion_type` and
+         *     `client_assertion`.
+         */
+        IntrospectionRequest: {
+            token: string;
+            /** @enum {string} */
+            token_type_hint?: "access_token" | "refresh_token";
+            client_id?: string;
+            client_secret?: string;
+            /** @constant */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+            client_assertion?: string;
+        };
+        /**
+         * @description An RFC 7662 introspection answer. `active: false`, and nothing else, for any token that is not a live
+         *     token of this API (expired, revoked, used, malformed, unknown, or its account disabled or gone).
+         * @example {
+         *       "active": true,
+         *       "scope": "items:read",
+         *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *       "sub": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+         *       "exp": 1795431600,
+         *       "iat": 1795430700,
+         *       "token_type": "Bearer"
+         *     }
+         */
+        IntrospectionResponse: {
+            active: boolean;
+            scope?: string;
+            /**
+             * Format: uuid
+             * @description The partner client the token was issued to; absent for a user's token.
+             */
+            client_id?: string;
+            /**
+             * Format: uuid
+             * @description The user or client the token stands for.
+             */
+            sub?: string;
+            /** Format: int64 */
+            exp?: number;
+            /** Format: int64 */
+            iat?: number;
+            /** @enum {string} */
+            token_type?: "Bearer" | "refresh_token";
         };
         /**
          * @description The public keys that verify access tokens (RFC 7517). During a key rotation it holds two.
@@ -1499,13 +1583,17 @@ export interface components {
             /** Format: uri */
             revocation_endpoint?: string;
             /** Format: uri */
+            introspection_endpoint?: string;
+            introspection_endpoint_auth_methods_supported?: ("client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
+            /** Format: uri */
             jwks_uri: string;
             /** @description Empty, as there is no authorization endpoint (RFC 8414 requires the member all the same). */
             response_types_supported: string[];
             grant_types_supported: ("password" | "refresh_token" | "client_credentials")[];
             scopes_supported: components["schemas"]["Scope"][];
-            token_endpoint_auth_methods_supported?: ("client_secret_basic" | "client_secret_post")[];
-            revocation_endpoint_auth_methods_supported?: ("none" | "client_secret_basic" | "client_secret_post")[];
+            token_endpoint_auth_methods_supported?: ("client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
+            token_endpoint_auth_signing_alg_values_supported?: ("ES256" | "ES384" | "RS256" | "PS256" | "EdDSA")[];
+            revocation_endpoint_auth_methods_supported?: ("none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
         };
         /** @description The fields a user may change about themselves. */
         UpdateCurrentUserRequest: {
@@ -1533,12 +1621,52 @@ export interface components {
          * @enum {string}
          */
         ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
+        /**
+         * @description How the client authenticates at the token endpoint (RFC 7591). `client_secret_basic` and
+         *     `client_secret_post` hold a secret, which the client may send either way (HTTP Basic or form fields);
+         *     `private_key_jwt` (RFC 7523) holds no secret: the client signs an assertion with a key of its `jwks` or
+         *     `jwks_uri`, and a secret is never accepted from it.
+         * @enum {string}
+         */
+        TokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+        /**
+         * @description A partner client's public keys (RFC 7517), which verify its `private_key_jwt` assertions. Public members
+         *     only: a key with a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) is refused, as are
+         *     symmetric keys. Algorithms: ES256, ES384, RS256, PS256, EdDSA.
+         */
+        ClientJwks: {
+            keys: {
+                /** @enum {string} */
+                kty: "EC" | "RSA" | "OKP";
+                kid?: string;
+                /** @constant */
+                use?: "sig";
+                /** @enum {string} */
+                alg?: "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA";
+                /** @enum {string} */
+                crv?: "P-256" | "P-384" | "Ed25519";
+                x?: string;
+                y?: string;
+                n?: string;
+                e?: string;
+            }[];
+        };
+        /**
+         * Format: uri
+         * @description An https URL serving the client's public JWK set, which verifies its `private_key_jwt` assertions. It must
+         *     resolve to public addresses only (the webhook target policy): checked when it is registered and again
+         *     before every fetch; fetched with a 3 s timeout, cached for 10 minutes, redirects not followed.
+         */
+        ClientJwksUri: string;
         /** @description A partner's machine credentials for the client credentials grant. */
         Client: {
             /** Format: uuid */
             readonly client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1552,12 +1680,20 @@ export interface components {
             data: components["schemas"]["Client"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        /**
+         * @description A new partner client. `token_endpoint_auth_method` defaults to `client_secret_basic` (a secret is issued);
+         *     `private_key_jwt` needs exactly one of `jwks` and `jwks_uri`, which the secret methods must not send.
+         */
         CreateClientRequest: {
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method?: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
         };
         /**
-         * @description A client with its secret. The secret is shown only in this response and stored only as a hash.
+         * @description A client with its secret. The secret is shown only in this response and stored only as a hash. A
+         *     `private_key_jwt` client has no secret: `client_secret` is absent.
          * @example {
          *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
          *       "name": "Acme integration",
@@ -1565,6 +1701,7 @@ export interface components {
          *         "items:read",
          *         "items:write"
          *       ],
+         *       "token_endpoint_auth_method": "client_secret_basic",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ4Qw"
@@ -1575,6 +1712,9 @@ export interface components {
             client_id: string;
             name: string;
             scopes: components["schemas"]["ClientScope"][];
+            token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1583,7 +1723,16 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** @description Keep it secret; it cannot be shown again. Rotate it to get a new one. */
-            client_secret: string;
+            client_secret?: string;
+        };
+        /**
+         * @description A JSON merge patch (RFC 7396) of a `private_key_jwt` client's key source: exactly one of `jwks` and
+         *     `jwks_uri`, which replaces the client's current source (a client has one, so the other is cleared). A
+         *     `jwks_uri` passes the same target URL policy as at creation. Secret clients have no keys to change (409).
+         */
+        ClientKeysMergePatch: {
+            jwks?: components["schemas"]["ClientJwks"];
+            jwks_uri?: components["schemas"]["ClientJwksUri"];
         };
         /** @enum {string} */
         ItemStatus: "draft" | "active" | "archived";
@@ -1668,7 +1817,8 @@ export interface components {
          *       token, seeding; `details.via` says which);
          *     - `user.updated`, `user.password_changed`: the user changed their own account;
          *     - `user.admin_updated`, `user.deleted`: an administrator changed or deleted an account;
-         *     - `client.created`, `client.secret_rotated`, `client.deleted`: partner client administration;
+         *     - `client.created`, `client.secret_rotated`, `client.keys_updated`, `client.deleted`: partner client
+         *       administration (`client.keys_updated`: a `private_key_jwt` client's `jwks` or `jwks_uri` was replaced);
          *     - `item.created`, `item.updated`, `item.deleted`: items;
          *     - `auth.signed_in`: a password or client credentials grant succeeded and started a session (tokens were issued);
          *     - `auth.sign_in_failed`: a password was wrong, an account unknown or disabled, or a client failed to
@@ -1681,7 +1831,7 @@ export interface components {
          *       and is not audited; its `disabled_reason` says so).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
@@ -1726,11 +1876,13 @@ export interface components {
             client_id?: string;
             /**
              * @description `auth.sign_in_failed`: why. `no_password` is an account that signs in only through an external
-             *     identity provider. The caller was told only that the credentials were wrong (or, with the right
+             *     identity provider. `wrong_auth_method`: a secret from a `private_key_jwt` client, or an assertion from a
+             *     secret client; `invalid_assertion`: a `private_key_jwt` assertion that failed verification (signature,
+             *     `iss`/`sub`, `aud`, `exp`, `jti`); `assertion_replayed`: its `jti` was used before. The caller was told only that the credentials were wrong (or, with the right
              *     password, that the account is disabled).
              * @enum {string}
              */
-            reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret";
+            reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret" | "wrong_auth_method" | "invalid_assertion" | "assertion_replayed";
         };
         /**
          * @description One event: a write, recorded in the same transaction as the write itself, or a security event (sign-ins,
@@ -2735,6 +2887,68 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description What the token is, or `active` false. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getJwks: {
         parameters: {
             query?: never;
@@ -3326,6 +3540,7 @@ export interface operations {
                      *             "items:read",
                      *             "items:write"
                      *           ],
+                     *           "token_endpoint_auth_method": "client_secret_basic",
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z"
                      *         }
@@ -3459,6 +3674,7 @@ export interface operations {
                      *         "items:read",
                      *         "items:write"
                      *       ],
+                     *       "token_endpoint_auth_method": "client_secret_basic",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -3526,6 +3742,85 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateClientKeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The client's id.
+                 * @example 0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b
+                 */
+                client_id: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jwks_uri": "https://partner.example/.well-known/jwks.json"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["ClientKeysMergePatch"];
+                /**
+                 * @example {
+                 *       "jwks_uri": "https://partner.example/.well-known/jwks.json"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientKeysMergePatch"];
+            };
+        };
+        responses: {
+            /** @description The client as changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "0d4b6f2e-1c3a-4e5f-8a9b-7c6d5e4f3a2b",
+                     *       "name": "Acme integration",
+                     *       "scopes": [
+                     *         "items:read"
+                     *       ],
+                     *       "token_endpoint_auth_method": "private_key_jwt",
+                     *       "jwks_uri": "https://partner.example/.well-known/jwks.json",
+                     *       "version": 2,
+                     *       "created_at": "2026-11-23T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

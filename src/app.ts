@@ -40,6 +40,7 @@ import { createMetaHandlers } from './routers/meta.router';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
 import { createAuthService } from './services/auth.service';
+import { createClientAssertionVerifier } from './services/token-grants/client-assertion';
 import { createWebhookEndpointsService } from './services/webhook-endpoints.service';
 import { createWebhookEndpointsHandlers } from './routers/webhook-endpoints.router';
 import { loadWebhookSecretBox } from './webhooks/webhook-secrets';
@@ -133,9 +134,24 @@ export function createApp(deps: AppDependencies): Express {
       secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
       checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
     }),
-    auth: createAuthService({ hasher, codec, auth: config.auth, ...repositories }),
+    auth: createAuthService({
+      hasher,
+      codec,
+      auth: config.auth,
+      ...repositories,
+      assertions: createClientAssertionVerifier({
+        // RFC 7523 names the token endpoint URL; RFC 7523bis the issuer identifier. Either is us.
+        audiences: [`${config.publicBaseUrl}/v1/auth/token`, config.auth.issuer],
+        checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
+      }),
+    }),
   };
   const idempotency = createIdempotency({ repository: repositories.idempotency });
+  // An introspection answer is never replayed: the token it describes may have ended since.
+  const introspectionIdempotency = createIdempotency({
+    repository: repositories.idempotency,
+    isReplayable: () => Promise.resolve(false),
+  });
   const tokenIdempotency = createIdempotency({
     repository: repositories.idempotency,
     isReplayable: (stored) => services.auth.isReplayable(stored.body),
@@ -257,6 +273,7 @@ export function createApp(deps: AppDependencies): Express {
       middlewareFor: operationMiddleware,
       guardFor: (entry) => {
         if (!declaresHeader(document, entry, 'Idempotency-Key')) return undefined;
+        if (entry.operationId === 'introspectToken') return introspectionIdempotency;
         return entry.operationId === 'createToken' ? tokenIdempotency : idempotency;
       },
     }),

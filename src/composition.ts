@@ -15,6 +15,7 @@ import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.rep
 import { WebhookEventsRepository } from './repositories/webhook-events.repository';
 import { createAuditService } from './services/audit.service';
 import { createClientsService } from './services/clients.service';
+import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createEventOutbox } from './services/event-outbox';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
@@ -29,7 +30,7 @@ export type Domain = ReturnType<typeof createDomain>;
  * (createApp) and the CLI both build on this one function, so a rule a service enforces holds for both.
  */
 export function createDomain(deps: {
-  config: Pick<Config, 'idempotency'>;
+  config: Pick<Config, 'idempotency' | 'webhooks'>;
   db: Database;
   /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
   lifecycle?: Lifecycle;
@@ -65,7 +66,12 @@ export function createDomain(deps: {
       lifecycle: deps.lifecycle ?? createLifecycle(),
     }),
     users: createUsersService({ hasher, outbox, ...repositories }),
-    clients: createClientsService({ outbox, ...repositories }),
+    clients: createClientsService({
+      outbox,
+      ...repositories,
+      // A JWKS URL is an outbound target like a webhook's: the same policy, the same test allowance.
+      checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
+    }),
     items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
     userCreation,

@@ -3,6 +3,7 @@ import type { OperationEntry } from '../internal/openapi-document';
 import { parseBasicClientCredentials } from './basic-auth';
 import type { CallerCostClass } from './caller-rate-limit';
 import type { AuthRateLimits } from './rate-limit';
+import { assertedClientId } from '../services/token-grants/client-assertion';
 
 /** The policies an operation may name in its `x-rate-limits` extension; also its `RateLimit-Policy` names. */
 export const RATE_LIMIT_POLICIES = [
@@ -14,15 +15,21 @@ export const RATE_LIMIT_POLICIES = [
   'auth-account-token',
   'auth-account-token-new-addresses',
   'auth-account-revoke',
+  'auth-account-introspect',
   'auth-account-password',
   'token-grants-client',
 ] as const;
 export type RateLimitPolicy = (typeof RATE_LIMIT_POLICIES)[number];
 
-/** The account a token or revocation request tries credentials for: a username or a client id (form or Basic). */
+/**
+ * The account a token or revocation request tries credentials for: a username or a client id (form, Basic,
+ * or the client a `private_key_jwt` assertion claims to be, read unverified: it only picks the counter).
+ */
 function tokenRequestAccount(req: Request): string | undefined {
-  const body = req.body as { username?: string; client_id?: string };
+  const body = req.body as { username?: string; client_id?: string; client_assertion?: string };
   if (body.username ?? body.client_id) return body.username ?? body.client_id;
+  const asserted = assertedClientId(body.client_assertion);
+  if (asserted) return asserted;
   try {
     return parseBasicClientCredentials(req.headers.authorization)?.clientId;
   } catch {
@@ -57,6 +64,7 @@ export function createRateLimitPolicies(deps: {
       tokenRequestAccount,
     ),
     'auth-account-revoke': limits.failuresPerAccountAndAddress('revoke', tokenRequestAccount),
+    'auth-account-introspect': limits.failuresPerAccountAndAddress('introspect', tokenRequestAccount),
     'auth-account-password': limits.failuresPerAccountAndAddress('password', (req) => req.principal?.id),
     'token-grants-client': limits.grantsPerClient(clientCredentialsGrantClient),
   };

@@ -93,11 +93,10 @@ export class SessionsRepository {
   async findPrincipal(
     sessionId: string,
     holder: 'user' | 'client',
+    db: Knex = this.deps.db,
   ): Promise<SessionPrincipalRow | undefined> {
     const statement = FIND_PRINCIPAL[holder];
-    const { rows } = (await this.deps.db
-      .raw(statement.sql, [sessionId])
-      .options({ name: statement.name })) as {
+    const { rows } = (await db.raw(statement.sql, [sessionId]).options({ name: statement.name })) as {
       rows: Array<
         Omit<SessionPrincipalRow, 'account'> &
           Pick<User, 'email' | 'name'> &

@@ -6,7 +6,7 @@ import type { HandlerMap } from '../dependencies/handler-map';
 export function createAuthHandlers(deps: {
   auth: AuthService;
   registration: RegistrationService;
-}): Pick<HandlerMap, 'registerUser' | 'createToken' | 'revokeToken'> {
+}): Pick<HandlerMap, 'registerUser' | 'createToken' | 'revokeToken' | 'introspectToken'> {
   return {
     registerUser: async (req, context) => {
       const user = await deps.registration.register(req.body, context.anonymousWriteContext());
@@ -19,6 +19,14 @@ export function createAuthHandlers(deps: {
         context.anonymousWriteContext(),
       );
       return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body: tokens };
+    },
+    introspectToken: async (req, context) => {
+      const answer = await deps.auth.introspect(
+        req.body,
+        parseBasicClientCredentials(req.headers.authorization),
+        context.anonymousWriteContext(),
+      );
+      return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: answer };
     },
     revokeToken: async (req, context) => {
       await deps.auth.revoke(

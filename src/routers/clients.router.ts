@@ -7,7 +7,10 @@ import type { HandlerMap } from '../dependencies/handler-map';
 
 export function createClientsHandlers(deps: {
   clients: ClientsService;
-}): Pick<HandlerMap, 'createClient' | 'listClients' | 'getClient' | 'deleteClient' | 'rotateClientSecret'> {
+}): Pick<
+  HandlerMap,
+  'createClient' | 'listClients' | 'getClient' | 'updateClientKeys' | 'deleteClient' | 'rotateClientSecret'
+> {
   const { clients } = deps;
   return {
     createClient: async (req, context) => {
@@ -19,6 +22,15 @@ export function createClientsHandlers(deps: {
       body: await clients.list(req.query.limit, req.query.cursor),
     }),
     getClient: async (req) => versioned(req, await clients.get(req.params.client_id)),
+    updateClientKeys: async (req, context) => {
+      const client = await clients.updateKeys(
+        req.params.client_id,
+        req.body,
+        req.get('If-Match'),
+        context.writeContext(),
+      );
+      return updated(client);
+    },
     deleteClient: async (req, context) => {
       await clients.delete(req.params.client_id, req.get('If-Match'), context.writeContext());
       return { status: 204 };

@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import type { components } from '../../generated/api';
 import type { AccessTokenCodec } from '../infrastructure/access-tokens';
 import type { PasswordHasher } from '../infrastructure/password-hasher';
 import type { AuthConfig } from '../internal/config';
@@ -17,6 +19,7 @@ import {
   type TokenRequest,
   type TokenResponse,
 } from './token-grants/grant-kit';
+import type { ClientAssertionVerifier } from './token-grants/client-assertion';
 import { createPasswordGrant } from './token-grants/password';
 import { createRefreshTokenGrant } from './token-grants/refresh-token';
 
@@ -34,13 +37,32 @@ export interface AuthService {
    * and runs as one: a spent refresh token then counts as reused and ends its session.
    */
   isReplayable(encodedResponse: string | null): Promise<boolean>;
+  /**
+   * RFC 7662: what a token of this API is, for an authenticated partner client only. Any token that is not
+   * live answers `{ active: false }`, whatever the reason.
+   */
+  introspect(
+    request: IntrospectionRequest,
+    basicAuth: ClientCredentials | undefined,
+    context: AnonymousWriteContext,
+  ): Promise<IntrospectionResponse>;
   revoke(
     token: string,
     basicAuth: ClientCredentials | undefined,
-    bodyAuth: { client_id?: string; client_secret?: string },
+    bodyAuth: {
+      client_id?: string;
+      client_secret?: string;
+      client_assertion?: string;
+      client_assertion_type?: string;
+    },
     context: AnonymousWriteContext,
   ): Promise<void>;
 }
+
+export type IntrospectionRequest = components['schemas']['IntrospectionRequest'];
+export type IntrospectionResponse = components['schemas']['IntrospectionResponse'];
+
+const INACTIVE: IntrospectionResponse = { active: false };
 
 export function createAuthService(deps: {
   users: UsersRepository;
@@ -50,6 +72,7 @@ export function createAuthService(deps: {
   hasher: PasswordHasher;
   codec: AccessTokenCodec;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
+  assertions: ClientAssertionVerifier;
 }): AuthService {
   const { sessions, audit, codec } = deps;
   const kit = createGrantKit(deps);
@@ -57,8 +80,9 @@ export function createAuthService(deps: {
   const refreshTokenGrant = createRefreshTokenGrant({ ...deps, kit });
   const clientCredentialsGrant = createClientCredentialsGrant({ ...deps, kit });
 
-  async function sessionOfToken(token: string): Promise<string | undefined> {
-    if (token.startsWith('rt_')) return (await sessions.findRefreshToken(hashOpaqueToken(token)))?.session_id;
+  async function sessionOfToken(token: string, trx: Knex.Transaction): Promise<string | undefined> {
+    if (token.startsWith('rt_'))
+      return (await sessions.findRefreshToken(hashOpaqueToken(token), trx))?.session_id;
     try {
       return codec.verify(token, { ignoreExpiration: true }).sid;
     } catch {
@@ -66,9 +90,105 @@ export function createAuthService(deps: {
     }
   }
 
+  /** A live access token's claims, its session and holder checked as a request with it would be. */
+  async function introspectAccessToken(token: string, trx: Knex.Transaction): Promise<IntrospectionResponse> {
+    let claims;
+    try {
+      claims = codec.verify(token);
+    } catch {
+      return INACTIVE;
+    }
+    const holder = claims.client_id ? 'client' : 'user';
+    const row = await sessions.findPrincipal(claims.sid, holder, trx);
+    if (!row || row.revoked_at) return INACTIVE;
+    const live =
+      holder === 'user'
+        ? row.user_id === claims.sub && row.status === 'active' && !!row.role
+        : row.client_id === claims.sub && !!row.client_scopes;
+    if (!live) return INACTIVE;
+    return {
+      active: true,
+      scope: claims.scope,
+      ...(claims.client_id ? { client_id: claims.client_id } : {}),
+      sub: claims.sub,
+      exp: claims.exp!,
+      iat: claims.iat!,
+      token_type: 'Bearer',
+    };
+  }
+
+  /** A refresh token that is unused, unexpired, and whose session and account are live. */
+  async function introspectRefreshToken(
+    token: string,
+    trx: Knex.Transaction,
+  ): Promise<IntrospectionResponse> {
+    const refreshToken = await sessions.findRefreshToken(hashOpaqueToken(token), trx);
+    if (!refreshToken || refreshToken.used_at || refreshToken.expires_at <= new Date()) return INACTIVE;
+    // Refresh tokens are issued to users only (the client credentials grant issues none).
+    const row = await sessions.findPrincipal(refreshToken.session_id, 'user', trx);
+    if (!row || row.revoked_at || !row.user_id || row.status !== 'active' || !row.role) return INACTIVE;
+    return {
+      active: true,
+      scope: row.scope,
+      sub: row.user_id,
+      exp: Math.floor(refreshToken.expires_at.getTime() / 1000),
+      token_type: 'refresh_token',
+    };
+  }
+
+  /** The calling client by whichever one method it used, or undefined when it sent no credentials. */
+  async function authenticateCaller(
+    basicAuth: ClientCredentials | undefined,
+    body: {
+      client_id?: string;
+      client_secret?: string;
+      client_assertion?: string;
+      client_assertion_type?: string;
+    },
+    context: AnonymousWriteContext,
+  ): Promise<{ id: string } | undefined> {
+    if (body.client_assertion || body.client_assertion_type) {
+      if (basicAuth || body.client_secret) {
+        throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
+      }
+      return kit.authenticateClientAssertion(
+        {
+          type: body.client_assertion_type,
+          value: body.client_assertion ?? '',
+          ...(body.client_id ? { clientId: body.client_id } : {}),
+        },
+        context,
+      );
+    }
+    const credentials = clientCredentialsFrom(basicAuth, body);
+    return credentials ? kit.authenticateClient(credentials, context.requestId) : undefined;
+  }
+
   return {
+    async introspect(request, basicAuth, context) {
+      if (basicAuth && (request.client_id || request.client_secret)) {
+        throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
+      }
+      // Nothing about the token is read before the caller is known (RFC 7662 section 2.1).
+      const client = await authenticateCaller(basicAuth, request, context);
+      if (!client) throw new OAuthError('invalid_client', 'Client authentication is required.');
+      // In the request's transaction: an assertion's jti was spent in it, and with one connection (PGlite)
+      // a read on the pool would wait for that transaction for ever.
+      return context.transaction((trx) =>
+        request.token.startsWith('rt_')
+          ? introspectRefreshToken(request.token, trx)
+          : introspectAccessToken(request.token, trx),
+      );
+    },
+
     async issueToken(request, basicAuth, context) {
       if (basicAuth && (request.client_id || request.client_secret)) {
+        throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
+      }
+      if (
+        (request.client_assertion || request.client_assertion_type) &&
+        (basicAuth || request.client_secret)
+      ) {
         throw new OAuthError('invalid_request', 'Authenticate the client by one method only.');
       }
       switch (request.grant_type) {
@@ -98,19 +218,19 @@ export function createAuthService(deps: {
     },
 
     async revoke(token, basicAuth, bodyAuth, context) {
-      const credentials = clientCredentialsFrom(basicAuth, bodyAuth);
-      const client = credentials ? await kit.authenticateClient(credentials, context.requestId) : undefined;
-      const sessionId = await sessionOfToken(token);
-      if (!sessionId) return;
-      // A client may only revoke its own tokens (RFC 7009 section 2.1); anyone else answers the same 200.
-      const session = await sessions.findSession(sessionId);
-      if (!session || (client && session.client_id !== client.id)) return;
-      // Without client authentication, holding the session's token is the authority RFC 7009 accepts:
-      // the actor is the session's holder.
-      const holder = session.user_id
-        ? { kind: 'user' as const, id: session.user_id }
-        : { kind: 'client' as const, id: session.client_id! };
+      const client = await authenticateCaller(basicAuth, bodyAuth, context);
+      // In the request's transaction: an assertion's jti may have been spent in it (see introspect).
       await context.transaction(async (trx) => {
+        const sessionId = await sessionOfToken(token, trx);
+        if (!sessionId) return;
+        // A client may only revoke its own tokens (RFC 7009 section 2.1); anyone else answers the same 200.
+        const session = await sessions.findSession(sessionId, trx);
+        if (!session || (client && session.client_id !== client.id)) return;
+        // Without client authentication, holding the session's token is the authority RFC 7009 accepts:
+        // the actor is the session's holder.
+        const holder = session.user_id
+          ? { kind: 'user' as const, id: session.user_id }
+          : { kind: 'client' as const, id: session.client_id! };
         if (!(await sessions.revoke(sessionId, trx))) return;
         await audit.append(sessionEvent('auth.session_revoked', holder, sessionId, context.requestId), trx);
       });

@@ -1,30 +1,86 @@
 import type { Knex } from 'knex';
-import type { Client, ClientWithSecret } from '../models/client';
+import type { Client, ClientJwks, ClientWithSecret, TokenEndpointAuthMethod } from '../models/client';
 import type { ClientScope } from '../models/scopes';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ClientsRepository } from '../repositories/clients.repository';
 import type { Page } from '../utils/cursor';
 import { keysetPage } from '../utils/keyset-page';
-import { NotFoundError } from '../utils/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
+import type { NewClientCredentials } from '../repositories/clients.repository';
+import type { TargetUrlDecision } from '../webhooks/target-url-policy';
+import { jwksProblems } from './token-grants/client-assertion';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
 import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
 import type { EventOutbox } from './event-outbox';
 
+export interface NewClientInput {
+  name: string;
+  scopes: ClientScope[];
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  jwks?: ClientJwks;
+  jwks_uri?: string;
+}
+
 export interface ClientsService {
-  create(input: { name: string; scopes: ClientScope[] }, context: WriteContext): Promise<ClientWithSecret>;
+  create(input: NewClientInput, context: WriteContext): Promise<ClientWithSecret>;
   list(limit: number, cursor: string | undefined): Promise<Page<Client>>;
   get(id: string): Promise<Client>;
   delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
   rotateSecret(id: string, ifMatch: string | undefined, context: WriteContext): Promise<ClientWithSecret>;
+  updateKeys(
+    id: string,
+    patch: { jwks?: ClientJwks; jwks_uri?: string },
+    ifMatch: string | undefined,
+    context: WriteContext,
+  ): Promise<Client>;
 }
 
 export function createClientsService(deps: {
   clients: ClientsRepository;
   audit: AuditRepository;
   outbox: EventOutbox;
+  /** The target URL policy (https, public addresses only), applied to a JWKS URL when it is registered. */
+  checkUrl: (url: string) => Promise<TargetUrlDecision>;
 }): ClientsService {
   const { clients, audit, outbox } = deps;
+
+  const refuse = (pointer: string, detail: string) =>
+    new ValidationError(detail, [{ location: 'body', pointer, detail }]);
+
+  /** How the new client authenticates, every input checked before anything is written. */
+  const credentialsOf = async (
+    input: NewClientInput,
+  ): Promise<{ credentials: NewClientCredentials; secret?: string }> => {
+    const method = input.token_endpoint_auth_method ?? 'client_secret_basic';
+    if (method !== 'private_key_jwt') {
+      if (input.jwks || input.jwks_uri) {
+        throw refuse(input.jwks ? '/jwks' : '/jwks_uri', 'Keys are only for private_key_jwt clients.');
+      }
+      const secret = generateOpaqueToken('cs');
+      return { credentials: { method, secretHash: hashOpaqueToken(secret) }, secret };
+    }
+    return { credentials: { method, ...(await keySourceOf(input)) } };
+  };
+
+  /** Exactly one key source, its keys public and importable, or its URL allowed by the target policy. */
+  const keySourceOf = async (input: {
+    jwks?: ClientJwks;
+    jwks_uri?: string;
+  }): Promise<{ jwks: ClientJwks; jwksUri?: undefined } | { jwks?: undefined; jwksUri: string }> => {
+    if (input.jwks && input.jwks_uri) throw refuse('/jwks_uri', 'Send jwks or jwks_uri, not both.');
+    if (input.jwks) {
+      const problems = await jwksProblems(input.jwks);
+      if (problems.length > 0) throw refuse('/jwks', problems.join('; '));
+      return { jwks: input.jwks };
+    }
+    if (input.jwks_uri) {
+      const decision = await deps.checkUrl(input.jwks_uri);
+      if (!decision.ok) throw refuse('/jwks_uri', decision.message.replace('webhook URL', 'JWKS URL'));
+      return { jwksUri: input.jwks_uri };
+    }
+    throw refuse('/jwks', 'A private_key_jwt client needs jwks or jwks_uri.');
+  };
   // Client events are for administrators' endpoints only, and never carry the secret.
   const clientEvent = (type: 'client.created' | 'client.secret_rotated', client: Client, unit: UnitOfWork) =>
     outbox.record(
@@ -40,21 +96,21 @@ export function createClientsService(deps: {
   };
 
   return {
-    create(input, context) {
-      const secret = generateOpaqueToken('cs');
+    async create(input, context) {
+      const { credentials, secret } = await credentialsOf(input);
       return context.transaction(async (trx) => {
         const client = await clients.create(
           {
             name: input.name,
             scopes: [...new Set(input.scopes)],
-            secretHash: hashOpaqueToken(secret),
+            credentials,
             createdBy: context.actor.id,
           },
           trx,
         );
         await audit.append(auditEventFor(context, 'client.created', 'client', client.client_id), trx);
         await clientEvent('client.created', client, context);
-        return { ...client, client_secret: secret };
+        return secret === undefined ? client : { ...client, client_secret: secret };
       });
     },
 
@@ -87,11 +143,37 @@ export function createClientsService(deps: {
 
     rotateSecret(id, ifMatch, context) {
       const secret = generateOpaqueToken('cs');
-      return writeIfMatch(context, ifMatch, lockExisting(id), async (trx) => {
+      const lockSecretClient = async (trx: Knex.Transaction) => {
+        const client = await lockExisting(id)(trx);
+        if (client.token_endpoint_auth_method === 'private_key_jwt') {
+          throw new ConflictError(
+            'This client authenticates with private_key_jwt and has no secret to rotate.',
+          );
+        }
+        return client;
+      };
+      return writeIfMatch(context, ifMatch, lockSecretClient, async (trx) => {
         const client = (await clients.updateSecretHash(id, hashOpaqueToken(secret), trx))!;
         await audit.append(auditEventFor(context, 'client.secret_rotated', 'client', id), trx);
         await clientEvent('client.secret_rotated', client, context);
         return { ...client, client_secret: secret };
+      });
+    },
+
+    async updateKeys(id, patch, ifMatch, context) {
+      // Checked before the transaction: the URL check may wait on DNS, which no row lock should.
+      const keys = await keySourceOf(patch);
+      const lockKeyClient = async (trx: Knex.Transaction) => {
+        const client = await lockExisting(id)(trx);
+        if (client.token_endpoint_auth_method !== 'private_key_jwt') {
+          throw new ConflictError('This client authenticates with a secret and has no keys to replace.');
+        }
+        return client;
+      };
+      return writeIfMatch(context, ifMatch, lockKeyClient, async (trx) => {
+        const client = (await clients.updateKeys(id, keys, trx))!;
+        await audit.append(auditEventFor(context, 'client.keys_updated', 'client', id), trx);
+        return client;
       });
     },
   };

@@ -141,6 +141,7 @@ describe('reading partner clients', () => {
       client_id: created.body.client_id,
       name: 'Get me',
       scopes: ['items:read'],
+      token_endpoint_auth_method: 'client_secret_basic',
       version: 1,
       created_at: created.body.created_at,
     });

@@ -16,21 +16,33 @@ describe('ClientsRepository', () => {
 
   const create = (name = 'Partner') =>
     database.db.transaction((trx) =>
-      clients.create({ name, scopes: ['items:read'], secretHash: `hash-${name}`, createdBy: adminId }, trx),
+      clients.create(
+        {
+          name,
+          scopes: ['items:read'],
+          credentials: { method: 'client_secret_basic', secretHash: `hash-${name}` },
+          createdBy: adminId,
+        },
+        trx,
+      ),
     );
 
-  it('when a client is created, then it reads back without its secret hash, which only findSecretHash returns', async () => {
+  it('when a client is created, then it reads back without its secret hash, which only findAuthentication returns', async () => {
     const client = await create('Acme');
     expect(client).toEqual({
       client_id: expect.any(String),
       name: 'Acme',
       scopes: ['items:read'],
+      token_endpoint_auth_method: 'client_secret_basic',
       version: 1,
       created_at: expect.any(String),
     });
     expect(await clients.findById(client.client_id)).toEqual(client);
-    expect(await clients.findSecretHash(client.client_id)).toEqual({
+    expect(await clients.findAuthentication(client.client_id)).toEqual({
+      token_endpoint_auth_method: 'client_secret_basic',
       secret_hash: 'hash-Acme',
+      jwks: null,
+      jwks_uri: null,
       scopes: ['items:read'],
     });
   });
@@ -39,7 +51,15 @@ describe('ClientsRepository', () => {
     expect(
       await refusal(
         database.db.transaction((trx) =>
-          clients.create({ name: 'X', scopes: [], secretHash: 'h', createdBy: newId() }, trx),
+          clients.create(
+            {
+              name: 'X',
+              scopes: [],
+              credentials: { method: 'client_secret_basic', secretHash: 'h' },
+              createdBy: newId(),
+            },
+            trx,
+          ),
         ),
       ),
     ).toMatchObject({ code: '23503' });
@@ -50,7 +70,7 @@ describe('ClientsRepository', () => {
     expect(
       await database.db.transaction((trx) => clients.updateSecretHash(client.client_id, 'new-hash', trx)),
     ).toEqual({ ...client, version: 2 });
-    expect((await clients.findSecretHash(client.client_id))!.secret_hash).toBe('new-hash');
+    expect((await clients.findAuthentication(client.client_id))!.secret_hash).toBe('new-hash');
     expect(
       await database.db.transaction((trx) => clients.updateSecretHash(newId(), 'x', trx)),
     ).toBeUndefined();
@@ -128,6 +148,103 @@ describe('ClientsRepository', () => {
     it('when the cursor is the oldest client (the last row), then the next page is empty', async () => {
       const all = await clients.list(1000, undefined);
       expect(await clients.list(10, keyOf(all[all.length - 1]!))).toEqual([]);
+    });
+  });
+
+  describe('private_key_jwt clients and their assertion jtis', () => {
+    const jwks = { keys: [{ kty: 'EC' as const, crv: 'P-256' as const, x: 'x', y: 'y' }] };
+    const createSigner = () =>
+      database.db.transaction((trx) =>
+        clients.create(
+          {
+            name: 'Signer',
+            scopes: ['items:read'],
+            credentials: { method: 'private_key_jwt', jwks },
+            createdBy: adminId,
+          },
+          trx,
+        ),
+      );
+    const consume = (clientId: string, jti: string, expiresAt = new Date(Date.now() + 60_000)) =>
+      database.db.transaction((trx) => clients.consumeAssertionJti(clientId, jti, expiresAt, trx));
+
+    it('when a private_key_jwt client is created, then it has its keys and no secret', async () => {
+      const client = await createSigner();
+      expect(client).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks });
+      expect(await clients.findAuthentication(client.client_id)).toMatchObject({
+        secret_hash: null,
+        jwks,
+        jwks_uri: null,
+      });
+    });
+
+    it.each([
+      [
+        'a secret client with keys',
+        { token_endpoint_auth_method: 'client_secret_basic', secret_hash: 'h', jwks: JSON.stringify(jwks) },
+      ],
+      [
+        'a secret client without a secret',
+        { token_endpoint_auth_method: 'client_secret_post', secret_hash: null },
+      ],
+      [
+        'a private_key_jwt client with a secret',
+        { token_endpoint_auth_method: 'private_key_jwt', secret_hash: 'h', jwks_uri: 'https://a.example/j' },
+      ],
+      [
+        'a private_key_jwt client without keys',
+        { token_endpoint_auth_method: 'private_key_jwt', secret_hash: null },
+      ],
+      [
+        'a private_key_jwt client with both key sources',
+        {
+          token_endpoint_auth_method: 'private_key_jwt',
+          secret_hash: null,
+          jwks: JSON.stringify(jwks),
+          jwks_uri: 'https://a.example/j',
+        },
+      ],
+      ['an unknown method', { token_endpoint_auth_method: 'none', secret_hash: 'h' }],
+    ])('when a row would be %s, then the check constraint refuses it', async (_case, row) => {
+      expect(
+        await refusal(database.db('oauth_clients').insert({ name: 'Bad', scopes: ['items:read'], ...row })),
+      ).toMatchObject({ code: '23514', constraint: 'oauth_clients_auth_method_check' });
+    });
+
+    it('when a jti is consumed twice, then only the first succeeds; another client may use the same jti', async () => {
+      const [a, b] = [await createSigner(), await createSigner()];
+      expect(await consume(a.client_id, 'j-1')).toBe(true);
+      expect(await consume(a.client_id, 'j-1')).toBe(false);
+      expect(await consume(b.client_id, 'j-1')).toBe(true);
+    });
+
+    it('when two transactions consume the same jti at once, then exactly one succeeds', async () => {
+      const client = await createSigner();
+      const results = await Promise.all([
+        consume(client.client_id, 'race'),
+        consume(client.client_id, 'race'),
+      ]);
+      expect(results.sort()).toEqual([false, true]);
+    });
+
+    it("when a recorded jti has expired, then it may be used again, and the client's expired rows are swept", async () => {
+      const client = await createSigner();
+      await database.db('oauth_client_assertion_jtis').insert([
+        { client_id: client.client_id, jti: 'old', expires_at: new Date(Date.now() - 1000) },
+        { client_id: client.client_id, jti: 'stale', expires_at: new Date(Date.now() - 1000) },
+      ]);
+      expect(await consume(client.client_id, 'old')).toBe(true);
+      const rows = await database.db('oauth_client_assertion_jtis').where({ client_id: client.client_id });
+      expect(rows.map((row: { jti: string }) => row.jti)).toEqual(['old']);
+    });
+
+    it('when the client is deleted, then its jtis go too', async () => {
+      const client = await createSigner();
+      await consume(client.client_id, 'gone');
+      await database.db.transaction((trx) => clients.delete(client.client_id, trx));
+      expect(await database.db('oauth_client_assertion_jtis').where({ client_id: client.client_id })).toEqual(
+        [],
+      );
     });
   });
 });

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
+import { generateKeyPair, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
 import type * as PasswordHasherModule from '../../src/infrastructure/password-hasher';
@@ -11,7 +13,7 @@ import {
   TEST_REDIS_URL,
   type RedisTestApps,
 } from '../support/redis-test-apps';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestApp, TEST_BASE_URL, type TestApp } from '../support/test-app';
 
 /** OWASP API4:2023 Unrestricted Resource Consumption: throttled guessing, bounded bodies and pages, no argon2 for junk. */
 
@@ -179,6 +181,34 @@ describe('unrestricted resource consumption (OWASP API4)', () => {
       const second = await attempt('cs_wrong-2');
 
       const third = await attempt('cs_wrong-3');
+
+      expect([first.status, second.status]).toEqual([401, 401]);
+      expectTooManyRequests(third, 'auth-account-token', 2);
+    });
+
+    it('when a 3rd failed client assertion claims one partner client, then 429: the claimed client is the account', async () => {
+      const clientId = await insertClient(t);
+      const { privateKey } = await generateKeyPair('ES256');
+      const attempt = async () =>
+        request(t.app)
+          .post('/v1/auth/token')
+          .type('form')
+          .send({
+            grant_type: 'client_credentials',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: await new SignJWT({ jti: randomUUID() })
+              .setProtectedHeader({ alg: 'ES256' })
+              .setIssuer(clientId)
+              .setSubject(clientId)
+              .setAudience(`${TEST_BASE_URL}/v1/auth/token`)
+              .setExpirationTime('1m')
+              .sign(privateKey),
+          });
+
+      const first = await attempt();
+      const second = await attempt();
+
+      const third = await attempt();
 
       expect([first.status, second.status]).toEqual([401, 401]);
       expectTooManyRequests(third, 'auth-account-token', 2);

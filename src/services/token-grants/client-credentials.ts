@@ -24,9 +24,22 @@ export function createClientCredentialsGrant(deps: {
     basicAuth: ClientCredentials | undefined,
     context: AnonymousWriteContext,
   ): Promise<TokenResponse> => {
-    const credentials = clientCredentialsFrom(basicAuth, request);
-    if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required.');
-    const client = await kit.authenticateClient(credentials, context.requestId, 'client_credentials');
+    const authenticateBySecret = () => {
+      const credentials = clientCredentialsFrom(basicAuth, request);
+      if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required.');
+      return kit.authenticateClient(credentials, context.requestId, 'client_credentials');
+    };
+    const client = request.client_assertion
+      ? await kit.authenticateClientAssertion(
+          {
+            type: request.client_assertion_type,
+            value: request.client_assertion,
+            ...(request.client_id ? { clientId: request.client_id } : {}),
+          },
+          context,
+          'client_credentials',
+        )
+      : await authenticateBySecret();
     const scopes = grantScopes(request.scope, client.scopes);
     const sessionId = await context.transaction(async (trx) => {
       const id = await sessions.create({ clientId: client.id, scope: scopes.join(' ') }, trx);

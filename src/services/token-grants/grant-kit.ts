@@ -9,6 +9,8 @@ import type { SessionsRepository } from '../../repositories/sessions.repository'
 import { OAuthError } from '../../utils/errors';
 import { generateOpaqueToken, hashOpaqueToken, matchesOpaqueHash } from '../../utils/opaque-tokens';
 import { isUuid } from '../../utils/uuid';
+import type { AnonymousWriteContext } from '../../infrastructure/unit-of-work';
+import { assertedClientId, CLIENT_ASSERTION_TYPE, type ClientAssertionVerifier } from './client-assertion';
 
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
@@ -67,8 +69,9 @@ export function createGrantKit(deps: {
   audit: AuditRepository;
   codec: AccessTokenCodec;
   auth: Pick<AuthConfig, 'refreshTokenTtlSeconds'>;
+  assertions: ClientAssertionVerifier;
 }) {
-  const { clients, sessions, audit, codec } = deps;
+  const { clients, sessions, audit, codec, assertions } = deps;
 
   /**
    * A refused credential, recorded although the request fails (its own statement, no transaction to join).
@@ -92,26 +95,94 @@ export function createGrantKit(deps: {
   return {
     recordFailedSignIn,
 
+    /** A secret client's id and secret; a `private_key_jwt` client is refused here, whatever it sends. */
     async authenticateClient(
       credentials: ClientCredentials,
       requestId: string,
       grantType?: 'client_credentials',
     ): Promise<{ id: string; scopes: Scope[] }> {
       const wellFormed = isUuid(credentials.clientId);
-      const client = wellFormed ? await clients.findSecretHash(credentials.clientId) : undefined;
-      if (!client || !matchesOpaqueHash(credentials.clientSecret, client.secret_hash)) {
+      const client = wellFormed ? await clients.findAuthentication(credentials.clientId) : undefined;
+      const reason = !client
+        ? 'unknown_client'
+        : client.secret_hash === null
+          ? 'wrong_auth_method'
+          : matchesOpaqueHash(credentials.clientSecret, client.secret_hash)
+            ? undefined
+            : 'wrong_secret';
+      if (reason) {
         await recordFailedSignIn(
           requestId,
           { resource_type: 'client', resource_id: client ? credentials.clientId : null },
           {
             ...(grantType ? { grant_type: grantType } : {}),
             ...(wellFormed ? { client_id: credentials.clientId.toLowerCase() } : {}),
-            reason: client ? 'wrong_secret' : 'unknown_client',
+            reason,
           },
         );
         throw new OAuthError('invalid_client', 'Client authentication failed.');
       }
-      return { id: credentials.clientId, scopes: client.scopes };
+      return { id: credentials.clientId, scopes: client!.scopes };
+    },
+
+    /**
+     * A `private_key_jwt` client by its signed assertion (RFC 7523 section 2.2). The assertion's `jti` is
+     * spent in the request's transaction, so it is spent only if the request succeeds, and a second use,
+     * concurrent or later, is refused. Every refusal records one `auth.sign_in_failed` row.
+     */
+    async authenticateClientAssertion(
+      assertion: { type?: string; value: string; clientId?: string },
+      context: AnonymousWriteContext,
+      grantType?: 'client_credentials',
+    ): Promise<{ id: string; scopes: Scope[] }> {
+      if (assertion.type !== CLIENT_ASSERTION_TYPE) {
+        throw new OAuthError('invalid_request', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
+      }
+      const clientId = assertedClientId(assertion.value);
+      const wellFormed = clientId !== undefined && isUuid(clientId);
+      const client = wellFormed ? await clients.findAuthentication(clientId) : undefined;
+      const refuse = async (
+        reason: 'unknown_client' | 'wrong_auth_method' | 'invalid_assertion' | 'assertion_replayed',
+      ) => {
+        await recordFailedSignIn(
+          context.requestId,
+          { resource_type: 'client', resource_id: client ? clientId! : null },
+          {
+            ...(grantType ? { grant_type: grantType } : {}),
+            ...(wellFormed ? { client_id: clientId.toLowerCase() } : {}),
+            reason,
+          },
+        );
+        return new OAuthError('invalid_client', 'Client authentication failed.');
+      };
+      if (!client) throw await refuse('unknown_client');
+      // A client_id sent beside the assertion must be the one it asserts (RFC 7521 section 4.2).
+      if (assertion.clientId !== undefined && assertion.clientId.toLowerCase() !== clientId!.toLowerCase()) {
+        throw await refuse('invalid_assertion');
+      }
+      if (client.token_endpoint_auth_method !== 'private_key_jwt') throw await refuse('wrong_auth_method');
+      const verified = await assertions.verify(assertion.value, clientId!, client);
+      if (!verified) throw await refuse('invalid_assertion');
+      const replayed = new Error('assertion replayed');
+      try {
+        await context.transaction(async (trx) => {
+          // Thrown, not returned: the transaction must roll back before the refusal's row is written alone.
+          if (
+            !(await clients.consumeAssertionJti(
+              clientId!.toLowerCase(),
+              verified.jti,
+              verified.expiresAt,
+              trx,
+            ))
+          )
+            throw replayed;
+        });
+      } catch (error) {
+        if (error === replayed) throw await refuse('assertion_replayed');
+        throw error;
+      }
+      // The UUID as the database spells it: tokens and sessions compare it as text.
+      return { id: clientId!.toLowerCase(), scopes: client.scopes };
     },
 
     async issueRefreshToken(sessionId: string, trx: Knex.Transaction): Promise<string> {
