@@ -16,12 +16,22 @@ const KNOWN_SCOPES: Record<Scope, true> = {
   'audit:read': true,
   'webhooks:read': true,
   'webhooks:write': true,
+  'api_keys:read': true,
+  'api_keys:write': true,
 };
 
 export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
 
 export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
-  user: ['profile', 'items:read', 'items:write', 'webhooks:read', 'webhooks:write'],
+  user: [
+    'profile',
+    'items:read',
+    'items:write',
+    'webhooks:read',
+    'webhooks:write',
+    'api_keys:read',
+    'api_keys:write',
+  ],
   admin: ALL_SCOPES,
 };
 

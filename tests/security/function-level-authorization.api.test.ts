@@ -288,7 +288,9 @@ describe('authorization follows the principal as it is now', () => {
       .send({ grant_type: 'refresh_token', refresh_token: demoted.refreshToken })
       .expect(200);
 
-    expect(res.body.scope).toBe('profile items:read items:write webhooks:read webhooks:write');
+    expect(res.body.scope).toBe(
+      'profile items:read items:write webhooks:read webhooks:write api_keys:read api_keys:write',
+    );
     const fresh = await request(t.app).get('/v1/users').auth(res.body.access_token, { type: 'bearer' });
     expectInsufficientScope(fresh, 'users:read');
   });
