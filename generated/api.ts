@@ -999,6 +999,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was created (api_key.created)
+         * @description Sent to every enabled endpoint subscribed to `api_key.created` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was rotated (api_key.rotated)
+         * @description Sent to every enabled endpoint subscribed to `api_key.rotated` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyRotated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was revoked (api_key.revoked)
+         * @description Sent to every enabled endpoint subscribed to `api_key.revoked` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -1397,6 +1457,120 @@ export interface components {
             data: components["schemas"]["DeletedResource"];
         };
         /**
+         * @description An API key was created. The event never carries the secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.created",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": null,
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": null,
+         *         "version": 1,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.created";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
+         * @description An API key was rotated: a new secret, the previous one working until `previous_secret_expires_at`. The event never carries either secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.rotated",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": null,
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": "2026-12-08T10:05:00.000Z",
+         *         "version": 2,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyRotatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.rotated";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
+         * @description An API key was revoked; it is refused from now on.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.revoked",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": "2026-12-07T10:05:00.000Z",
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": null,
+         *         "version": 2,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyRevokedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.revoked";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
          * @description Sent on request (`POST /v1/webhook-endpoints/{endpoint_id}/test-events`) to one endpoint, whatever it subscribes to.
          * @example {
          *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
@@ -1425,11 +1599,11 @@ export interface components {
         };
         /**
          * @description An event an endpoint can subscribe to. Item events go to the endpoints of the item's owner (the user or
-         *     partner client); user and client events go to the endpoints of administrators. Each is described, with
+         *     partner client); user and client events go to the endpoints of administrators; API key events go to the endpoints of the key's owner. Each is described, with
          *     its payload, under Webhooks.
          * @enum {string}
          */
-        WebhookEventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted";
+        WebhookEventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked";
         /**
          * Format: password
          * @description 8 to 128 characters. Commonly used passwords are refused.
@@ -5960,6 +6134,126 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ClientDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyRotated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRotatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyRevoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRevokedEvent"];
             };
         };
         responses: {

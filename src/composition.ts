@@ -71,7 +71,7 @@ export function createDomain(deps: {
     clients: createClientsService({ outbox, ...repositories }),
     items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
-    apiKeys: createApiKeysService(repositories),
+    apiKeys: createApiKeysService({ outbox, ...repositories }),
     userCreation,
     registration: createRegistrationService({ userCreation }),
   };

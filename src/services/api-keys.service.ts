@@ -16,6 +16,7 @@ import { keysetPage } from '../utils/keyset-page';
 import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
 import type { WriteContext } from '../infrastructure/unit-of-work';
+import type { EventOutbox } from './event-outbox';
 
 /** How long the previous secret keeps working beside the new one after a rotation. */
 export const API_KEY_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -48,8 +49,20 @@ function newSecret(): { secret: string; secretHash: string; prefix: string } {
 export function createApiKeysService(deps: {
   apiKeys: ApiKeysRepository;
   audit: AuditRepository;
+  outbox: EventOutbox;
 }): ApiKeysService {
-  const { apiKeys, audit } = deps;
+  const { apiKeys, audit, outbox } = deps;
+  // The owner hears of its own keys (a key it did not create is worth an alert); the event never carries a secret.
+  const keyEvent = (
+    type: 'api_key.created' | 'api_key.rotated' | 'api_key.revoked',
+    key: ApiKey,
+    context: WriteContext,
+  ) =>
+    outbox.record(
+      context,
+      { type, resourceType: 'api_key', resourceId: key.id, data: key },
+      ownerOf(context.actor),
+    );
 
   // Another principal's key answers exactly like a missing one, administrators' included.
   const lockOwned = (actor: Principal, id: string) => async (trx: Knex.Transaction) => {
@@ -86,6 +99,7 @@ export function createApiKeysService(deps: {
           trx,
         );
         await audit.append(auditEventFor(context, 'api_key.created', 'api_key', key.id), trx);
+        await keyEvent('api_key.created', key, context);
         return { ...key, secret };
       });
     },
@@ -116,8 +130,9 @@ export function createApiKeysService(deps: {
     async revoke(id, ifMatch, context) {
       await writeIfMatch(context, ifMatch, lockOwned(context.actor, id), async (trx, current) => {
         if (current.revoked_at) throw new ConflictError('This API key is revoked already.');
-        await apiKeys.revoke(id, trx);
+        const key = await apiKeys.revoke(id, trx);
         await audit.append(auditEventFor(context, 'api_key.revoked', 'api_key', id), trx);
+        await keyEvent('api_key.revoked', key, context);
       });
     },
 
@@ -132,6 +147,7 @@ export function createApiKeysService(deps: {
           trx,
         );
         await audit.append(auditEventFor(context, 'api_key.rotated', 'api_key', id), trx);
+        await keyEvent('api_key.rotated', key, context);
         return { ...key, secret };
       });
     },

@@ -20,7 +20,7 @@ describe('API keys', () => {
   let alice: TestUser;
   let admin: TestUser;
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' } });
     [alice, admin] = await Promise.all([createUser(t), createUser(t, { role: 'admin' })]);
   });
   afterAll(() => t.close());
@@ -260,5 +260,58 @@ describe('API keys', () => {
   it('when an unknown or malformed key is sent, then 401', async () => {
     for (const secret of ['pak_live_' + 'A'.repeat(43), 'not-a-key'])
       expectProblem(await request(t.app).get('/v1/items').set(apiKey(secret)), 401, 'unauthorized');
+  });
+  it("when a key is created, rotated and revoked, then the owner's endpoints hear of it, never of the secret", async () => {
+    const owner = await createUser(t);
+    const endpoint = (
+      await request(t.app)
+        .post('/v1/webhook-endpoints')
+        .set(bearer(owner.accessToken))
+        .send({
+          url: 'http://127.0.0.1:9/hooks',
+          event_types: ['api_key.created', 'api_key.rotated', 'api_key.revoked'],
+        })
+        .expect(201)
+    ).body as { id: string };
+    await request(t.app)
+      .post('/v1/webhook-endpoints')
+      .set(bearer(admin.accessToken))
+      .send({ url: 'http://127.0.0.1:9/admin', event_types: ['api_key.created', 'api_key.revoked'] })
+      .expect(201);
+    const key = (await createKey(owner.accessToken).expect(201)).body as CreatedKey;
+    const rotated = (
+      await request(t.app)
+        .post(`/v1/api-keys/${key.id}/rotate`)
+        .set(bearer(owner.accessToken))
+        .set('If-Match', '"1"')
+        .expect(200)
+    ).body as CreatedKey;
+    await request(t.app)
+      .delete(`/v1/api-keys/${key.id}`)
+      .set(bearer(owner.accessToken))
+      .set('If-Match', '"2"')
+      .expect(204);
+    const events: Array<{ type: string; payload: { data: { id: string } } }> = await t.database
+      .db('webhook_deliveries as d')
+      .join('webhook_events as e', 'e.id', 'd.event_id')
+      .where('d.endpoint_id', endpoint.id)
+      .orderBy('e.sequence')
+      .select('e.type', 'e.payload');
+    expect(events.map((event) => event.type)).toEqual([
+      'api_key.created',
+      'api_key.rotated',
+      'api_key.revoked',
+    ]);
+    for (const event of events) expect(event.payload.data.id).toBe(key.id);
+    const payloads = JSON.stringify(events);
+    expect(payloads).not.toContain(key.secret);
+    expect(payloads).not.toContain(rotated.secret);
+    // Nobody else's endpoint hears of it, the other principals' in this file included.
+    const elsewhere = await t.database
+      .db('webhook_deliveries as d')
+      .join('webhook_events as e', 'e.id', 'd.event_id')
+      .where('e.resource_id', key.id)
+      .whereNot('d.endpoint_id', endpoint.id);
+    expect(elsewhere).toEqual([]);
   });
 });
