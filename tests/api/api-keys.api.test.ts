@@ -314,4 +314,19 @@ describe('API keys', () => {
       .whereNot('d.endpoint_id', endpoint.id);
     expect(elsewhere).toEqual([]);
   });
+  it("when a key is used, then it spends its owner's caller budget, shared with the owner's tokens", async () => {
+    const owner = await createUser(t);
+    const key = (await createKey(owner.accessToken).expect(201)).body as CreatedKey;
+    const remaining = (res: request.Response) =>
+      Number(/"caller"; r=(\d+)/.exec(res.headers.ratelimit as string)![1]);
+    const byToken = await request(t.app)
+      .get(`/v1/api-keys/${key.id}`)
+      .set(bearer(owner.accessToken))
+      .expect(200);
+    const byKey = await request(t.app).get('/v1/items').set(apiKey(key.secret)).expect(200);
+    const byTokenAgain = await request(t.app).get('/v1/users/me').set(bearer(owner.accessToken)).expect(200);
+    // One budget, whichever credential spends it: a list page costs 5 points, a read 1.
+    expect(remaining(byKey)).toBe(remaining(byToken) - 5);
+    expect(remaining(byTokenAgain)).toBe(remaining(byKey) - 1);
+  });
 });
