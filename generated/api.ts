@@ -476,7 +476,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key
-         * @description Issues a new secret for the same key (name, scopes, expiry), shown in this answer only. The previous secret keeps working for 24 hours (`previous_secret_expires_at`), so you can switch without an outage; a secret older than that stops at once. A revoked or expired key cannot be rotated (409). Requires `If-Match`.
+         * @description Issues a new secret for the same key (name, scopes, expiry), shown in this answer only. The previous secret keeps working for 24 hours, or `overlap_seconds` if you ask for less (`previous_secret_expires_at`), so you can switch without an outage; a secret older than that stops at once. A revoked or expired key cannot be rotated (409). Requires `If-Match`.
          */
         post: operations["rotateApiKey"];
         delete?: never;
@@ -4815,7 +4815,13 @@ export interface operations {
     };
     rotateApiKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description How long the previous secret keeps working, in seconds (decimal digits); 0 ends it at once. Absent means 86400 (24 hours), the longest allowed.
+                 * @example 3600
+                 */
+                overlap_seconds?: number;
+            };
             header?: {
                 /**
                  * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when

@@ -24,7 +24,15 @@ export function createApiKeysHandlers(deps: {
       await apiKeys.revoke(req.params.key_id, req.get('If-Match'), context.writeContext());
       return { status: 204 };
     },
-    rotateApiKey: async (req, context) =>
-      updated(await apiKeys.rotate(req.params.key_id, req.get('If-Match'), context.writeContext()), NO_STORE),
+    rotateApiKey: async (req, context) => {
+      const overlapSeconds = req.query.overlap_seconds;
+      const key = await apiKeys.rotate(
+        req.params.key_id,
+        req.get('If-Match'),
+        overlapSeconds === undefined ? undefined : overlapSeconds * 1000,
+        context.writeContext(),
+      );
+      return updated(key, NO_STORE);
+    },
   };
 }

@@ -35,7 +35,12 @@ export interface ApiKeysService {
     context: WriteContext,
   ): Promise<ApiKey>;
   revoke(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
-  rotate(id: string, ifMatch: string | undefined, context: WriteContext): Promise<ApiKeyWithSecret>;
+  rotate(
+    id: string,
+    ifMatch: string | undefined,
+    overlapMs: number | undefined,
+    context: WriteContext,
+  ): Promise<ApiKeyWithSecret>;
 }
 
 const ownerOf = (actor: Principal): ApiKeyOwner =>
@@ -136,14 +141,20 @@ export function createApiKeysService(deps: {
       });
     },
 
-    rotate(id, ifMatch, context) {
+    rotate(id, ifMatch, overlapMs, context) {
       const { secret, secretHash, prefix } = newSecret();
       return writeIfMatch(context, ifMatch, lockOwned(context.actor, id), async (trx, current) => {
         if (current.revoked_at) throw new ConflictError('A revoked API key cannot be rotated.');
         if (current.expired) throw new ConflictError('An expired API key cannot be rotated.');
         const key = await apiKeys.rotate(
           id,
-          { secretHash, prefix, previousExpiresAt: new Date(Date.now() + API_KEY_ROTATION_OVERLAP_MS) },
+          {
+            secretHash,
+            prefix,
+            previousExpiresAt: new Date(
+              Date.now() + Math.min(overlapMs ?? API_KEY_ROTATION_OVERLAP_MS, API_KEY_ROTATION_OVERLAP_MS),
+            ),
+          },
           trx,
         );
         await audit.append(auditEventFor(context, 'api_key.rotated', 'api_key', id), trx);

@@ -329,4 +329,25 @@ describe('API keys', () => {
     expect(remaining(byKey)).toBe(remaining(byToken) - 5);
     expect(remaining(byTokenAgain)).toBe(remaining(byKey) - 1);
   });
+  it('when a rotation asks for no overlap, then the previous secret stops at once; beyond 24 hours is refused', async () => {
+    const key = (await createKey(alice.accessToken).expect(201)).body as CreatedKey;
+    expectProblem(
+      await request(t.app)
+        .post(`/v1/api-keys/${key.id}/rotate?overlap_seconds=86401`)
+        .set(bearer(alice.accessToken))
+        .set('If-Match', '"1"'),
+      400,
+      'validation-error',
+    );
+    expect(await keyRow(key.id)).toMatchObject({ version: 1, secret_hash: hashOpaqueToken(key.secret) });
+    const rotated = (
+      await request(t.app)
+        .post(`/v1/api-keys/${key.id}/rotate?overlap_seconds=0`)
+        .set(bearer(alice.accessToken))
+        .set('If-Match', '"1"')
+        .expect(200)
+    ).body as CreatedKey;
+    expectProblem(await request(t.app).get('/v1/items').set(apiKey(key.secret)), 401, 'unauthorized');
+    await request(t.app).get('/v1/items').set(apiKey(rotated.secret)).expect(200);
+  });
 });
