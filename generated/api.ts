@@ -1743,7 +1743,7 @@ export interface components {
          * @description A permission carried by a token; each operation lists the scope it requires.
          * @enum {string}
          */
-        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write" | "api_keys:read" | "api_keys:write";
+        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
         /** @description OAuth 2.0 authorization server metadata (RFC 8414). */
         AuthorizationServerMetadata: {
             /** Format: uri */
@@ -1785,7 +1785,7 @@ export interface components {
          * @description The scopes a partner client (client credentials) can be granted.
          * @enum {string}
          */
-        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "api_keys:read" | "api_keys:write";
+        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
         /** @description A partner's machine credentials for the client credentials grant. */
         Client: {
             /** Format: uuid */

@@ -16,8 +16,8 @@ const KNOWN_SCOPES: Record<Scope, true> = {
   'audit:read': true,
   'webhooks:read': true,
   'webhooks:write': true,
-  'api_keys:read': true,
-  'api_keys:write': true,
+  'apikeys:read': true,
+  'apikeys:write': true,
 };
 
 export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
@@ -29,8 +29,8 @@ export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
     'items:write',
     'webhooks:read',
     'webhooks:write',
-    'api_keys:read',
-    'api_keys:write',
+    'apikeys:read',
+    'apikeys:write',
   ],
   admin: ALL_SCOPES,
 };

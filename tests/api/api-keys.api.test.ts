@@ -91,7 +91,7 @@ describe('API keys', () => {
   });
 
   it('when a key asks for a scope its creator lacks, then 403 and no key is stored', async () => {
-    const narrow = await createUser(t, { scope: 'api_keys:write items:read' });
+    const narrow = await createUser(t, { scope: 'apikeys:write items:read' });
     const res = await createKey(narrow.accessToken, { scopes: ['items:read', 'items:write'] });
     const problem = expectProblem(res, 403, 'forbidden');
     expect(problem.detail).toContain('items:write');
@@ -230,7 +230,7 @@ describe('API keys', () => {
   });
 
   it('when a partner client creates a key, then the key acts as the client with at most its grant', async () => {
-    const partner = await createPartnerClient(t, admin, ['items:read', 'items:write', 'api_keys:write']);
+    const partner = await createPartnerClient(t, admin, ['items:read', 'items:write', 'apikeys:write']);
     const key = (await createKey(partner.accessToken, { scopes: ['items:read', 'items:write'] }).expect(201))
       .body as CreatedKey;
     expect(await keyRow(key.id)).toMatchObject({ owner_client_id: partner.clientId, owner_user_id: null });

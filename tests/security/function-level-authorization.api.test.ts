@@ -307,7 +307,7 @@ describe('authorization follows the principal as it is now', () => {
       .expect(200);
 
     expect(res.body.scope).toBe(
-      'profile items:read items:write webhooks:read webhooks:write api_keys:read api_keys:write',
+      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
     );
     const fresh = await request(t.app).get('/v1/users').auth(res.body.access_token, { type: 'bearer' });
     expectInsufficientScope(fresh, 'users:read');
