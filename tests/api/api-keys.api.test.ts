@@ -350,4 +350,14 @@ describe('API keys', () => {
     expectProblem(await request(t.app).get('/v1/items').set(apiKey(key.secret)), 401, 'unauthorized');
     await request(t.app).get('/v1/items').set(apiKey(rotated.secret)).expect(200);
   });
+  it('when a create is retried with the same Idempotency-Key, then the first answer is replayed and one key exists', async () => {
+    const owner = await createUser(t);
+    const idempotencyKey = `create-key-${owner.id}`;
+    const first = await createKey(owner.accessToken).set('Idempotency-Key', idempotencyKey).expect(201);
+    const again = await createKey(owner.accessToken).set('Idempotency-Key', idempotencyKey).expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await t.database.db('api_keys').where({ owner_user_id: owner.id })).toHaveLength(1);
+    expect(await countAuditEvents(t, (first.body as CreatedKey).id, 'api_key.created')).toBe(1);
+  });
 });
