@@ -425,6 +425,90 @@ export interface paths {
         patch: operations["updateItem"];
         trace?: never;
     };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description The caller's own keys (revoked and expired ones included), newest first, with keyset pagination. Never the secrets.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A restricted key for scripts and integrations: a name, a subset of the caller's current scopes and an optional expiry. The answer carries the key, once (`pak_live_...`, so secret scanners recognise it); only its SHA-256 is stored. Send it as `X-API-Key` to the operations that list the `apiKeyAuth` scheme. It acts as its owner, with at most the scopes the owner holds at the time of use.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an API key
+         * @description One of the caller's keys with its `ETag` (304 with `If-None-Match` holding it), never the secret. Someone else's key is 404.
+         */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes the key (and a previous secret still in its overlap window) at once; it stays listed with `revoked_at`. Requires `If-Match`; a key revoked already is 409.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename an API key
+         * @description A JSON merge patch of the name. Requires `If-Match` with the `ETag` you last read (428 without, 412 when stale).
+         */
+        patch: operations["updateApiKey"];
+        trace?: never;
+    };
+    "/v1/api-keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description Issues a new secret for the same key (name, scopes, expiry), shown in this answer only. The previous secret keeps working for 24 hours, or `overlap_seconds` if you ask for less (`previous_secret_expires_at`), so you can switch without an outage; a secret older than that stops at once. A revoked or expired key cannot be rotated (409). Requires `If-Match`.
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit-events": {
         parameters: {
             query?: never;
@@ -939,6 +1023,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was created (api_key.created)
+         * @description Sent to every enabled endpoint subscribed to `api_key.created` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was rotated (api_key.rotated)
+         * @description Sent to every enabled endpoint subscribed to `api_key.rotated` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyRotated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An API key was revoked (api_key.revoked)
+         * @description Sent to every enabled endpoint subscribed to `api_key.revoked` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onApiKeyRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -1339,6 +1483,120 @@ export interface components {
             data: components["schemas"]["DeletedResource"];
         };
         /**
+         * @description An API key was created. The event never carries the secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.created",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": null,
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": null,
+         *         "version": 1,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.created";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
+         * @description An API key was rotated: a new secret, the previous one working until `previous_secret_expires_at`. The event never carries either secret.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.rotated",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": null,
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": "2026-12-08T10:05:00.000Z",
+         *         "version": 2,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyRotatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.rotated";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
+         * @description An API key was revoked; it is refused from now on.
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "api_key.revoked",
+         *       "occurred_at": "2026-12-07T10:05:00.000Z",
+         *       "data": {
+         *         "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *         "name": "Stock sync job",
+         *         "prefix": "pak_live_StAr",
+         *         "scopes": [
+         *           "items:read"
+         *         ],
+         *         "expires_at": "2027-06-01T00:00:00.000Z",
+         *         "revoked_at": "2026-12-07T10:05:00.000Z",
+         *         "last_used_at": null,
+         *         "previous_secret_expires_at": null,
+         *         "version": 2,
+         *         "created_at": "2026-12-07T10:00:00.000Z",
+         *         "updated_at": "2026-12-07T10:05:00.000Z"
+         *       }
+         *     }
+         */
+        ApiKeyRevokedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.revoked";
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            occurred_at: string;
+            data: components["schemas"]["ApiKey"];
+        };
+        /**
          * @description Sent on request (`POST /v1/webhook-endpoints/{endpoint_id}/test-events`) to one endpoint, whatever it subscribes to.
          * @example {
          *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
@@ -1367,11 +1625,11 @@ export interface components {
         };
         /**
          * @description An event an endpoint can subscribe to. Item events go to the endpoints of the item's owner (the user or
-         *     partner client); user and client events go to the endpoints of administrators. Each is described, with
+         *     partner client); user and client events go to the endpoints of administrators; API key events go to the endpoints of the key's owner. Each is described, with
          *     its payload, under Webhooks.
          * @enum {string}
          */
-        WebhookEventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted";
+        WebhookEventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked";
         /**
          * Format: password
          * @description 8 to 128 characters. Commonly used passwords are refused.
@@ -1573,7 +1831,7 @@ export interface components {
          * @description A permission carried by a token; each operation lists the scope it requires.
          * @enum {string}
          */
-        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write";
+        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
         /** @description OAuth 2.0 authorization server metadata (RFC 8414). */
         AuthorizationServerMetadata: {
             /** Format: uri */
@@ -1620,7 +1878,7 @@ export interface components {
          * @description The scopes a partner client (client credentials) can be granted.
          * @enum {string}
          */
-        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
+        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
         /**
          * @description How the client authenticates at the token endpoint (RFC 7591). `client_secret_basic` and
          *     `client_secret_post` hold a secret, which the client may send either way (HTTP Basic or form fields);
@@ -1810,6 +2068,159 @@ export interface components {
                 [key: string]: string | null;
             };
         };
+        /** @description A label for people, such as where the key is used. */
+        ApiKeyName: string;
+        /**
+         * @description The scopes an API key can carry (the operations that accept an API key); a key gets only scopes its creator holds.
+         * @enum {string}
+         */
+        ApiKeyScope: "profile" | "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
+        /**
+         * @description A restricted API key of its owner (the user or partner client that created it). The secret itself is never shown here.
+         * @example {
+         *       "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *       "name": "Stock sync job",
+         *       "prefix": "pak_live_StAr",
+         *       "scopes": [
+         *         "items:read"
+         *       ],
+         *       "expires_at": "2027-06-01T00:00:00.000Z",
+         *       "revoked_at": null,
+         *       "last_used_at": null,
+         *       "previous_secret_expires_at": null,
+         *       "version": 1,
+         *       "created_at": "2026-12-07T10:00:00.000Z",
+         *       "updated_at": "2026-12-07T10:00:00.000Z"
+         *     }
+         */
+        ApiKey: {
+            /** Format: uuid */
+            readonly id: string;
+            name: components["schemas"]["ApiKeyName"];
+            /** @description The start of the key (`pak_live_` and four characters), to tell keys apart; never enough to use it. */
+            readonly prefix: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Format: date-time
+             * @description After this instant the key is refused; `null` for a key that does not expire.
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; a revoked key is refused for good.
+             */
+            readonly revoked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to the minute (it is recorded at most once a minute).
+             */
+            readonly last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when the previous secret keeps working beside the new one.
+             */
+            readonly previous_secret_expires_at: string | null;
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @description One page of the caller's API keys, newest first. Pass `next_cursor` as `cursor` for the next page. */
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @example {
+         *       "name": "Stock sync job",
+         *       "scopes": [
+         *         "items:read"
+         *       ],
+         *       "expires_at": "2027-06-01T00:00:00.000Z"
+         *     }
+         */
+        CreateApiKeyRequest: {
+            name: components["schemas"]["ApiKeyName"];
+            /** @description A subset of the scopes the caller holds now; asking for one it lacks is refused (403). */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Format: date-time
+             * @description When the key stops working (in the future); absent or `null` for a key that does not expire.
+             */
+            expires_at?: string | null;
+        };
+        /**
+         * @description A key with its secret, shown only in this response (after creation or a rotation) and stored only as a hash.
+         * @example {
+         *       "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+         *       "name": "Stock sync job",
+         *       "prefix": "pak_live_StAr",
+         *       "scopes": [
+         *         "items:read"
+         *       ],
+         *       "expires_at": "2027-06-01T00:00:00.000Z",
+         *       "revoked_at": null,
+         *       "last_used_at": null,
+         *       "previous_secret_expires_at": null,
+         *       "version": 1,
+         *       "created_at": "2026-12-07T10:00:00.000Z",
+         *       "updated_at": "2026-12-07T10:00:00.000Z",
+         *       "secret": "pak_live_StArqeNa0_VkBxd86aXFJ21CmV-1CDXpMqpvxewwt4I"
+         *     }
+         */
+        ApiKeyWithSecret: {
+            /** Format: uuid */
+            readonly id: string;
+            name: components["schemas"]["ApiKeyName"];
+            /** @description The start of the key (`pak_live_` and four characters), to tell keys apart; never enough to use it. */
+            readonly prefix: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Format: date-time
+             * @description After this instant the key is refused; `null` for a key that does not expire.
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; a revoked key is refused for good.
+             */
+            readonly revoked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to the minute (it is recorded at most once a minute).
+             */
+            readonly last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when the previous secret keeps working beside the new one.
+             */
+            readonly previous_secret_expires_at: string | null;
+            /**
+             * Format: int32
+             * @description Incremented by every change; the `ETag` is this number, quoted.
+             */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            /** @description The key (`pak_live_` and 32 random bytes, base64url), for the `X-API-Key` header. Keep it secret; it cannot be shown again. */
+            secret: string;
+        };
+        /**
+         * @description A JSON merge patch (RFC 7386) of the key's name. Scopes and expiry cannot change; create a new key instead.
+         * @example {
+         *       "name": "Nightly stock sync"
+         *     }
+         */
+        ApiKeyMergePatch: {
+            name?: components["schemas"]["ApiKeyName"];
+        };
         /**
          * @description What happened, as `<resource or area>.<event>`:
          *
@@ -1828,10 +2239,11 @@ export interface components {
          *     - `auth.session_revoked`: a session ended through `POST /v1/auth/revoke`;
          *     - `webhook_endpoint.created`, `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
          *       `webhook_endpoint.deleted`: webhook endpoints (an endpoint disabled for failing is not an actor's change
-         *       and is not audited; its `disabled_reason` says so).
+         *       and is not audited; its `disabled_reason` says so);
+         *     - `api_key.created`, `api_key.updated`, `api_key.rotated`, `api_key.revoked`: API keys (by their owner).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted" | "api_key.created" | "api_key.updated" | "api_key.rotated" | "api_key.revoked";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
@@ -1843,7 +2255,7 @@ export interface components {
          * @description The kind of resource an event is about.
          * @enum {string}
          */
-        AuditResourceType: "user" | "client" | "item" | "webhook_endpoint";
+        AuditResourceType: "user" | "client" | "item" | "webhook_endpoint" | "api_key";
         /** @description What else an event records; which members appear depends on `action`. Never a password, secret or token. */
         AuditEventDetails: {
             /**
@@ -2525,6 +2937,11 @@ export interface components {
          * @example 7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d
          */
         ItemId: string;
+        /**
+         * @description The API key's id.
+         * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+         */
+        ApiKeyId: string;
         /**
          * @description The webhook endpoint's id.
          * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
@@ -4366,6 +4783,390 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+                     *           "name": "Stock sync job",
+                     *           "prefix": "pak_live_StAr",
+                     *           "scopes": [
+                     *             "items:read"
+                     *           ],
+                     *           "expires_at": "2027-06-01T00:00:00.000Z",
+                     *           "revoked_at": null,
+                     *           "last_used_at": "2026-12-07T11:02:00.000Z",
+                     *           "previous_secret_expires_at": null,
+                     *           "version": 1,
+                     *           "created_at": "2026-12-07T10:00:00.000Z",
+                     *           "updated_at": "2026-12-07T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Stock sync job",
+                 *       "scopes": [
+                 *         "items:read"
+                 *       ],
+                 *       "expires_at": "2027-06-01T00:00:00.000Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key and its secret. */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Not modified since the ETag in `If-None-Match`. */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key was revoked. */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Nightly stock sync"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["ApiKeyMergePatch"];
+                /**
+                 * @example {
+                 *       "name": "Nightly stock sync"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApiKeyMergePatch"];
+            };
+        };
+        responses: {
+            /** @description The key as changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How long the previous secret keeps working, in seconds (decimal digits); 0 ends it at once. Absent means 86400 (24 hours), the longest allowed.
+                 * @example 3600
+                 */
+                overlap_seconds?: number;
+            };
+            header?: {
+                /**
+                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 *     the resource has changed since, with 412 — so no update is ever lost.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id.
+                 * @example 3f6c1a2b-8d4e-4f5a-9b6c-7d8e9f0a1b2c
+                 */
+                key_id: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key and its new secret. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["UnprocessableContent"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listAuditEvents: {
         parameters: {
             query?: {
@@ -5614,6 +6415,126 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ClientDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyRotated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRotatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onApiKeyRevoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRevokedEvent"];
             };
         };
         responses: {

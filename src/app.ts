@@ -29,6 +29,7 @@ import { createVerifiedTokens } from './dependencies/verified-tokens';
 import type { Config } from './internal/config';
 import type { Lifecycle } from './internal/lifecycle';
 import { declaresHeader, loadOpenApiDocument, type OpenApiDocument } from './internal/openapi-document';
+import { createApiKeysHandlers } from './routers/api-keys.router';
 import { createAuditHandlers } from './routers/audit.router';
 import { createAuthHandlers } from './routers/auth.router';
 import { createClientsHandlers } from './routers/clients.router';
@@ -168,6 +169,7 @@ export function createApp(deps: AppDependencies): Express {
     ...createItemsHandlers({ items: services.items }),
     ...createAuditHandlers({ audit: services.audit }),
     ...createWebhookEndpointsHandlers({ webhookEndpoints: services.webhookEndpoints }),
+    ...createApiKeysHandlers({ apiKeys: services.apiKeys }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 

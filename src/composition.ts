@@ -3,6 +3,7 @@ import type { Database } from './infrastructure/database';
 import { createPasswordHasher } from './infrastructure/password-hasher';
 import type { Config } from './internal/config';
 import { createLifecycle, type Lifecycle } from './internal/lifecycle';
+import { ApiKeysRepository } from './repositories/api-keys.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
 import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
@@ -13,6 +14,7 @@ import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository';
 import { WebhookEventsRepository } from './repositories/webhook-events.repository';
+import { createApiKeysService } from './services/api-keys.service';
 import { createAuditService } from './services/audit.service';
 import { createClientsService } from './services/clients.service';
 import { checkTargetUrl } from './webhooks/target-url-policy';
@@ -48,6 +50,7 @@ export function createDomain(deps: {
     audit: new AuditRepository({ db }),
     webhookEndpoints: new WebhookEndpointsRepository({ db }),
     webhookEvents: new WebhookEventsRepository({ db }),
+    apiKeys: new ApiKeysRepository({ db }),
     idempotency: new IdempotencyRepository({
       db,
       abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
@@ -74,6 +77,7 @@ export function createDomain(deps: {
     }),
     items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
+    apiKeys: createApiKeysService({ outbox, ...repositories }),
     userCreation,
     registration: createRegistrationService({ userCreation }),
   };

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../internal/config';
 import type { Principal } from '../models/principal';
 import type { Scope } from '../models/scopes';
+import type { ApiKeysRepository } from '../repositories/api-keys.repository';
 import type { ExternalIdentitiesRepository } from '../repositories/external-identities.repository';
 import type { SessionsRepository } from '../repositories/sessions.repository';
 import type { UsersRepository } from '../repositories/users.repository';
@@ -24,8 +25,9 @@ import {
   createOwnTokenStrategy,
 } from './token-strategies';
 import type { VerifiedTokens } from './verified-tokens';
+import { API_KEY_HEADER, createApiKeyResolver } from './api-key-resolver';
 
-export type SecuritySchemeName = 'bearerAuth' | 'oauth2';
+export type SecuritySchemeName = 'bearerAuth' | 'oauth2' | 'apiKeyAuth';
 /** express-openapi-validator calls the handler named like the scheme with the scopes the operation requires. */
 export type SecurityHandlers = Record<
   SecuritySchemeName,
@@ -47,6 +49,7 @@ export function createAuthenticator(deps: {
   sessions: SessionsRepository;
   users: UsersRepository;
   externalIdentities: ExternalIdentitiesRepository;
+  apiKeys: ApiKeysRepository;
   userCreation: UserCreation;
   logger: Logger;
 }): Authenticator {
@@ -98,34 +101,63 @@ export function createAuthenticator(deps: {
     });
   };
 
-  // Both schemes of an operation's security requirement share one resolution per request.
-  const principals = new WeakMap<Request, Promise<Principal>>();
-
-  const authorize = async (req: Request, requiredScopes: string[]): Promise<boolean> => {
-    try {
-      let pending = principals.get(req);
-      if (!pending) {
-        pending = authenticate(req);
-        principals.set(req, pending);
-      }
-      const principal = await pending;
-      if (!requiredScopes.every((scope) => principal.scopes.has(scope as Scope))) {
-        throw new InsufficientScopeError(requiredScopes);
-      }
-      req.principal = principal;
-      // Another scheme of the same requirement may have failed first; this one passing clears it.
-      if (req.res) delete req.res.locals.authFailure;
-      return true;
-    } catch (error) {
-      if (req.res) req.res.locals.authFailure = error;
-      throw new SecurityHandlerFailure(
-        error instanceof InsufficientScopeError ? 403 : error instanceof AppError ? 401 : 500,
-        error,
-      );
-    }
+  const resolveApiKey = createApiKeyResolver({ apiKeys: deps.apiKeys });
+  const authenticateApiKey = (req: Request): Promise<Principal> => {
+    const key = req.get(API_KEY_HEADER);
+    return key ? resolveApiKey(key) : Promise.reject(new MissingCredentialsError());
   };
 
-  return { securityHandlers: { bearerAuth: authorize, oauth2: authorize } };
+  // The bearer schemes of an operation's security requirements share one resolution per request, and so
+  // do API keys: each credential is looked up once, whichever schemes accept it.
+  const bearerPrincipals = new WeakMap<Request, Promise<Principal>>();
+  const apiKeyPrincipals = new WeakMap<Request, Promise<Principal>>();
+
+  const authorizer =
+    (principals: WeakMap<Request, Promise<Principal>>, resolve: (req: Request) => Promise<Principal>) =>
+    async (req: Request, requiredScopes: string[]): Promise<boolean> => {
+      try {
+        let pending = principals.get(req);
+        if (!pending) {
+          pending = resolve(req);
+          principals.set(req, pending);
+        }
+        const principal = await pending;
+        if (!requiredScopes.every((scope) => principal.scopes.has(scope as Scope))) {
+          throw new InsufficientScopeError(requiredScopes);
+        }
+        req.principal = principal;
+        // Another scheme may have failed first; this one passing clears it for good.
+        if (req.res) {
+          req.res.locals.authSucceeded = true;
+          delete req.res.locals.authFailure;
+        }
+        return true;
+      } catch (error) {
+        // The schemes run concurrently and the problem tells the failure that matters: never one after a
+        // scheme passed (a later validation error must stay itself), and a credential that was not sent
+        // never hides why the one that was sent failed.
+        const locals = req.res?.locals;
+        if (
+          locals &&
+          !locals.authSucceeded &&
+          !(error instanceof MissingCredentialsError && locals.authFailure !== undefined)
+        )
+          locals.authFailure = error;
+        throw new SecurityHandlerFailure(
+          error instanceof InsufficientScopeError ? 403 : error instanceof AppError ? 401 : 500,
+          error,
+        );
+      }
+    };
+
+  const authorizeBearer = authorizer(bearerPrincipals, authenticate);
+  return {
+    securityHandlers: {
+      bearerAuth: authorizeBearer,
+      oauth2: authorizeBearer,
+      apiKeyAuth: authorizer(apiKeyPrincipals, authenticateApiKey),
+    },
+  };
 }
 
 /** What express-openapi-validator expects a security handler to throw: it keeps only `status`. */

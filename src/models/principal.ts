@@ -1,7 +1,7 @@
 import type { Scope } from './scopes';
 import type { User } from './user';
 
-/** Who is calling, resolved once per request from the bearer token and the database. */
+/** Who is calling, resolved once per request from the bearer token or API key and the database. */
 export type Principal =
   | {
       kind: 'user';
@@ -12,10 +12,14 @@ export type Principal =
       scopes: ReadonlySet<Scope>;
       /** The account as read together with the session, when it was (spares GET /v1/users/me a query). */
       account?: User;
+      /** Set when the request authenticated with one of the user's API keys rather than a token. */
+      apiKeyId?: string;
     }
   | {
       kind: 'client';
       id: string;
-      sessionId: string;
+      /** The session the token belongs to; absent when the request used one of the client's API keys. */
+      sessionId: string | undefined;
       scopes: ReadonlySet<Scope>;
+      apiKeyId?: string;
     };

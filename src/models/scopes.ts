@@ -16,12 +16,22 @@ const KNOWN_SCOPES: Record<Scope, true> = {
   'audit:read': true,
   'webhooks:read': true,
   'webhooks:write': true,
+  'apikeys:read': true,
+  'apikeys:write': true,
 };
 
 export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
 
 export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
-  user: ['profile', 'items:read', 'items:write', 'webhooks:read', 'webhooks:write'],
+  user: [
+    'profile',
+    'items:read',
+    'items:write',
+    'webhooks:read',
+    'webhooks:write',
+    'apikeys:read',
+    'apikeys:write',
+  ],
   admin: ALL_SCOPES,
 };
 

@@ -21,6 +21,9 @@ export interface WebhookEventPayloads {
   'client.created': components['schemas']['ClientCreatedEvent'];
   'client.secret_rotated': components['schemas']['ClientSecretRotatedEvent'];
   'client.deleted': components['schemas']['ClientDeletedEvent'];
+  'api_key.created': components['schemas']['ApiKeyCreatedEvent'];
+  'api_key.rotated': components['schemas']['ApiKeyRotatedEvent'];
+  'api_key.revoked': components['schemas']['ApiKeyRevokedEvent'];
   'webhook.test': components['schemas']['WebhookTestEvent'];
 }
 export type WebhookEventName = keyof WebhookEventPayloads;

@@ -1,10 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Refresh tokens and client secrets: 256 random bits, stored only as SHA-256. With that much entropy a
+ * Refresh tokens, client secrets and API keys: 256 random bits, stored only as SHA-256. With that much entropy a
  * fast hash is enough (no dictionary to attack), which keeps the token endpoint cheap.
  */
-export function generateOpaqueToken(prefix: 'rt' | 'cs'): string {
+export function generateOpaqueToken(prefix: 'rt' | 'cs' | 'pak_live'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 

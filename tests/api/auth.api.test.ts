@@ -86,7 +86,7 @@ describe('the token endpoint', () => {
     expect(res.body).toMatchObject({
       token_type: 'Bearer',
       expires_in: 900,
-      scope: 'profile items:read items:write webhooks:read webhooks:write',
+      scope: 'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
     });
     expect(res.body.refresh_token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
     const decoded = jwt.decode(res.body.access_token, { complete: true })!;
@@ -95,7 +95,7 @@ describe('the token endpoint', () => {
       iss: TEST_BASE_URL,
       aud: 'partner-api',
       sub: user.id,
-      scope: 'profile items:read items:write webhooks:read webhooks:write',
+      scope: 'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
       jti: expect.any(String),
       sid: expect.any(String),
     });
@@ -166,7 +166,9 @@ describe('the token endpoint', () => {
       .type('form')
       .send({ grant_type: 'refresh_token', refresh_token: res.body.refresh_token })
       .expect(200);
-    expect(again.body.scope).toBe('profile items:read items:write webhooks:read webhooks:write');
+    expect(again.body.scope).toBe(
+      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+    );
   });
 
   it('when a spent refresh token is presented again, then invalid_grant and the whole session is revoked', async () => {

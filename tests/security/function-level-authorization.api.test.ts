@@ -151,6 +151,24 @@ describe('admin operations refuse everyone but admins', () => {
   );
 
   it.each(cases)(
+    "when %s is called with an administrator's API key, then 401 (no admin operation accepts a key) and nothing changes",
+    async (_operationId, _scope, operation) => {
+      const admin = await createUser(t, { role: 'admin' });
+      const key = await request(t.app)
+        .post('/v1/api-keys')
+        .auth(admin.accessToken, { type: 'bearer' })
+        .send({ name: 'admin script', scopes: ['items:read', 'items:write', 'profile'] })
+        .expect(201);
+      const { targets, snapshot } = await arrangeTargets(t);
+
+      const res = await operation.send(t, targets).set('X-API-Key', (key.body as { secret: string }).secret);
+
+      expectProblem(res, 401, 'unauthorized');
+      await operation.unchanged(t, targets, snapshot);
+    },
+  );
+
+  it.each(cases)(
     'when %s is called without a token, then 401 with a Bearer challenge and nothing changes',
     async (_operationId, _scope, operation) => {
       const { targets, snapshot } = await arrangeTargets(t);
@@ -288,7 +306,9 @@ describe('authorization follows the principal as it is now', () => {
       .send({ grant_type: 'refresh_token', refresh_token: demoted.refreshToken })
       .expect(200);
 
-    expect(res.body.scope).toBe('profile items:read items:write webhooks:read webhooks:write');
+    expect(res.body.scope).toBe(
+      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+    );
     const fresh = await request(t.app).get('/v1/users').auth(res.body.access_token, { type: 'bearer' });
     expectInsufficientScope(fresh, 'users:read');
   });
