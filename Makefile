@@ -97,6 +97,7 @@ fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or em
 # BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@22 -p process.execPath).
 bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see docs/performance.md)
 	@npx tsx scripts/bench/bench.ts
+	@npx tsx scripts/bench/limiter-cost.ts
 
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
