@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { withCodeSamples } from './code-samples';
-import { finishReferencePage } from './reference-page';
+import { finishReferencePage, tagRoute } from './reference-page';
 
 const ROOT = resolve(__dirname, '../..');
 const OUT = join(ROOT, 'build/docs');
@@ -31,8 +31,8 @@ const withSamples = join(OUT, 'openapi.reference.json');
 writeFileSync(withSamples, JSON.stringify(withCodeSamples(spec)));
 const page = join(OUT, 'index.html');
 redocly('build-docs', withSamples, '--inlineBundle', '--output', page);
-// Redoc's routes: `section/...` for the description's headings, and one per tag (its name, lower case).
-const routes = ['section', ...(spec.tags ?? []).map((tag) => tag.name.toLowerCase())];
+// Redoc's routes: `section/...` for the description's headings, and one per tag.
+const routes = ['section', ...(spec.tags ?? []).map((tag) => tagRoute(tag.name))];
 writeFileSync(page, finishReferencePage(readFileSync(page, 'utf8'), routes));
 
 copyFileSync(join(PORTAL, 'favicon.svg'), join(OUT, 'favicon.svg'));

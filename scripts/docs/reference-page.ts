@@ -28,6 +28,11 @@ function disableSearchWorker(html: string): string {
   return html.replace(attempt, '(()=>{throw Error("no worker: the CSP refuses eval")})()');
 }
 
+/** Redoc's route for a tag: its name in lower case, runs of white space as one hyphen (`API keys` -> `api-keys`). */
+export function tagRoute(name: string): string {
+  return name.toLowerCase().trim().replace(/\s+/g, '-');
+}
+
 /**
  * @param routes the first path segment of each Redoc route: `section` and the tags' slugs. Links in
  * descriptions (such as `/docs/try`) point at the server and stay as they are.

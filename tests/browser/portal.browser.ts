@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Locator, Page } from 'playwright-core';
 import request from 'supertest';
 import { listOperations, loadOpenApiDocument } from '../../src/internal/openapi-document';
+import { tagRoute } from '../../scripts/docs/reference-page';
 import { PROBLEM_TYPES } from '../../src/utils/problem-types';
 import { createPartnerClient, createUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -88,11 +89,11 @@ describe('the docs portal in a browser', () => {
       expect(hrefs.filter((href) => href?.startsWith('/'))).toEqual(['/docs/try']);
       // Redoc renders operations as they are reached; reaching each by its link renders them all.
       for (const tag of tags) {
-        await page.evaluate((hash) => (window.location.hash = hash), `#/${tag.toLowerCase()}`);
+        await page.evaluate((hash) => (window.location.hash = hash), `#/${tagRoute(tag)}`);
         await waitForHeadingAtTop(page, tag);
       }
       for (const { operationId, operation } of operations) {
-        const tag = (operation.tags as string[])[0]!.toLowerCase();
+        const tag = tagRoute((operation.tags as string[])[0]!);
         await page.evaluate((hash) => (window.location.hash = hash), `#/${tag}/${operationId.toLowerCase()}`);
         await waitForHeadingAtTop(page, String(operation.summary));
       }
