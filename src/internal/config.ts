@@ -39,7 +39,11 @@ const envSchema = z.object({
   DOCS_HTML_PATH: z.string().default('build/docs/index.html'),
 
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  AUTH_ISSUER: z.string().min(1).max(2048).optional(),
+  // RFC 8414 metadata states the issuer as a URL; anything else would fail its own schema on every read.
+  AUTH_ISSUER: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
   AUTH_AUDIENCE: z.string().min(1).max(256).default('partner-api'),
   AUTH_JWT_PRIVATE_KEY: z.string().min(1).optional(),
   AUTH_JWT_PREVIOUS_PUBLIC_KEY: z.string().min(1).optional(),

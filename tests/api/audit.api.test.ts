@@ -92,6 +92,17 @@ describe('audit: security events', () => {
     ).toHaveLength(1);
   });
 
+  it('when the username is as long as allowed and ends in an emoji, then the refusal is the usual one and the row keeps the emoji whole', async () => {
+    const username = `${'a'.repeat(200)}@${'b'.repeat(52)}\u{1F600}`;
+    expect([...username]).toHaveLength(254);
+
+    const res = await passwordGrant(t.app, username, 'a-wrong-password-123');
+
+    expectProblem(res, 400, 'oauth-error');
+    const [row] = await t.database.db('audit_events').where({ request_id: res.headers['x-request-id'] });
+    expect(row.details).toEqual({ grant_type: 'password', username, reason: 'unknown_account' });
+  });
+
   it('when the username is not an email address, then the row leaves it out (it may be a password typed in the wrong field)', async () => {
     const res = await passwordGrant(t.app, 'correct-horse-battery-staple', 'x'.repeat(12));
     expectProblem(res, 400, 'oauth-error');

@@ -9,6 +9,13 @@ describe('config', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
+  it('when the token issuer is not an http(s) URL, then it refuses to start naming it (RFC 8414 metadata names it as one)', () => {
+    expect(() => loadConfig({ AUTH_ISSUER: 'partner-api' })).toThrow(/AUTH_ISSUER/);
+    expect(loadConfig({ AUTH_ISSUER: 'https://id.example/tenant' }).auth.issuer).toBe(
+      'https://id.example/tenant',
+    );
+  });
+
   it('when production lacks the database, the signing keys or the public URL, then it refuses to start naming each', () => {
     let error: unknown;
     try {

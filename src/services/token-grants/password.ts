@@ -44,7 +44,10 @@ export function createPasswordGrant(deps: {
         { resource_type: 'user', resource_id: account?.id ?? null },
         {
           grant_type: 'password',
-          ...(EMAIL_SHAPE.test(username) ? { username: username.slice(0, MAX_USERNAME_RECORDED) } : {}),
+          // Cut by code points, as the spec counts them: a cut by UTF-16 units can split an emoji in two.
+          ...(EMAIL_SHAPE.test(username)
+            ? { username: Array.from(username).slice(0, MAX_USERNAME_RECORDED).join('') }
+            : {}),
           // `refused` is always set here; `!account` above only lets the compiler see the account below.
           reason: refused ?? 'unknown_account',
         },
