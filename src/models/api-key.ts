@@ -7,6 +7,3 @@ export type ApiKeyScope = components['schemas']['ApiKeyScope'];
 export type CreateApiKeyInput = components['schemas']['CreateApiKeyRequest'];
 export type ApiKeyMergePatch = components['schemas']['ApiKeyMergePatch'];
 export type ApiKeyListQuery = OperationQuery<'listApiKeys'>;
-
-/** Who owns a key: exactly one of a user or a partner client, like a webhook endpoint. */
-export type ApiKeyOwner = { userId: string } | { clientId: string };

@@ -27,6 +27,3 @@ export interface WebhookEventPayloads {
   'webhook.test': components['schemas']['WebhookTestEvent'];
 }
 export type WebhookEventName = keyof WebhookEventPayloads;
-
-/** Who owns an endpoint, and so whose events it may receive. */
-export type WebhookOwner = { userId: string } | { clientId: string };

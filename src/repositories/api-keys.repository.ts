@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
-import type { ApiKey, ApiKeyOwner, ApiKeyScope } from '../models/api-key';
+import type { ApiKey, ApiKeyScope } from '../models/api-key';
+import type { ResourceOwner } from '../models/owner';
+import { ownerColumns, whereOwned } from './owner-columns';
 import type { ClientScope, UserRole } from '../models/scopes';
 import type { UserStatus } from '../models/user';
 import { isoOrNull } from '../utils/instant';
@@ -69,18 +71,6 @@ function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-function ownerColumns(owner: ApiKeyOwner) {
-  return 'userId' in owner
-    ? { owner_user_id: owner.userId, owner_client_id: null }
-    : { owner_user_id: null, owner_client_id: owner.clientId };
-}
-
-function whereOwned(query: Knex.QueryBuilder, owner: ApiKeyOwner): Knex.QueryBuilder {
-  return 'userId' in owner
-    ? query.where('owner_user_id', owner.userId)
-    : query.where('owner_client_id', owner.clientId);
-}
-
 // Every request made with a key runs this: the current secret, or the previous one inside its overlap
 // window, joined with the owner so a disabled user or a narrowed client is seen on the same round trip.
 const FIND_PRINCIPAL = {
@@ -99,7 +89,7 @@ export class ApiKeysRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   async create(
-    owner: ApiKeyOwner,
+    owner: ResourceOwner,
     fields: {
       name: string;
       prefix: string;
@@ -123,7 +113,7 @@ export class ApiKeysRepository {
   }
 
   /** The owner's key; someone else's is as absent as a missing one. */
-  async findOwned(owner: ApiKeyOwner, id: string, db: Knex = this.deps.db): Promise<ApiKey | undefined> {
+  async findOwned(owner: ResourceOwner, id: string, db: Knex = this.deps.db): Promise<ApiKey | undefined> {
     const row = (await whereOwned(db('api_keys').select(KEY_COLUMNS).where({ id }), owner).first()) as
       ApiKeyRow | undefined;
     return row ? toApiKey(row) : undefined;
@@ -131,7 +121,7 @@ export class ApiKeysRepository {
 
   /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
   async findOwnedForUpdate(
-    owner: ApiKeyOwner,
+    owner: ResourceOwner,
     id: string,
     trx: Knex.Transaction,
   ): Promise<(ApiKey & { expired: boolean }) | undefined> {
@@ -188,7 +178,7 @@ export class ApiKeysRepository {
   }
 
   /** The owner's keys, newest first, after the keyset `after`. */
-  list(owner: ApiKeyOwner, limit: number, after: KeysetPosition | undefined): Promise<ApiKeyListRow[]> {
+  list(owner: ResourceOwner, limit: number, after: KeysetPosition | undefined): Promise<ApiKeyListRow[]> {
     const { db } = this.deps;
     const query = whereOwned(db('api_keys').select(KEY_COLUMNS), owner);
     return keysetQuery<ApiKeyRow>(db, query, newestFirst(), limit, after);

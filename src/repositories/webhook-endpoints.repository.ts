@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
-import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../models/webhook';
+import type { ResourceOwner } from '../models/owner';
+import type { WebhookEndpoint, WebhookEventType } from '../models/webhook';
+import { ownerColumns, whereOwned } from './owner-columns';
 import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
 import { keysetQuery, newestFirst } from './keyset-query';
@@ -61,24 +63,11 @@ function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
   };
 }
 
-/** The owner as the columns hold it: exactly one of the two is set. */
-function ownerColumns(owner: WebhookOwner) {
-  return 'userId' in owner
-    ? { owner_user_id: owner.userId, owner_client_id: null }
-    : { owner_user_id: null, owner_client_id: owner.clientId };
-}
-
-function whereOwned(query: Knex.QueryBuilder, owner: WebhookOwner): Knex.QueryBuilder {
-  return 'userId' in owner
-    ? query.where('owner_user_id', owner.userId)
-    : query.where('owner_client_id', owner.clientId);
-}
-
 export class WebhookEndpointsRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   async create(
-    owner: WebhookOwner,
+    owner: ResourceOwner,
     fields: {
       url: string;
       description: string | null;
@@ -101,7 +90,7 @@ export class WebhookEndpointsRepository {
 
   /** The owner's endpoint; someone else's is as absent as a missing one. */
   async findOwned(
-    owner: WebhookOwner,
+    owner: ResourceOwner,
     id: string,
     db: Knex = this.deps.db,
   ): Promise<WebhookEndpoint | undefined> {
@@ -114,7 +103,7 @@ export class WebhookEndpointsRepository {
 
   /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
   async findOwnedForUpdate(
-    owner: WebhookOwner,
+    owner: ResourceOwner,
     id: string,
     trx: Knex.Transaction,
   ): Promise<WebhookEndpoint | undefined> {
@@ -176,7 +165,7 @@ export class WebhookEndpointsRepository {
 
   /** The owner's endpoints, newest first, after the keyset `after`. */
   list(
-    owner: WebhookOwner,
+    owner: ResourceOwner,
     limit: number,
     after: KeysetPosition | undefined,
   ): Promise<WebhookEndpointListRow[]> {

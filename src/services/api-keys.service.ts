@@ -3,10 +3,10 @@ import type {
   ApiKey,
   ApiKeyListQuery,
   ApiKeyMergePatch,
-  ApiKeyOwner,
   ApiKeyWithSecret,
   CreateApiKeyInput,
 } from '../models/api-key';
+import { ownerOf } from '../models/owner';
 import type { Principal } from '../models/principal';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { ApiKeysRepository } from '../repositories/api-keys.repository';
@@ -42,9 +42,6 @@ export interface ApiKeysService {
     context: WriteContext,
   ): Promise<ApiKeyWithSecret>;
 }
-
-const ownerOf = (actor: Principal): ApiKeyOwner =>
-  actor.kind === 'user' ? { userId: actor.id } : { clientId: actor.id };
 
 function newSecret(): { secret: string; secretHash: string; prefix: string } {
   const secret = generateOpaqueToken('pak_live');

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ownerOf } from '../models/owner';
 import type { Principal } from '../models/principal';
 import type {
   CreateWebhookEndpointInput,
@@ -8,7 +9,6 @@ import type {
   WebhookEndpointListQuery,
   WebhookEndpointMergePatch,
   WebhookEndpointWithSecret,
-  WebhookOwner,
 } from '../models/webhook';
 import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
 import { WebhookEndpointsRepository } from '../repositories/webhook-endpoints.repository';
@@ -50,9 +50,6 @@ export interface WebhookEndpointsService {
   redeliver(id: string, deliveryId: string, context: WriteContext): Promise<WebhookDelivery>;
   sendTestEvent(id: string, context: WriteContext): Promise<WebhookDelivery>;
 }
-
-const ownerOf = (actor: Principal): WebhookOwner =>
-  actor.kind === 'user' ? { userId: actor.id } : { clientId: actor.id };
 
 export function createWebhookEndpointsService(deps: {
   webhookEndpoints: WebhookEndpointsRepository;

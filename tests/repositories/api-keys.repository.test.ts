@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
-import type { ApiKeyOwner } from '../../src/models/api-key';
+import type { ResourceOwner } from '../../src/models/owner';
 import { ApiKeysRepository, type ApiKeyListRow } from '../../src/repositories/api-keys.repository';
 import { hashOpaqueToken } from '../../src/utils/opaque-tokens';
 import { insertClient, insertUser, newId, refusal, walkPages } from '../support/repository-fixtures';
@@ -29,7 +29,7 @@ describe('ApiKeysRepository', () => {
   afterAll(() => database.close());
 
   const inTransaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => database.db.transaction(work);
-  const create = (owner: ApiKeyOwner, extra: Partial<KeyFields> = {}) =>
+  const create = (owner: ResourceOwner, extra: Partial<KeyFields> = {}) =>
     inTransaction((trx) => apiKeys.create(owner, fields(extra), trx));
   const userOwner = async (): Promise<{ userId: string }> => ({ userId: (await insertUser(database.db)).id });
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
-import type { WebhookEndpoint, WebhookEventType, WebhookOwner } from '../../src/models/webhook';
+import type { ResourceOwner } from '../../src/models/owner';
+import type { WebhookEndpoint, WebhookEventType } from '../../src/models/webhook';
 import {
   WebhookEndpointsRepository,
   type WebhookEndpointListRow,
@@ -50,12 +51,12 @@ describe('WebhookEndpointsRepository', () => {
   });
   afterAll(() => database.close());
 
-  const create = (owner: WebhookOwner, extra: Partial<EndpointFields> = {}) =>
+  const create = (owner: ResourceOwner, extra: Partial<EndpointFields> = {}) =>
     database.db.transaction((trx) => endpoints.create(owner, fields(extra), trx));
   const inTransaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => database.db.transaction(work);
   const stored = async (id: string) =>
     (await database.db('webhook_endpoints').where({ id }).first()) as StoredEndpoint | undefined;
-  const userOwner = async (): Promise<WebhookOwner> => ({ userId: (await insertUser(database.db)).id });
+  const userOwner = async (): Promise<ResourceOwner> => ({ userId: (await insertUser(database.db)).id });
 
   /** A user and a client that share one id, so only the owner's kind tells them apart. */
   const twins = async () => {
@@ -366,7 +367,7 @@ describe('WebhookEndpointsRepository', () => {
   });
 
   describe('keyset pagination (newest first)', () => {
-    let owner: WebhookOwner;
+    let owner: ResourceOwner;
     let newestFirst: string[];
     beforeAll(async () => {
       owner = await userOwner();
