@@ -1206,8 +1206,10 @@ export interface components {
          *         "metadata": {
          *           "sku": "BW-001"
          *         },
-         *         "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-         *         "owner_type": "user",
+         *         "owner": {
+         *           "type": "user",
+         *           "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+         *         },
          *         "version": 2,
          *         "created_at": "2026-11-23T10:00:00.000Z",
          *         "updated_at": "2026-11-23T10:05:00.000Z"
@@ -1247,8 +1249,10 @@ export interface components {
          *         "metadata": {
          *           "sku": "BW-001"
          *         },
-         *         "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-         *         "owner_type": "user",
+         *         "owner": {
+         *           "type": "user",
+         *           "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+         *         },
          *         "version": 2,
          *         "created_at": "2026-11-23T10:00:00.000Z",
          *         "updated_at": "2026-11-23T10:05:00.000Z"
@@ -2001,6 +2005,19 @@ export interface components {
             [key: string]: string;
         };
         /**
+         * @description Who owns the item, the user or partner client that created it.
+         * @example {
+         *       "type": "user",
+         *       "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+         *     }
+         */
+        ItemOwner: {
+            /** @enum {string} */
+            type: "user" | "client";
+            /** Format: uuid */
+            id: string;
+        };
+        /**
          * @description An item, the example resource. Owned by the user or partner client that created it.
          * @example {
          *       "id": "7d1f0c2a-3b4e-4f5a-9c8d-1e2f3a4b5c6d",
@@ -2014,8 +2031,10 @@ export interface components {
          *       "metadata": {
          *         "sku": "BW-001"
          *       },
-         *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-         *       "owner_type": "user",
+         *       "owner": {
+         *         "type": "user",
+         *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+         *       },
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -2029,10 +2048,7 @@ export interface components {
             status: components["schemas"]["ItemStatus"];
             tags: components["schemas"]["ItemTags"];
             metadata: components["schemas"]["ItemMetadata"];
-            /** Format: uuid */
-            readonly owner_id: string;
-            /** @enum {string} */
-            readonly owner_type: "user" | "client";
+            owner: components["schemas"]["ItemOwner"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -4449,8 +4465,10 @@ export interface operations {
                      *           "metadata": {
                      *             "sku": "BW-001"
                      *           },
-                     *           "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-                     *           "owner_type": "user",
+                     *           "owner": {
+                     *             "type": "user",
+                     *             "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+                     *           },
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z",
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
@@ -4546,8 +4564,10 @@ export interface operations {
                      *       "metadata": {
                      *         "sku": "BW-001"
                      *       },
-                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-                     *       "owner_type": "user",
+                     *       "owner": {
+                     *         "type": "user",
+                     *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+                     *       },
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -4614,8 +4634,10 @@ export interface operations {
                      *       "metadata": {
                      *         "sku": "BW-001"
                      *       },
-                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-                     *       "owner_type": "user",
+                     *       "owner": {
+                     *         "type": "user",
+                     *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+                     *       },
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -4759,8 +4781,10 @@ export interface operations {
                      *       "metadata": {
                      *         "sku": "BW-001"
                      *       },
-                     *       "owner_id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
-                     *       "owner_type": "user",
+                     *       "owner": {
+                     *         "type": "user",
+                     *         "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70"
+                     *       },
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
