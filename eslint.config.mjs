@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  */
 const ENTRY = ['app', 'cli', 'composition', 'main', 'start', 'server', 'metrics-server'];
 const ROOMS = ['routers', 'dependencies', 'services', 'webhooks', 'repositories', 'infrastructure'];
-const FLOOR = ['models', 'utils', 'internal', 'types'];
+const FLOOR = ['models', 'utils', 'internal', 'types', 'versions'];
 
 const importsAbove = (room, above) => ({
   files: [`src/${room}/**/*.ts`],

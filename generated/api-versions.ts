@@ -3,6 +3,9 @@ import v2026_11_30 from './openapi.2026-11-30.json';
 
 export const LATEST_API_VERSION = '2026-12-07';
 
+/** Newest first. */
+export const SUPPORTED_API_VERSIONS: readonly string[] = ['2026-12-07', '2026-11-30'];
+
 /** The bundle of every supported version but the latest (generated/openapi.json), newest first. */
 export const OLDER_API_VERSION_BUNDLES: ReadonlyArray<readonly [string, unknown]> = [
   ['2026-11-30', v2026_11_30],

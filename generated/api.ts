@@ -1153,6 +1153,8 @@ export interface components {
             error?: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "invalid_token" | "insufficient_scope";
             /** @description Human-readable text accompanying `error`. */
             error_description?: string;
+            /** @description For `unsupported-api-version`, the versions this API serves, newest first. */
+            supported_versions?: string[];
             /** @description For validation problems, one entry per offending field. */
             errors?: components["schemas"]["FieldError"][];
         };
@@ -1312,6 +1314,7 @@ export interface components {
          *         "name": "Ada Lovelace",
          *         "role": "user",
          *         "status": "active",
+         *         "api_version": "2026-12-07",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z",
          *         "updated_at": "2026-11-23T10:00:00.000Z"
@@ -1345,6 +1348,7 @@ export interface components {
          *         "name": "Ada Lovelace",
          *         "role": "user",
          *         "status": "active",
+         *         "api_version": "2026-12-07",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z",
          *         "updated_at": "2026-11-23T10:00:00.000Z"
@@ -1406,6 +1410,7 @@ export interface components {
          *           "items:write"
          *         ],
          *         "token_endpoint_auth_method": "client_secret_basic",
+         *         "api_version": "2026-12-07",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1440,6 +1445,7 @@ export interface components {
          *           "items:write"
          *         ],
          *         "token_endpoint_auth_method": "client_secret_basic",
+         *         "api_version": "2026-12-07",
          *         "version": 1,
          *         "created_at": "2026-11-23T10:00:00.000Z"
          *       }
@@ -1656,6 +1662,11 @@ export interface components {
          */
         UserStatus: "active" | "disabled";
         /**
+         * @description An API version (`YYYY-MM-DD`), one of `info.x-api-versions`.
+         * @example 2026-12-07
+         */
+        ApiVersion: string;
+        /**
          * @description An account. Users authenticate with a password or through an external identity provider.
          * @example {
          *       "id": "5f0c6d0e-8a4b-4f61-9a1e-2f3c4d5e6f70",
@@ -1663,6 +1674,7 @@ export interface components {
          *       "name": "Ada Lovelace",
          *       "role": "user",
          *       "status": "active",
+         *       "api_version": "2026-12-07",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -1679,6 +1691,8 @@ export interface components {
             name: string;
             role: components["schemas"]["UserRole"];
             status: components["schemas"]["UserStatus"];
+            /** @description The API version requests without `Api-Version` are served at: the latest when the account was created; moved with a merge patch. */
+            api_version: components["schemas"]["ApiVersion"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1857,9 +1871,13 @@ export interface components {
             token_endpoint_auth_signing_alg_values_supported?: ("ES256" | "ES384" | "RS256" | "PS256" | "EdDSA")[];
             revocation_endpoint_auth_methods_supported?: ("none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
         };
-        /** @description The fields a user may change about themselves. */
+        /**
+         * @description A JSON merge patch (RFC 7396) of the fields a user may change about themselves: at least one of them.
+         *     `api_version` moves the user's pinned version (requests without `Api-Version` are served at it).
+         */
         UpdateCurrentUserRequest: {
-            name: string;
+            name?: string;
+            api_version?: components["schemas"]["ApiVersion"];
         };
         ChangePasswordRequest: {
             /** Format: password */
@@ -1929,6 +1947,8 @@ export interface components {
             token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
             jwks?: components["schemas"]["ClientJwks"];
             jwks_uri?: components["schemas"]["ClientJwksUri"];
+            /** @description The API version requests without `Api-Version` are served at: the latest when the client was created; moved with a merge patch. */
+            api_version: components["schemas"]["ApiVersion"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1964,6 +1984,7 @@ export interface components {
          *         "items:write"
          *       ],
          *       "token_endpoint_auth_method": "client_secret_basic",
+         *       "api_version": "2026-12-07",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "client_secret": "cs_Jx1b6Y0m2nQvW3eR5tY7uI9oP1aS3dF5gH7jK9lZ4Qw"
@@ -1977,6 +1998,7 @@ export interface components {
             token_endpoint_auth_method: components["schemas"]["TokenEndpointAuthMethod"];
             jwks?: components["schemas"]["ClientJwks"];
             jwks_uri?: components["schemas"]["ClientJwksUri"];
+            api_version: components["schemas"]["ApiVersion"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -1988,13 +2010,15 @@ export interface components {
             client_secret?: string;
         };
         /**
-         * @description A JSON merge patch (RFC 7396) of a `private_key_jwt` client's key source: exactly one of `jwks` and
-         *     `jwks_uri`, which replaces the client's current source (a client has one, so the other is cleared). A
+         * @description A JSON merge patch (RFC 7396) of a partner client: its pinned `api_version` (requests without
+         *     `Api-Version` are served at it), and for a `private_key_jwt` client its key source: at most one of `jwks`
+         *     and `jwks_uri`, which replaces the client's current source (a client has one, so the other is cleared). A
          *     `jwks_uri` passes the same target URL policy as at creation. Secret clients have no keys to change (409).
          */
         ClientKeysMergePatch: {
             jwks?: components["schemas"]["ClientJwks"];
             jwks_uri?: components["schemas"]["ClientJwksUri"];
+            api_version?: components["schemas"]["ApiVersion"];
         };
         /** @enum {string} */
         ItemStatus: "draft" | "active" | "archived";
@@ -2244,8 +2268,9 @@ export interface components {
          *       token, seeding; `details.via` says which);
          *     - `user.updated`, `user.password_changed`: the user changed their own account;
          *     - `user.admin_updated`, `user.deleted`: an administrator changed or deleted an account;
-         *     - `client.created`, `client.secret_rotated`, `client.keys_updated`, `client.deleted`: partner client
-         *       administration (`client.keys_updated`: a `private_key_jwt` client's `jwks` or `jwks_uri` was replaced);
+         *     - `client.created`, `client.secret_rotated`, `client.keys_updated`, `client.updated`, `client.deleted`: partner
+         *       client administration (`client.keys_updated`: a `private_key_jwt` client's `jwks` or `jwks_uri` was replaced;
+         *       `client.updated`: its pinned `api_version` moved, with `details.previous_api_version`);
          *     - `item.created`, `item.updated`, `item.deleted`: items;
          *     - `auth.signed_in`: a password or client credentials grant succeeded and started a session (tokens were issued);
          *     - `auth.sign_in_failed`: a password was wrong, an account unknown or disabled, or a client failed to
@@ -2259,7 +2284,7 @@ export interface components {
          *     - `api_key.created`, `api_key.updated`, `api_key.rotated`, `api_key.revoked`: API keys (by their owner).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted" | "api_key.created" | "api_key.updated" | "api_key.rotated" | "api_key.revoked";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted" | "api_key.created" | "api_key.updated" | "api_key.rotated" | "api_key.revoked";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
@@ -2311,6 +2336,10 @@ export interface components {
              * @enum {string}
              */
             reason?: "unknown_account" | "wrong_password" | "no_password" | "account_disabled" | "unknown_client" | "wrong_secret" | "wrong_auth_method" | "invalid_assertion" | "assertion_replayed";
+            /** @description `user.updated`, `client.updated`, `webhook_endpoint.updated`: the pinned API version, as changed to. */
+            api_version?: components["schemas"]["ApiVersion"];
+            /** @description The pinned API version before the change. */
+            previous_api_version?: components["schemas"]["ApiVersion"];
         };
         /**
          * @description One event: a write, recorded in the same transaction as the write itself, or a security event (sign-ins,
@@ -2368,6 +2397,7 @@ export interface components {
          *       "disabled_at": null,
          *       "failing_since": null,
          *       "previous_secret_expires_at": null,
+         *       "api_version": "2026-12-07",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -2401,6 +2431,8 @@ export interface components {
              * @description After a rotation, until when deliveries also carry a signature with the previous secret.
              */
             previous_secret_expires_at: string | null;
+            /** @description The API version this endpoint's payloads are rendered at; by default its owner's pinned version when it was created. */
+            api_version: components["schemas"]["ApiVersion"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -2420,6 +2452,8 @@ export interface components {
             url: components["schemas"]["WebhookUrl"];
             description?: string | null;
             event_types: components["schemas"]["WebhookEventType"][];
+            /** @description The API version to render this endpoint's payloads at; its owner's pinned version when absent. */
+            api_version?: components["schemas"]["ApiVersion"];
         };
         /**
          * @description An endpoint with its signing secret, shown only in this response (after registration or a rotation).
@@ -2437,6 +2471,7 @@ export interface components {
          *       "disabled_at": null,
          *       "failing_since": null,
          *       "previous_secret_expires_at": null,
+         *       "api_version": "2026-12-07",
          *       "version": 1,
          *       "created_at": "2026-11-23T10:00:00.000Z",
          *       "updated_at": "2026-11-23T10:00:00.000Z",
@@ -2471,6 +2506,7 @@ export interface components {
              * @description After a rotation, until when deliveries also carry a signature with the previous secret.
              */
             previous_secret_expires_at: string | null;
+            api_version: components["schemas"]["ApiVersion"];
             /**
              * Format: int32
              * @description Incremented by every change; the `ETag` is this number, quoted.
@@ -2494,6 +2530,8 @@ export interface components {
             event_types?: components["schemas"]["WebhookEventType"][];
             /** @enum {string} */
             status?: "enabled" | "disabled";
+            /** @description Render this endpoint's payloads at this version from now on, retries of earlier deliveries included. */
+            api_version?: components["schemas"]["ApiVersion"];
         };
         /**
          * @description One event's delivery to one endpoint, with the outcome of its last attempt.
@@ -2571,6 +2609,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2601,6 +2640,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                 [name: string]: unknown;
@@ -2625,6 +2665,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                 [name: string]: unknown;
@@ -2649,6 +2690,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2672,6 +2714,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2695,6 +2738,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2718,6 +2762,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2741,6 +2786,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2764,6 +2810,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2787,6 +2834,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2810,6 +2858,7 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2831,6 +2880,7 @@ export interface components {
         TooManyRequests: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 "Retry-After": components["headers"]["Retry-After"];
                 RateLimit: components["headers"]["RateLimit"];
@@ -2855,6 +2905,7 @@ export interface components {
         InternalServerError: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2877,6 +2928,7 @@ export interface components {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Api-Version": components["headers"]["Api-Version"];
                 "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
@@ -2969,6 +3021,11 @@ export interface components {
          */
         WebhookDeliveryId: string;
         /**
+         * @description An API version (`YYYY-MM-DD`, one of `info.x-api-versions`); the latest when absent.
+         * @example 2026-11-30
+         */
+        SpecVersion: string;
+        /**
          * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
          * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
          */
@@ -2994,6 +3051,12 @@ export interface components {
          * @example 0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11
          */
         "X-Request-Id": string;
+        /**
+         * @description The API version this response is shaped by: the request's `Api-Version`, or the caller's pinned
+         *     version when the request named none (the latest for a request without credentials). See Versions.
+         * @example 2026-12-07
+         */
+        "Api-Version": string;
         /**
          * @description CORS: the caller's `Origin`, echoed, when the deployment allows browser calls from it (`CORS_ORIGINS`).
          *     Absent otherwise, and always absent for server-to-server calls that send no `Origin`.
@@ -3068,6 +3131,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3098,6 +3162,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3166,6 +3231,7 @@ export interface operations {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     Location: components["headers"]["Location"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3180,6 +3246,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3239,6 +3306,7 @@ export interface operations {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3301,6 +3369,7 @@ export interface operations {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3360,6 +3429,7 @@ export interface operations {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -3397,6 +3467,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3425,6 +3496,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3491,6 +3563,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3503,6 +3576,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3517,6 +3591,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3569,6 +3644,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3581,6 +3657,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3647,6 +3724,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
@@ -3708,6 +3786,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3721,6 +3800,7 @@ export interface operations {
                      *           "name": "Ada Lovelace",
                      *           "role": "user",
                      *           "status": "active",
+                     *           "api_version": "2026-12-07",
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z",
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3768,6 +3848,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3780,6 +3861,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "active",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3794,6 +3876,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3838,6 +3921,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3898,6 +3982,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3910,6 +3995,7 @@ export interface operations {
                      *       "name": "Ada Lovelace",
                      *       "role": "user",
                      *       "status": "disabled",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z",
                      *       "updated_at": "2026-11-23T10:00:00.000Z"
@@ -3959,6 +4045,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -3974,6 +4061,7 @@ export interface operations {
                      *             "items:write"
                      *           ],
                      *           "token_endpoint_auth_method": "client_secret_basic",
+                     *           "api_version": "2026-12-07",
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z"
                      *         }
@@ -4044,6 +4132,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
@@ -4094,6 +4183,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4108,6 +4198,7 @@ export interface operations {
                      *         "items:write"
                      *       ],
                      *       "token_endpoint_auth_method": "client_secret_basic",
+                     *       "api_version": "2026-12-07",
                      *       "version": 1,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -4121,6 +4212,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4165,6 +4257,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -4224,6 +4317,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4238,6 +4332,7 @@ export interface operations {
                      *       ],
                      *       "token_endpoint_auth_method": "private_key_jwt",
                      *       "jwks_uri": "https://partner.example/.well-known/jwks.json",
+                     *       "api_version": "2026-12-07",
                      *       "version": 2,
                      *       "created_at": "2026-11-23T10:00:00.000Z"
                      *     }
@@ -4310,6 +4405,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
@@ -4354,6 +4450,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     Deprecation: components["headers"]["Deprecation"];
@@ -4370,6 +4467,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4446,6 +4544,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -4544,6 +4643,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
@@ -4616,6 +4716,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4652,6 +4753,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4696,6 +4798,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -4763,6 +4866,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4833,6 +4937,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -4921,6 +5026,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
@@ -4972,6 +5078,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4986,6 +5093,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5030,6 +5138,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5089,6 +5198,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5167,6 +5277,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
@@ -5254,6 +5365,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5296,6 +5408,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5317,6 +5430,7 @@ export interface operations {
                      *           "disabled_at": null,
                      *           "failing_since": null,
                      *           "previous_secret_expires_at": null,
+                     *           "api_version": "2026-12-07",
                      *           "version": 1,
                      *           "created_at": "2026-11-23T10:00:00.000Z",
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
@@ -5389,6 +5503,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
@@ -5440,6 +5555,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5454,6 +5570,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5498,6 +5615,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5559,6 +5677,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5630,6 +5749,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
@@ -5686,6 +5806,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5772,6 +5893,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -5835,6 +5957,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -5857,7 +5980,13 @@ export interface operations {
     };
     getOpenApiJson: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description An API version (`YYYY-MM-DD`, one of `info.x-api-versions`); the latest when absent.
+                 * @example 2026-11-30
+                 */
+                version?: components["parameters"]["SpecVersion"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5870,6 +5999,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5901,7 +6031,13 @@ export interface operations {
     };
     getOpenApiYaml: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description An API version (`YYYY-MM-DD`, one of `info.x-api-versions`); the latest when absent.
+                 * @example 2026-11-30
+                 */
+                version?: components["parameters"]["SpecVersion"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5914,6 +6050,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5947,6 +6084,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -5977,6 +6115,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -6012,6 +6151,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -6043,6 +6183,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
@@ -6066,7 +6207,7 @@ export interface operations {
                  * @description The kind of problem, the last segment of its `type`.
                  * @example validation-error
                  */
-                kind: "validation-error" | "oauth-error" | "unauthorized" | "forbidden" | "not-found" | "method-not-allowed" | "not-acceptable" | "request-timeout" | "conflict" | "precondition-failed" | "content-too-large" | "unsupported-media-type" | "unprocessable-content" | "precondition-required" | "headers-too-large" | "too-many-requests" | "internal-error" | "service-unavailable";
+                kind: "validation-error" | "oauth-error" | "unsupported-api-version" | "unauthorized" | "forbidden" | "not-found" | "method-not-allowed" | "not-acceptable" | "request-timeout" | "conflict" | "precondition-failed" | "content-too-large" | "unsupported-media-type" | "unprocessable-content" | "precondition-required" | "headers-too-large" | "too-many-requests" | "internal-error" | "service-unavailable";
             };
             cookie?: never;
         };
@@ -6078,6 +6219,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Api-Version": components["headers"]["Api-Version"];
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import cors from 'cors';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { Router, type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -50,6 +50,10 @@ import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createErrorHandler } from './dependencies/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './dependencies/request-id';
 import { requestDeadline } from './dependencies/request-deadline';
+import { API_VERSION_HEADER, createApiVersionResolution } from './dependencies/api-version';
+import { createVersionTranslation } from './dependencies/version-translation';
+import { loadApiVersions, type ApiVersions } from './versions/api-versions';
+import { createVersionTranslator } from './versions/translator';
 
 export interface AppDependencies {
   config: Config;
@@ -68,6 +72,8 @@ export interface AppDependencies {
   webhookSecrets?: SecretBox;
   /** Called after every commit that enqueued webhook deliveries; wakes the worker so they leave at once. */
   onDeliveriesCommitted?: () => void;
+  /** The API versions served; the generated bundles when absent. */
+  versions?: ApiVersions;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -99,6 +105,7 @@ function withAccessLogFields(
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, db, signingKeys, onDeliveriesCommitted } = deps;
   const document = deps.document ?? loadOpenApiDocument();
+  const versions = deps.versions ?? loadApiVersions();
   const metrics = deps.metrics ?? createMetrics();
   metrics.observeDatabase(db);
 
@@ -160,7 +167,7 @@ export function createApp(deps: AppDependencies): Express {
 
   const handlers = {
     ...createHealthHandlers({ health: services.health }),
-    ...createMetaHandlers({ document }),
+    ...createMetaHandlers({ document, versions }),
     ...createDocsHandlers({ docsHtmlPath: config.docsHtmlPath }),
     ...createAuthHandlers({ auth: services.auth, registration: services.registration }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
@@ -228,6 +235,8 @@ export function createApp(deps: AppDependencies): Express {
       },
     }),
   );
+  const apiVersion = createApiVersionResolution({ versions, pinnedVersion: authenticator.pinnedVersion });
+  app.use(apiVersion.fromHeader);
   if (config.http.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -239,6 +248,10 @@ export function createApp(deps: AppDependencies): Express {
           'Retry-After',
           'RateLimit',
           'RateLimit-Policy',
+          API_VERSION_HEADER,
+          'Deprecation',
+          'Sunset',
+          'Link',
         ],
         maxAge: 600,
       }),
@@ -256,16 +269,31 @@ export function createApp(deps: AppDependencies): Express {
   app.use(requestDeadline({ db, deadlineMs: config.http.requestDeadlineMs }));
   const head = createHeadSupport();
   app.use(refuseMalformedPath, canonicalizeQuery, head.validateAsGet);
-  app.use(
-    createOpenApiValidator({
-      document,
-      // generated/openapi.json is checked by tests/contract/openapi-schema.contract.test.ts; a document
-      // handed in (a padded benchmark spec, a test's variant) is checked here as it always was.
-      validateSpec: deps.document !== undefined,
-      validateResponses: config.http.validateResponses,
-      securityHandlers: authenticator.securityHandlers,
-    }),
+  // Taken before any validator has seen (and changed) the latest document.
+  const translation = createVersionTranslation({
+    latest: versions.latest,
+    translator: createVersionTranslator(versions),
+    ...(config.http.validateResponses ? { latestDocument: document } : {}),
+  });
+  // Each version's requests and responses are validated against its own spec, so a problem's pointers
+  // name the caller's shape; the handlers behind see the latest one (translation, in bindOperations).
+  const validators = new Map(
+    versions.supported.map((name) => [
+      name,
+      Router().use(
+        createOpenApiValidator({
+          document: name === versions.latest ? document : versions.documentOf(name),
+          // generated/ is checked by tests/contract/openapi-schema.contract.test.ts; a document handed in
+          // (a padded benchmark spec, a test's variant) is checked here as it always was.
+          validateSpec: name === versions.latest && deps.document !== undefined,
+          validateResponses: config.http.validateResponses,
+          securityHandlers: authenticator.securityHandlers,
+        }),
+      ),
+    ]),
   );
+  app.use(apiVersion.fromPin);
+  app.use((req, res, next) => validators.get(req.apiVersion ?? versions.latest)!(req, res, next));
 
   app.use(head.restoreHead);
 
@@ -278,6 +306,7 @@ export function createApp(deps: AppDependencies): Express {
         if (entry.operationId === 'introspectToken') return introspectionIdempotency;
         return entry.operationId === 'createToken' ? tokenIdempotency : idempotency;
       },
+      translation,
     }),
   );
 

@@ -5,8 +5,7 @@
  * generated/api-versions.ts, which the server loads them from. An overlay action that matches nothing fails
  * the run: a step must keep describing the spec it is applied to.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { openapiOverlay } from 'openapi-format';
 import { latestVersion, readVersionSteps } from './version-steps';
 
@@ -31,14 +30,11 @@ async function main(): Promise<void> {
 
   let newer: Json = document;
   for (const step of steps) {
-    const { data, resultData } = (await openapiOverlay(structuredClone(newer), {
-      overlaySet: step.overlay,
-    })) as {
-      data: Json;
-      resultData: { unusedActions: Array<{ target?: string }> };
-    };
-    if (resultData.unusedActions.length > 0) {
-      const targets = resultData.unusedActions.map((action) => action.target).join(', ');
+    const result = await openapiOverlay(structuredClone(newer), { overlaySet: step.overlay });
+    const data = result.data as Json;
+    const { unusedActions } = result.resultData as { unusedActions: Array<{ target?: string }> };
+    if (unusedActions.length > 0) {
+      const targets = unusedActions.map((action) => action.target).join(', ');
       throw new Error(`openapi/versions/${step.version}.yaml: actions that match nothing: ${targets}`);
     }
     const info: Record<string, unknown> = { ...data.info, 'x-api-version': step.version };
@@ -59,6 +55,9 @@ async function main(): Promise<void> {
       ...older.map((version) => `import ${identifier(version)} from './openapi.${version}.json';`),
       '',
       `export const LATEST_API_VERSION = '${latest}';`,
+      '',
+      '/** Newest first. */',
+      `export const SUPPORTED_API_VERSIONS: readonly string[] = [${[latest, ...older].map((version) => `'${version}'`).join(', ')}];`,
       '',
       '/** The bundle of every supported version but the latest (generated/openapi.json), newest first. */',
       'export const OLDER_API_VERSION_BUNDLES: ReadonlyArray<readonly [string, unknown]> = [',

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OpenAPIOverlayAction } from 'openapi-format';
 import { parse } from 'yaml';
 
 export const VERSIONS_DIR = 'openapi/versions';
@@ -14,8 +15,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export interface OverlayDocument {
   overlay: string;
   info: { title: string; version: string };
-  actions: unknown[];
-  [extension: `x-${string}`]: unknown;
+  actions: OpenAPIOverlayAction[];
+  [key: string]: unknown;
 }
 
 export interface VersionStep {

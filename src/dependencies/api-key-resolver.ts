@@ -39,6 +39,7 @@ export function createApiKeyResolver(deps: {
         sessionId: undefined,
         scopes: new Set(keyScopes.filter((scope) => allowed.includes(scope))),
         apiKeyId: row.id,
+        ...(row.api_version ? { apiVersion: row.api_version } : {}),
       };
     } else {
       if (!row.owner_client_id || !row.client_scopes)
@@ -50,6 +51,7 @@ export function createApiKeyResolver(deps: {
         sessionId: undefined,
         scopes: new Set(keyScopes.filter((scope) => granted.includes(scope))),
         apiKeyId: row.id,
+        ...(row.api_version ? { apiVersion: row.api_version } : {}),
       };
     }
     if (!row.last_used_at || now() - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS)

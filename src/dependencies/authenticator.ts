@@ -39,6 +39,12 @@ const EXTERNAL_STRATEGY = 'external-jwt';
 
 export interface Authenticator {
   securityHandlers: SecurityHandlers;
+  /**
+   * The pinned API version of the caller whose credential the request carries (a bearer token first, else
+   * an API key); undefined when it carries none or it does not resolve (the security handlers then say
+   * why). The principal is kept for the security handlers: the credential is still resolved once.
+   */
+  pinnedVersion: (req: Request) => Promise<string | undefined>;
 }
 
 export function createAuthenticator(deps: {
@@ -112,16 +118,24 @@ export function createAuthenticator(deps: {
   const bearerPrincipals = new WeakMap<Request, Promise<Principal>>();
   const apiKeyPrincipals = new WeakMap<Request, Promise<Principal>>();
 
+  const principalOf = (
+    principals: WeakMap<Request, Promise<Principal>>,
+    resolve: (req: Request) => Promise<Principal>,
+    req: Request,
+  ): Promise<Principal> => {
+    let pending = principals.get(req);
+    if (!pending) {
+      pending = resolve(req);
+      principals.set(req, pending);
+    }
+    return pending;
+  };
+
   const authorizer =
     (principals: WeakMap<Request, Promise<Principal>>, resolve: (req: Request) => Promise<Principal>) =>
     async (req: Request, requiredScopes: string[]): Promise<boolean> => {
       try {
-        let pending = principals.get(req);
-        if (!pending) {
-          pending = resolve(req);
-          principals.set(req, pending);
-        }
-        const principal = await pending;
+        const principal = await principalOf(principals, resolve, req);
         if (!requiredScopes.every((scope) => principal.scopes.has(scope as Scope))) {
           throw new InsufficientScopeError(requiredScopes);
         }
@@ -151,7 +165,20 @@ export function createAuthenticator(deps: {
     };
 
   const authorizeBearer = authorizer(bearerPrincipals, authenticate);
+  const pinnedVersion = async (req: Request): Promise<string | undefined> => {
+    const pending = fromBearer(req)
+      ? principalOf(bearerPrincipals, authenticate, req)
+      : req.get(API_KEY_HEADER)
+        ? principalOf(apiKeyPrincipals, authenticateApiKey, req)
+        : undefined;
+    try {
+      return (await pending)?.apiVersion;
+    } catch {
+      return undefined;
+    }
+  };
   return {
+    pinnedVersion,
     securityHandlers: {
       bearerAuth: authorizeBearer,
       oauth2: authorizeBearer,

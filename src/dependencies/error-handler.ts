@@ -20,10 +20,11 @@ import { currentTraceIds } from '../utils/trace-context';
 type Problem = components['schemas']['Problem'];
 type ValidatorError = InstanceType<typeof OpenApiValidatorErrors.BadRequest>;
 
-// For errors that only carry a status (validator, body parser). `oauth-error` is raised by name only.
+// For errors that only carry a status (validator, body parser); the other kinds of a status are raised by name only.
+const RAISED_BY_NAME_ONLY = new Set<string>(['oauth-error', 'unsupported-api-version']);
 const STATUS_TO_KIND = new Map<number, ProblemKind>(
   Object.entries(PROBLEM_TYPES)
-    .filter(([kind]) => kind !== 'oauth-error')
+    .filter(([kind]) => !RAISED_BY_NAME_ONLY.has(kind))
     .map(([kind, { status }]) => [status, kind as ProblemKind]),
 );
 
@@ -36,6 +37,7 @@ interface ClassifiedError {
   fieldErrors?: FieldError[];
   headers?: Record<string, string>;
   oauth?: { error: OAuthErrorCode; error_description?: string };
+  extensions?: Pick<Problem, 'supported_versions'>;
   /** Errors the client did not cause; logged with their stack and never described to the client. */
   unexpected: boolean;
 }
@@ -74,6 +76,7 @@ export function createErrorHandler(
       request_id: requestIdOf(req),
       ...optionalTraceId(),
       ...(classified.oauth ?? {}),
+      ...(classified.extensions ?? {}),
       ...(classified.fieldErrors?.length
         ? { errors: classified.fieldErrors.slice(0, MAX_FIELD_ERRORS) }
         : {}),
@@ -96,6 +99,7 @@ function classify(err: unknown, req: Request): ClassifiedError {
       ...(err.options.fieldErrors ? { fieldErrors: err.options.fieldErrors } : {}),
       ...(err.options.headers ? { headers: err.options.headers } : {}),
       ...(err.options.oauth ? { oauth: err.options.oauth } : {}),
+      ...(err.options.extensions ? { extensions: err.options.extensions } : {}),
     };
   }
   if (err instanceof OpenApiValidatorErrors.InternalServerError || isResponseValidationError(err)) {

@@ -16,6 +16,7 @@ import {
   type OperationEntry,
 } from '../internal/openapi-document';
 import { sendResult, type ResponseHeaders, type SentResult } from './operation-result';
+import type { VersionTranslation } from './version-translation';
 
 type WebhookOperation = webhooks[keyof webhooks]['post'];
 
@@ -120,9 +121,11 @@ export function bindOperations(
     createUnitOfWork: () => OwnedUnitOfWork;
     middlewareFor?: OperationMiddleware;
     guardFor?: (entry: OperationEntry) => WriteGuard | undefined;
+    /** Keeps handlers on the latest shape for callers of an older API version; none when absent. */
+    translation?: VersionTranslation;
   },
 ): OperationDispatcher {
-  const { createUnitOfWork, middlewareFor = () => [], guardFor = () => undefined } = options;
+  const { createUnitOfWork, middlewareFor = () => [], guardFor = () => undefined, translation } = options;
   const operations = listOperations(document);
   const specIds = new Set(operations.map((entry) => entry.operationId));
   const handlerIds = Object.keys(handlers);
@@ -145,6 +148,7 @@ export function bindOperations(
     // Nothing here listens for the client hanging up: a write that has begun runs to its commit or its
     // rollback either way, so a retry finds it committed (and replays it) or finds nothing of it.
     const run = async (req: Request, res: Response): Promise<void> => {
+      translation?.requestUp(req, entry);
       const unit = createUnitOfWork();
       let result: SentResult;
       try {
@@ -173,7 +177,7 @@ export function bindOperations(
         if (!(error instanceof AnswerInstead)) throw error;
         result = error.result;
       }
-      sendResult(res, result);
+      sendResult(res, translation ? translation.resultDown(req, entry, result) : result);
     };
     const route = Router();
     route[method](toExpressPath(path), ...middlewareFor(entry), run);

@@ -61,6 +61,7 @@ export function createOwnTokenResolver(deps: { sessions: SessionsRepository }): 
         sessionId: row.session_id,
         scopes: new Set(tokenScopes.filter((scope) => allowed.includes(scope))),
         ...(row.account ? { account: row.account } : {}),
+        ...(row.api_version ? { apiVersion: row.api_version } : {}),
       };
     }
     if (!row.client_id || row.client_id !== claims.sub || !row.client_scopes) {
@@ -72,6 +73,7 @@ export function createOwnTokenResolver(deps: { sessions: SessionsRepository }): 
       id: row.client_id,
       sessionId: row.session_id,
       scopes: new Set(tokenScopes.filter((scope) => granted.includes(scope))),
+      ...(row.api_version ? { apiVersion: row.api_version } : {}),
     };
   };
 }
@@ -171,6 +173,7 @@ export function createExternalTokenStrategy(deps: {
       role: account.role,
       sessionId: undefined,
       scopes: new Set(ROLE_SCOPES[account.role]),
+      apiVersion: account.api_version,
     };
   };
 

@@ -14,6 +14,8 @@ export type Principal =
       account?: User;
       /** Set when the request authenticated with one of the user's API keys rather than a token. */
       apiKeyId?: string;
+      /** The user's pinned API version; the latest when absent. */
+      apiVersion?: string;
     }
   | {
       kind: 'client';
@@ -22,4 +24,6 @@ export type Principal =
       sessionId: string | undefined;
       scopes: ReadonlySet<Scope>;
       apiKeyId?: string;
+      /** The client's pinned API version; the latest when absent. */
+      apiVersion?: string;
     };

@@ -37,6 +37,8 @@ export interface ApiKeyPrincipalRow {
   role: UserRole | null;
   status: UserStatus | null;
   client_scopes: ClientScope[] | null;
+  /** The owner's pinned API version. */
+  api_version: string | null;
   /** Whether the database's clock says the key has expired (one clock for every instance). */
   expired: boolean;
 }
@@ -76,7 +78,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 const FIND_PRINCIPAL = {
   name: 'api-keys.find-principal',
   sql: `SELECT k.id, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, k.owner_user_id, k.owner_client_id,
-               u.role, u.status, c.scopes AS client_scopes,
+               u.role, u.status, c.scopes AS client_scopes, COALESCE(u.api_version, c.api_version) AS api_version,
                (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired
           FROM api_keys k
           LEFT JOIN users u ON u.id = k.owner_user_id

@@ -12,6 +12,7 @@ interface ClientRow {
   token_endpoint_auth_method: TokenEndpointAuthMethod;
   jwks: ClientJwks | null;
   jwks_uri: string | null;
+  api_version: string;
   version: number;
   created_at: Date;
 }
@@ -40,6 +41,7 @@ const CLIENT_COLUMNS = [
   'token_endpoint_auth_method',
   'jwks',
   'jwks_uri',
+  'api_version',
   'version',
   'created_at',
 ] as const;
@@ -52,6 +54,7 @@ function toClient(row: ClientRow): Client {
     token_endpoint_auth_method: row.token_endpoint_auth_method,
     ...(row.jwks ? { jwks: row.jwks } : {}),
     ...(row.jwks_uri ? { jwks_uri: row.jwks_uri } : {}),
+    api_version: row.api_version,
     version: row.version,
     created_at: row.created_at.toISOString(),
   };
@@ -61,7 +64,13 @@ export class ClientsRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   async create(
-    input: { name: string; scopes: ClientScope[]; credentials: NewClientCredentials; createdBy: string },
+    input: {
+      name: string;
+      scopes: ClientScope[];
+      credentials: NewClientCredentials;
+      createdBy: string;
+      apiVersion: string;
+    },
     trx: Knex.Transaction,
   ): Promise<Client> {
     const { credentials } = input;
@@ -78,6 +87,7 @@ export class ClientsRepository {
             : null,
         jwks_uri: credentials.method === 'private_key_jwt' ? (credentials.jwksUri ?? null) : null,
         created_by: input.createdBy,
+        api_version: input.apiVersion,
       })
       .returning<ClientRow[]>(CLIENT_COLUMNS);
     return toClient(row!);
@@ -136,6 +146,15 @@ export class ClientsRepository {
       .where({ id })
       // A new secret is a new version of the client: the ETag read before the rotation no longer matches.
       .update({ secret_hash: secretHash, version: trx.raw('?? + 1', ['version']) })
+      .returning<ClientRow[]>(CLIENT_COLUMNS);
+    return row ? toClient(row) : undefined;
+  }
+
+  /** Moves the client's pinned API version; a new version of the client. */
+  async updateApiVersion(id: string, apiVersion: string, trx: Knex.Transaction): Promise<Client | undefined> {
+    const [row] = await trx('oauth_clients')
+      .where({ id })
+      .update({ api_version: apiVersion, version: trx.raw('?? + 1', ['version']) })
       .returning<ClientRow[]>(CLIENT_COLUMNS);
     return row ? toClient(row) : undefined;
   }

@@ -13,6 +13,8 @@ export interface SessionPrincipalRow {
   role: UserRole | null;
   status: UserStatus | null;
   client_scopes: ClientScope[] | null;
+  /** The pinned API version of the session's user or client (null when it is gone). */
+  api_version: string | null;
   /** The session's user as stored, read in the same query; undefined for a client's session. */
   account: User | undefined;
 }
@@ -26,14 +28,15 @@ const FIND_PRINCIPAL = {
   user: {
     name: 'sessions.find-user-principal',
     sql: `SELECT ${SESSION_COLUMNS}, u.role, u.status, u.email, u.name, u.version, u.created_at,
-                 u.updated_at, NULL AS client_scopes
+                 u.updated_at, NULL AS client_scopes, u.api_version
             FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id
            WHERE s.id = ?`,
   },
   client: {
     name: 'sessions.find-client-principal',
     sql: `SELECT ${SESSION_COLUMNS}, NULL AS role, NULL AS status, NULL AS email, NULL AS name,
-                 NULL AS version, NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes
+                 NULL AS version, NULL AS created_at, NULL AS updated_at, c.scopes AS client_scopes,
+                 c.api_version
             FROM auth_sessions s LEFT JOIN oauth_clients c ON c.id = s.client_id
            WHERE s.id = ?`,
   },
@@ -115,6 +118,7 @@ export class SessionsRepository {
             name,
             role: row.role,
             status: row.status,
+            api_version: row.api_version!,
             version: version!,
             created_at,
             updated_at,

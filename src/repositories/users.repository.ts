@@ -13,6 +13,7 @@ interface UserRow {
   name: string;
   role: UserRole;
   status: UserStatus;
+  api_version: string;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -23,6 +24,7 @@ export interface UserCredentials {
   role: UserRole;
   status: UserStatus;
   password_hash: string | null;
+  api_version: string;
 }
 
 export interface UserListFilters {
@@ -39,6 +41,7 @@ const USER_COLUMNS = [
   'name',
   'role',
   'status',
+  'api_version',
   'version',
   'created_at',
   'updated_at',
@@ -51,6 +54,7 @@ function toUser(row: UserRow): User {
     name: row.name,
     role: row.role,
     status: row.status,
+    api_version: row.api_version,
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -61,12 +65,24 @@ export class UsersRepository {
   constructor(private readonly deps: { db: Database }) {}
 
   async create(
-    input: { email: string | null; name: string; passwordHash: string | null; role: UserRole },
+    input: {
+      email: string | null;
+      name: string;
+      passwordHash: string | null;
+      role: UserRole;
+      apiVersion: string;
+    },
     trx: Knex.Transaction,
   ): Promise<User> {
     try {
       const [row] = await trx('users')
-        .insert({ email: input.email, name: input.name, password_hash: input.passwordHash, role: input.role })
+        .insert({
+          email: input.email,
+          name: input.name,
+          password_hash: input.passwordHash,
+          role: input.role,
+          api_version: input.apiVersion,
+        })
         .returning<UserRow[]>(USER_COLUMNS);
       return toUser(row!);
     } catch (error) {
@@ -79,7 +95,13 @@ export class UsersRepository {
 
   /** Bulk insert for seeding; emails that already exist are skipped. Returns the rows added. */
   async insertMany(
-    rows: Array<{ email: string | null; name: string; passwordHash: string | null; role: UserRole }>,
+    rows: Array<{
+      email: string | null;
+      name: string;
+      passwordHash: string | null;
+      role: UserRole;
+      apiVersion: string;
+    }>,
     trx: Knex.Transaction,
   ): Promise<User[]> {
     if (rows.length === 0) return [];
@@ -90,6 +112,7 @@ export class UsersRepository {
           name: row.name,
           password_hash: row.passwordHash,
           role: row.role,
+          api_version: row.apiVersion,
         })),
       )
       .onConflict('email')
@@ -113,28 +136,37 @@ export class UsersRepository {
   async findCredentialsByEmail(email: string): Promise<UserCredentials | undefined> {
     return (await this.deps
       .db('users')
-      .select('id', 'role', 'status', 'password_hash')
+      .select('id', 'role', 'status', 'password_hash', 'api_version')
       .where({ email })
       .first()) as UserCredentials | undefined;
   }
 
   async findCredentialsById(id: string, db: Knex = this.deps.db): Promise<UserCredentials | undefined> {
-    return (await db('users').select('id', 'role', 'status', 'password_hash').where({ id }).first()) as
-      UserCredentials | undefined;
+    return (await db('users')
+      .select('id', 'role', 'status', 'password_hash', 'api_version')
+      .where({ id })
+      .first()) as UserCredentials | undefined;
   }
 
   async update(
     id: string,
-    changes: { name?: string; role?: UserRole; status?: UserStatus; passwordHash?: string },
+    changes: {
+      name?: string;
+      role?: UserRole;
+      status?: UserStatus;
+      passwordHash?: string;
+      apiVersion?: string;
+    },
     trx: Knex.Transaction,
   ): Promise<User | undefined> {
-    const { passwordHash, ...rest } = changes;
+    const { passwordHash, apiVersion, ...rest } = changes;
     // Every change, the password included, is a new version: the ETag a client holds no longer matches.
     const [row] = await trx('users')
       .where({ id })
       .update({
         ...rest,
         ...(passwordHash ? { password_hash: passwordHash } : {}),
+        ...(apiVersion ? { api_version: apiVersion } : {}),
         version: trx.raw('?? + 1', ['version']),
         updated_at: trx.fn.now(),
       })

@@ -10,8 +10,10 @@ export interface ClaimedDelivery {
   createdAt: Date;
   eventId: string;
   eventType: string;
-  /** The envelope exactly as it is sent. */
+  /** The envelope as the outbox recorded it, in the latest version's shape. */
   payload: unknown;
+  /** The endpoint's API version: the payload is rendered at it before it is signed. */
+  apiVersion: string;
   endpointId: string;
   url: string;
   /** bytea: a Buffer from pg, a Uint8Array from PGlite. */
@@ -49,6 +51,7 @@ interface ClaimedRow {
   secret_sealed: Uint8Array;
   previous_secret_sealed: Uint8Array | null;
   failing_since: Date | null;
+  api_version: string;
 }
 
 /** Svix's and Stripe's figure: days of nothing but failures before an endpoint is switched off. */
@@ -156,7 +159,7 @@ export class WebhookDeliveriesRepository {
          FROM due, webhook_events ev, webhook_endpoints e
         WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
        RETURNING d.id, d.attempts, d.created_at, ev.id AS event_id, ev.type AS event_type, ev.payload,
-                 e.id AS endpoint_id, e.url, e.secret_sealed,
+                 e.id AS endpoint_id, e.url, e.secret_sealed, e.api_version,
                  CASE WHEN e.previous_secret_expires_at > ?::timestamptz THEN e.previous_secret_sealed END
                    AS previous_secret_sealed,
                  e.failing_since`,
@@ -300,5 +303,6 @@ function toClaimedDelivery(row: ClaimedRow): ClaimedDelivery {
     secretSealed: row.secret_sealed,
     previousSecretSealed: row.previous_secret_sealed,
     failingSince: row.failing_since,
+    apiVersion: row.api_version,
   };
 }

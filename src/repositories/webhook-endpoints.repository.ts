@@ -17,6 +17,7 @@ interface WebhookEndpointRow {
   disabled_at: Date | null;
   failing_since: Date | null;
   previous_secret_expires_at: Date | null;
+  api_version: string;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -29,6 +30,7 @@ export interface WebhookEndpointChanges {
   description?: string | null;
   eventTypes?: readonly WebhookEventType[];
   status?: WebhookEndpoint['status'];
+  apiVersion?: string;
 }
 
 const ENDPOINT_COLUMNS = [
@@ -41,6 +43,7 @@ const ENDPOINT_COLUMNS = [
   'disabled_at',
   'failing_since',
   'previous_secret_expires_at',
+  'api_version',
   'version',
   'created_at',
   'updated_at',
@@ -57,6 +60,7 @@ function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
     disabled_at: isoOrNull(row.disabled_at),
     failing_since: isoOrNull(row.failing_since),
     previous_secret_expires_at: isoOrNull(row.previous_secret_expires_at),
+    api_version: row.api_version,
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -73,6 +77,7 @@ export class WebhookEndpointsRepository {
       description: string | null;
       eventTypes: readonly WebhookEventType[];
       secretSealed: Buffer;
+      apiVersion: string;
     },
     trx: Knex.Transaction,
   ): Promise<WebhookEndpoint> {
@@ -83,6 +88,7 @@ export class WebhookEndpointsRepository {
         description: fields.description,
         event_types: [...fields.eventTypes],
         secret_sealed: fields.secretSealed,
+        api_version: fields.apiVersion,
       })
       .returning<WebhookEndpointRow[]>(ENDPOINT_COLUMNS);
     return toEndpoint(row!);
@@ -131,6 +137,7 @@ export class WebhookEndpointsRepository {
         ...(changes.url !== undefined ? { url: changes.url } : {}),
         ...(changes.description !== undefined ? { description: changes.description } : {}),
         ...(changes.eventTypes !== undefined ? { event_types: [...changes.eventTypes] } : {}),
+        ...(changes.apiVersion !== undefined ? { api_version: changes.apiVersion } : {}),
         ...statusColumns,
         version: trx.raw('?? + 1', ['version']),
         updated_at: trx.fn.now(),

@@ -13,6 +13,7 @@ import { generateOpaqueToken, hashOpaqueToken } from '../utils/opaque-tokens';
 import { writeIfMatch } from './conditional-write';
 import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
 import type { EventOutbox } from './event-outbox';
+import { LATEST_API_VERSION, requireSupportedVersion } from '../versions/catalog';
 
 export interface NewClientInput {
   name: string;
@@ -30,7 +31,7 @@ export interface ClientsService {
   rotateSecret(id: string, ifMatch: string | undefined, context: WriteContext): Promise<ClientWithSecret>;
   updateKeys(
     id: string,
-    patch: { jwks?: ClientJwks; jwks_uri?: string },
+    patch: { jwks?: ClientJwks; jwks_uri?: string; api_version?: string },
     ifMatch: string | undefined,
     context: WriteContext,
   ): Promise<Client>;
@@ -105,6 +106,7 @@ export function createClientsService(deps: {
             scopes: [...new Set(input.scopes)],
             credentials,
             createdBy: context.actor.id,
+            apiVersion: LATEST_API_VERSION,
           },
           trx,
         );
@@ -161,18 +163,35 @@ export function createClientsService(deps: {
     },
 
     async updateKeys(id, patch, ifMatch, context) {
+      const { api_version: requestedVersion, ...keyPatch } = patch;
+      const apiVersion =
+        requestedVersion === undefined ? undefined : requireSupportedVersion(requestedVersion);
+      const changesKeys = keyPatch.jwks !== undefined || keyPatch.jwks_uri !== undefined;
       // Checked before the transaction: the URL check may wait on DNS, which no row lock should.
-      const keys = await keySourceOf(patch);
-      const lockKeyClient = async (trx: Knex.Transaction) => {
+      const keys = changesKeys ? await keySourceOf(keyPatch) : undefined;
+      const lockClient = async (trx: Knex.Transaction) => {
         const client = await lockExisting(id)(trx);
-        if (client.token_endpoint_auth_method !== 'private_key_jwt') {
+        if (keys && client.token_endpoint_auth_method !== 'private_key_jwt') {
           throw new ConflictError('This client authenticates with a secret and has no keys to replace.');
         }
         return client;
       };
-      return writeIfMatch(context, ifMatch, lockKeyClient, async (trx) => {
-        const client = (await clients.updateKeys(id, keys, trx))!;
-        await audit.append(auditEventFor(context, 'client.keys_updated', 'client', id), trx);
+      return writeIfMatch(context, ifMatch, lockClient, async (trx, before) => {
+        let client = before;
+        if (keys) {
+          client = (await clients.updateKeys(id, keys, trx))!;
+          await audit.append(auditEventFor(context, 'client.keys_updated', 'client', id), trx);
+        }
+        if (apiVersion !== undefined && apiVersion !== before.api_version) {
+          client = (await clients.updateApiVersion(id, apiVersion, trx))!;
+          await audit.append(
+            auditEventFor(context, 'client.updated', 'client', id, {
+              api_version: apiVersion,
+              previous_api_version: before.api_version,
+            }),
+            trx,
+          );
+        }
         return client;
       });
     },

@@ -53,11 +53,11 @@ export function createItemsService(deps: {
   const { items, audit, outbox } = deps;
   // An item's events reach its owner's endpoints only: what the owner may read, nobody else.
   const ownerOf = (item: Item): WebhookAudience =>
-    item.owner_type === 'user' ? { userId: item.owner_id } : { clientId: item.owner_id };
+    item.owner.type === 'user' ? { userId: item.owner.id } : { clientId: item.owner.id };
 
   // Someone else's item answers exactly like a missing one, so ids reveal nothing.
   const ensureVisible = (actor: Principal, item: Item | undefined): Item => {
-    if (!item || (item.owner_id !== actor.id && !isAdmin(actor)))
+    if (!item || (item.owner.id !== actor.id && !isAdmin(actor)))
       throw new NotFoundError('No item with this id.');
     return item;
   };

@@ -7,6 +7,7 @@ import type { AuditRepository, NewAuditEvent } from '../repositories/audit.repos
 import type { UsersRepository } from '../repositories/users.repository';
 import { ValidationError } from '../utils/errors';
 import type { EventOutbox } from './event-outbox';
+import { LATEST_API_VERSION } from '../versions/catalog';
 
 // The spec's limits, read from the bundled spec itself: the CLI and the seed obey the same rule as the API.
 const { minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX } = bundledDocument.components.schemas.Password;
@@ -106,6 +107,7 @@ export function createUserCreation(deps: {
     name: user.name,
     role: user.role,
     passwordHash: user.password?.hash ?? null,
+    apiVersion: LATEST_API_VERSION,
   });
   return {
     async preparePassword(password, pointer = '/password') {

@@ -12,10 +12,15 @@ import { ConflictError, NotFoundError, ValidationError } from '../utils/errors';
 import { writeIfMatch } from './conditional-write';
 import type { UnitOfWork, WriteContext } from '../infrastructure/unit-of-work';
 import type { EventOutbox } from './event-outbox';
+import { requireSupportedVersion } from '../versions/catalog';
 
 export interface UsersService {
   getCurrent(principal: Principal): Promise<User>;
-  updateCurrent(changes: { name: string }, ifMatch: string | undefined, context: WriteContext): Promise<User>;
+  updateCurrent(
+    changes: { name?: string; api_version?: string },
+    ifMatch: string | undefined,
+    context: WriteContext,
+  ): Promise<User>;
   changePassword(
     input: { current_password: string; new_password: string },
     context: WriteContext,
@@ -81,9 +86,29 @@ export function createUsersService(deps: {
         context,
         ifMatch,
         lockExisting(userId, 'The user no longer exists.'),
-        async (trx) => {
-          const user = (await users.update(userId, { name: changes.name }, trx))!;
-          await audit.append(auditEventFor(context, 'user.updated', 'user', userId), trx);
+        async (trx, before) => {
+          const apiVersion =
+            changes.api_version === undefined ? undefined : requireSupportedVersion(changes.api_version);
+          const user = (await users.update(
+            userId,
+            {
+              ...(changes.name !== undefined ? { name: changes.name } : {}),
+              ...(apiVersion !== undefined ? { apiVersion } : {}),
+            },
+            trx,
+          ))!;
+          await audit.append(
+            auditEventFor(
+              context,
+              'user.updated',
+              'user',
+              userId,
+              apiVersion !== undefined && apiVersion !== before.api_version
+                ? { api_version: apiVersion, previous_api_version: before.api_version }
+                : undefined,
+            ),
+            trx,
+          );
           await userChanged(user, context);
           return user;
         },

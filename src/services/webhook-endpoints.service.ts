@@ -22,6 +22,7 @@ import { generateWebhookSecret } from '../webhooks/secret-box';
 import type { TargetUrlDecision } from '../webhooks/target-url-policy';
 import { writeIfMatch } from './conditional-write';
 import type { WriteContext } from '../infrastructure/unit-of-work';
+import { LATEST_API_VERSION, requireSupportedVersion } from '../versions/catalog';
 
 /** How long the previous secret keeps signing beside the new one after a rotation. */
 export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -90,6 +91,9 @@ export function createWebhookEndpointsService(deps: {
             description: input.description ?? null,
             eventTypes: [...new Set(input.event_types)],
             secretSealed: secrets.seal(secret),
+            apiVersion: requireSupportedVersion(
+              input.api_version ?? context.actor.apiVersion ?? LATEST_API_VERSION,
+            ),
           },
           trx,
         );
@@ -116,7 +120,9 @@ export function createWebhookEndpointsService(deps: {
 
     async update(id, patch, ifMatch, context) {
       if (patch.url !== undefined) await refuseUnsafeUrl(patch.url);
-      return writeIfMatch(context, ifMatch, lockOwned(context.actor, id), async (trx) => {
+      const apiVersion =
+        patch.api_version === undefined ? undefined : requireSupportedVersion(patch.api_version);
+      return writeIfMatch(context, ifMatch, lockOwned(context.actor, id), async (trx, before) => {
         const endpoint = await endpoints.update(
           id,
           {
@@ -124,10 +130,22 @@ export function createWebhookEndpointsService(deps: {
             ...(patch.description !== undefined ? { description: patch.description } : {}),
             ...(patch.event_types !== undefined ? { eventTypes: [...new Set(patch.event_types)] } : {}),
             ...(patch.status !== undefined ? { status: patch.status } : {}),
+            ...(apiVersion !== undefined ? { apiVersion } : {}),
           },
           trx,
         );
-        await audit.append(auditEventFor(context, 'webhook_endpoint.updated', 'webhook_endpoint', id), trx);
+        await audit.append(
+          auditEventFor(
+            context,
+            'webhook_endpoint.updated',
+            'webhook_endpoint',
+            id,
+            apiVersion !== undefined && apiVersion !== before.api_version
+              ? { api_version: apiVersion, previous_api_version: before.api_version }
+              : undefined,
+          ),
+          trx,
+        );
         return endpoint;
       });
     },

@@ -5,6 +5,8 @@ declare global {
     interface Request {
       /** Set by the security handlers before any secured operation's handler runs. */
       principal?: Principal;
+      /** The API version the request is served at (src/dependencies/api-version.ts); set before validation. */
+      apiVersion?: string;
     }
     /** What one request's middleware tells the next, typed: no string keys between them. */
     interface Locals {
@@ -15,6 +17,8 @@ declare global {
        * status). Cleared when another scheme of the same requirement passes.
        */
       authFailure?: unknown;
+      /** The request named no `Api-Version`: the caller's pinned version applies once it is known. */
+      apiVersionFromPin?: boolean;
     }
   }
 }

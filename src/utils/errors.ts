@@ -10,6 +10,8 @@ export interface AppErrorOptions {
   headers?: Record<string, string>;
   /** RFC 6749 / RFC 6750 members added to the problem document. */
   oauth?: { error: OAuthErrorCode; error_description?: string };
+  /** Members of the problem document particular to its type. */
+  extensions?: Pick<Problem, 'supported_versions'>;
   cause?: unknown;
 }
 
@@ -152,5 +154,15 @@ export class UnprocessableError extends AppError {
 export class NotAcceptableError extends AppError {
   constructor(produces: readonly string[]) {
     super('not-acceptable', `This operation produces ${produces.join(', ')}.`);
+  }
+}
+
+export class UnsupportedApiVersionError extends AppError {
+  constructor(requested: string, supported: readonly string[]) {
+    super(
+      'unsupported-api-version',
+      `Api-Version ${JSON.stringify(requested.slice(0, 40))} is not one this API serves; send one of ${supported.join(', ')}, or none for your pinned version.`,
+      { extensions: { supported_versions: [...supported] } },
+    );
   }
 }

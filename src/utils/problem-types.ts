@@ -5,6 +5,7 @@
 export const PROBLEM_TYPES = {
   'validation-error': { status: 400, title: 'Validation failed' },
   'oauth-error': { status: 400, title: 'OAuth request refused' },
+  'unsupported-api-version': { status: 400, title: 'Unsupported API version' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },

@@ -24,7 +24,10 @@ export interface DeliveryWorkerDeps {
   send: WebhookSender;
   /** Opens a sealed endpoint secret (secret-box.ts). */
   openSecret: (sealed: Uint8Array) => string;
+  /** Checks the payload as rendered for the endpoint against that version's `webhooks`. */
   validatePayload: WebhookPayloadValidator;
+  /** The payload at the endpoint's API version; the recorded (latest) shape when absent. */
+  renderPayload?: (eventType: string, payload: unknown, apiVersion: string) => unknown;
   logger: Logger;
   clock?: () => Date;
   retryPolicy?: RetryPolicy;
@@ -109,7 +112,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       endpoint_id: delivery.endpointId,
     });
     try {
-      const validation = deps.validatePayload(delivery.eventType, delivery.payload);
+      const payload = deps.renderPayload
+        ? deps.renderPayload(delivery.eventType, delivery.payload, delivery.apiVersion)
+        : delivery.payload;
+      const validation = deps.validatePayload(delivery.eventType, payload, delivery.apiVersion);
       if (!validation.valid) {
         // Our bug, not the receiver's: never send it, never retry it, make it loud.
         log.error(
@@ -127,7 +133,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         secrets,
         // Standard Webhooks message ids carry the `msg_` prefix; the event id stays the payload's `id`.
         id: `msg_${delivery.eventId}`,
-        payload: delivery.payload,
+        payload,
       });
       const now = clock();
       const record = {

@@ -1,10 +1,13 @@
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
+import { createDocumentSchemas, describeSchemaError } from '../utils/document-schemas';
 
 export type PayloadValidation = { valid: true } | { valid: false; errors: string[] };
 
 /** Checks an event's envelope against the spec's `webhooks` entry named by its type. */
-export type WebhookPayloadValidator = (eventType: string, payload: unknown) => PayloadValidation;
+export type WebhookPayloadValidator = (
+  eventType: string,
+  payload: unknown,
+  apiVersion?: string,
+) => PayloadValidation;
 
 /** The part of an OpenAPI 3.1 document the validator reads; the rest is only a target for `$ref`s. */
 export interface WebhooksDocument {
@@ -13,18 +16,16 @@ export interface WebhooksDocument {
   [key: string]: unknown;
 }
 
-const DOCUMENT_ID = 'urn:partner-api:openapi';
-
 /**
  * One validator per webhook in the document (`webhooks[type].post.requestBody.content
  * ['application/json'].schema`): the webhook's key is the event type. Refs such as
- * `#/components/schemas/Item` resolve inside the document, which is registered whole under one id.
- * Each schema is compiled when its type is first delivered (~80 ms for all of them, kept off start-up);
- * tests/contract/webhooks.contract.test.ts compiles every webhook of the bundled spec, so one that cannot
- * compile fails CI. A webhook without a JSON body is refused here, at once.
+ * `#/components/schemas/Item` resolve inside the document. Each schema is compiled when its type is first
+ * delivered (~80 ms for all of them, kept off start-up); tests/contract/webhooks.contract.test.ts compiles
+ * every webhook of the bundled spec, so one that cannot compile fails CI. A webhook without a JSON body is
+ * refused here, at once.
  */
 export function createWebhookPayloadValidator(document: WebhooksDocument): WebhookPayloadValidator {
-  const schemaRefs = new Map<string, string>();
+  const declared = new Set<string>();
   for (const [type, webhook] of Object.entries(document.webhooks ?? {})) {
     const pathItem = webhook as {
       post?: { requestBody?: { content?: Record<string, { schema?: unknown }> } };
@@ -32,53 +33,39 @@ export function createWebhookPayloadValidator(document: WebhooksDocument): Webho
     if (pathItem.post?.requestBody?.content?.['application/json']?.schema === undefined) {
       throw new Error(`The webhook ${type} declares no application/json request body schema.`);
     }
-    const pointer = ['webhooks', type, 'post', 'requestBody', 'content', 'application/json', 'schema']
-      .map(escapePointerToken)
-      .join('/');
-    schemaRefs.set(type, `${DOCUMENT_ID}#/${pointer}`);
+    declared.add(type);
   }
-
-  // Taken now: later changes to the caller's document must not reach schemas compiled later.
-  const snapshot = structuredClone(document);
-  let ajv: Ajv2020 | undefined;
-  const compiled = new Map<string, ValidateFunction>();
-  const validatorFor = (type: string, ref: string): ValidateFunction => {
-    let validate = compiled.get(type);
-    if (!validate) {
-      ajv ??= createAjv(snapshot);
-      validate = ajv.compile({ $ref: ref });
-      compiled.set(type, validate);
-    }
-    return validate;
-  };
+  const schemas = createDocumentSchemas(document);
 
   return (eventType, payload) => {
-    const ref = schemaRefs.get(eventType);
-    if (!ref) return { valid: false, errors: [`The spec declares no webhook ${eventType}.`] };
-    const validate = validatorFor(eventType, ref);
+    if (!declared.has(eventType))
+      return { valid: false, errors: [`The spec declares no webhook ${eventType}.`] };
+    const validate = schemas.validatorAt([
+      'webhooks',
+      eventType,
+      'post',
+      'requestBody',
+      'content',
+      'application/json',
+      'schema',
+    ]);
     if (validate(payload)) return { valid: true };
-    return { valid: false, errors: (validate.errors ?? []).map(describe) };
+    return { valid: false, errors: (validate.errors ?? []).map(describeSchemaError) };
   };
 }
 
-function createAjv(document: WebhooksDocument): Ajv2020 {
-  const ajv = new Ajv2020({
-    allErrors: true,
-    // OpenAPI keywords (example, discriminator, x-*) are not JSON Schema; everything else stays strict.
-    strictSchema: false,
-    strictTypes: false,
-    strictTuples: true,
-    validateFormats: true,
-  });
-  addFormats(ajv, { mode: 'full' });
-  ajv.addSchema(document, DOCUMENT_ID);
-  return ajv;
-}
-
-function escapePointerToken(token: string): string {
-  return encodeURIComponent(token.replace(/~/g, '~0').replace(/\//g, '~1'));
-}
-
-function describe(error: ErrorObject): string {
-  return `${error.instancePath || '/'} ${error.message ?? error.keyword}`;
+/** Each payload checked against the `webhooks` of the API version it was rendered at (the latest when unnamed). */
+export function createVersionedPayloadValidator(versions: {
+  latest: string;
+  documentOf(version: string): WebhooksDocument;
+}): WebhookPayloadValidator {
+  const validators = new Map<string, WebhookPayloadValidator>();
+  return (eventType, payload, apiVersion = versions.latest) => {
+    let validate = validators.get(apiVersion);
+    if (!validate) {
+      validate = createWebhookPayloadValidator(versions.documentOf(apiVersion));
+      validators.set(apiVersion, validate);
+    }
+    return validate(eventType, payload);
+  };
 }

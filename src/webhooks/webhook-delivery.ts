@@ -4,7 +4,10 @@ import { loadOpenApiDocument } from '../internal/openapi-document';
 import { WebhookDeliveriesRepository } from '../repositories/webhook-deliveries.repository';
 import { createDeliveryMetrics } from './delivery-metrics';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerDeps } from './delivery-worker';
-import { createWebhookPayloadValidator } from './payload-validator';
+import { createVersionedPayloadValidator } from './payload-validator';
+import { loadApiVersions } from '../versions/api-versions';
+import { createVersionTranslator } from '../versions/translator';
+import type { webhooks } from '../../generated/api';
 import { DEFAULT_RETRY_POLICY } from './retry-schedule';
 import type { SecretBox } from './secret-box';
 import { createWebhookSender } from './webhook-sender';
@@ -44,6 +47,14 @@ export function createWebhookDelivery(deps: {
   secrets: SecretBox;
 }): DeliveryWorker {
   const { config, db, logger } = deps;
+  const versions = loadApiVersions();
+  const translator = createVersionTranslator(versions);
+  // Its own copies of the specs: the request validator changes the document it is given.
+  const validateAtVersion = createVersionedPayloadValidator({
+    latest: versions.latest,
+    documentOf: (version) =>
+      version === versions.latest ? loadOpenApiDocument() : versions.documentOf(version),
+  });
   const repository = new WebhookDeliveriesRepository({
     db,
     disableAfterMs: config.disableAfterSeconds * 1000,
@@ -56,8 +67,11 @@ export function createWebhookDelivery(deps: {
       policy: { allowLoopbackHttp: config.allowLoopbackHttp },
     }),
     openSecret: (sealed) => deps.secrets.open(sealed),
-    // Its own copy of the spec: the request validator changes the document it is given.
-    validatePayload: createWebhookPayloadValidator(loadOpenApiDocument()),
+    // An endpoint pinned to a retired version is served at the oldest supported one.
+    validatePayload: (eventType, payload, apiVersion = versions.latest) =>
+      validateAtVersion(eventType, payload, versions.servedAt(apiVersion)),
+    renderPayload: (eventType, payload, apiVersion) =>
+      translator.webhookDown(versions.servedAt(apiVersion), eventType as keyof webhooks, payload),
     logger: logger.child({ component: 'webhook-delivery' }),
     retryPolicy: { ...DEFAULT_RETRY_POLICY, givingUpAfterMs: config.retryPeriodSeconds * 1000 },
     pollIntervalMs: config.pollIntervalMs,

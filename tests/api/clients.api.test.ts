@@ -4,6 +4,7 @@ import { expectProblem, expectSchema } from '../support/contract';
 import { createPartnerClient, createUser, type TestUser } from '../support/identity';
 import { countAuditEvents, createTestApp, type TestApp } from '../support/test-app';
 import { expectCursorRefused, FORGED_CURSORS } from './forged-cursors';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
@@ -142,6 +143,7 @@ describe('reading partner clients', () => {
       name: 'Get me',
       scopes: ['items:read'],
       token_endpoint_auth_method: 'client_secret_basic',
+      api_version: LATEST_API_VERSION,
       version: 1,
       created_at: created.body.created_at,
     });

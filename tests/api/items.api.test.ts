@@ -36,8 +36,7 @@ describe('items: create and read', () => {
     expect(res.body).toMatchObject({
       name: 'Blue widget',
       description: null,
-      owner_id: owner.id,
-      owner_type: 'user',
+      owner: { type: 'user', id: owner.id },
       version: 1,
     });
     expect(res.headers.location).toBe(`/v1/items/${res.body.id}`);
@@ -466,7 +465,7 @@ describe('items: ownership (BOLA) across users and a partner client', () => {
     await request(t.app).get(`/v1/items/${aliceItem.id}`).set(bearer(admin.accessToken)).expect(200);
     expect(
       (await request(t.app).get(`/v1/items/${partnerItem.id}`).set(bearer(partner.accessToken)).expect(200))
-        .body.owner_type,
+        .body.owner.type,
     ).toBe('client');
   });
 

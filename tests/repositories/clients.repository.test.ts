@@ -2,6 +2,7 @@ import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { ClientsRepository } from '../../src/repositories/clients.repository';
 import { insertUser, newId, refusal, walkPages } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 describe('ClientsRepository', () => {
   let database: DatabaseHandle;
@@ -22,6 +23,7 @@ describe('ClientsRepository', () => {
           scopes: ['items:read'],
           credentials: { method: 'client_secret_basic', secretHash: `hash-${name}` },
           createdBy: adminId,
+          apiVersion: LATEST_API_VERSION,
         },
         trx,
       ),
@@ -56,6 +58,7 @@ describe('ClientsRepository', () => {
               name: 'X',
               scopes: [],
               credentials: { method: 'client_secret_basic', secretHash: 'h' },
+              apiVersion: LATEST_API_VERSION,
               createdBy: newId(),
             },
             trx,
@@ -161,6 +164,7 @@ describe('ClientsRepository', () => {
             scopes: ['items:read'],
             credentials: { method: 'private_key_jwt', jwks },
             createdBy: adminId,
+            apiVersion: LATEST_API_VERSION,
           },
           trx,
         ),

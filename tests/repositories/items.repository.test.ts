@@ -45,13 +45,12 @@ describe('ItemsRepository', () => {
       expect(await refusal(create({ userId: newId() }, fields('orphan')))).toMatchObject({ code: '23503' });
     });
 
-    it('when an item is created for a client, then owner_id is the client and owner_type says so; deleting the client deletes it', async () => {
+    it('when an item is created for a client, then its owner is the client; deleting the client deletes it', async () => {
       const user = await insertUser(database.db);
       const clientId = await insertClient(database.db, user.id);
       const item = await create({ clientId }, fields('machine-made', { metadata: { sku: 'A-1' } }));
       expect(item).toMatchObject({
-        owner_id: clientId,
-        owner_type: 'client',
+        owner: { type: 'client', id: clientId },
         version: 1,
         metadata: { sku: 'A-1' },
       });

@@ -5,6 +5,7 @@ import { ConflictError } from '../../src/utils/errors';
 import { uniqueEmail } from '../support/identity';
 import { insertClient, insertUser, newId, refusal, walkPages } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 describe('UsersRepository', () => {
   let database: DatabaseHandle;
@@ -15,7 +16,13 @@ describe('UsersRepository', () => {
   });
   afterAll(() => database.close());
 
-  const account = (email: string | null) => ({ email, name: 'N', passwordHash: null, role: 'user' as const });
+  const account = (email: string | null) => ({
+    email,
+    name: 'N',
+    passwordHash: null,
+    role: 'user' as const,
+    apiVersion: LATEST_API_VERSION,
+  });
 
   describe('constraints', () => {
     it('when an email is taken in any letter case, then a ConflictError and no second row', async () => {

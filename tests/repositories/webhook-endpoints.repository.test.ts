@@ -8,6 +8,7 @@ import {
 } from '../../src/repositories/webhook-endpoints.repository';
 import { insertClient, insertUser, newId, refusal, sleep, walkPages } from '../support/repository-fixtures';
 import { createTestDatabase } from '../support/test-database';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 type EndpointFields = Parameters<WebhookEndpointsRepository['create']>[1];
 
@@ -19,6 +20,7 @@ const fields = (extra: Partial<EndpointFields> = {}): EndpointFields => ({
   description: null,
   eventTypes: ['item.created', 'item.updated'] satisfies WebhookEventType[],
   secretSealed: sealed('first'),
+  apiVersion: LATEST_API_VERSION,
   ...extra,
 });
 

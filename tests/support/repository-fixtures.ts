@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { User } from '../../src/models/user';
 import { UsersRepository } from '../../src/repositories/users.repository';
 import { uniqueEmail } from './identity';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 /** A user row written straight through the repository (no password): the data a repository test needs. */
 export function insertUser(
@@ -16,6 +17,7 @@ export function insertUser(
         name: fields.name ?? 'Repository Test',
         passwordHash: null,
         role: fields.role ?? 'user',
+        apiVersion: LATEST_API_VERSION,
       },
       trx,
     ),

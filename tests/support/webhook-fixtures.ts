@@ -8,6 +8,7 @@ import type { WebhooksDocument } from '../../src/webhooks/payload-validator';
 import { insertUser } from './repository-fixtures';
 import { urlForDatabase } from './template-database';
 import { testPool } from './test-database';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 /**
  * Stand-ins for secret-box.ts: the "sealed" secret is the secret's bytes. The worker only ever sees
@@ -97,6 +98,7 @@ export async function insertEndpoint(
       previous_secret_sealed: fields.previousSecret ? sealSecret(fields.previousSecret) : null,
       previous_secret_expires_at: fields.previousSecretExpiresAt?.toISOString() ?? null,
       failing_since: fields.failingSince?.toISOString() ?? null,
+      api_version: LATEST_API_VERSION,
     })
     .returning<Array<{ id: string }>>('id');
   return { id: row!.id, url, secret };
