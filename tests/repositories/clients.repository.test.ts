@@ -36,6 +36,7 @@ describe('ClientsRepository', () => {
       name: 'Acme',
       scopes: ['items:read'],
       token_endpoint_auth_method: 'client_secret_basic',
+      api_version: LATEST_API_VERSION,
       version: 1,
       created_at: expect.any(String),
     });

@@ -81,6 +81,7 @@ describe('UsersRepository', () => {
         role: 'user',
         status: 'active',
         password_hash: 'hash',
+        api_version: LATEST_API_VERSION,
       });
       expect(await users.findCredentialsByEmail(uniqueEmail('nobody'))).toBeUndefined();
     });

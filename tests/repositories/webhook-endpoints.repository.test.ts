@@ -87,6 +87,7 @@ describe('WebhookEndpointsRepository', () => {
         disabled_at: null,
         failing_since: null,
         previous_secret_expires_at: null,
+        api_version: LATEST_API_VERSION,
         version: 1,
         created_at: expect.any(String),
         updated_at: endpoint.created_at,
