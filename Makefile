@@ -74,9 +74,10 @@ sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types)
 sdk-check: install ## Generate a second client with @hey-api/openapi-ts into build/sdk-hey-api/ and compile it
 	@bash scripts/sdk.sh check
 
-breaking: install ## Fail on breaking changes from the spec at REF (default: last commit on main that changed openapi/)
+breaking: install ## Fail on breaking changes to any supported API version from the specs at REF (default: last commit on main that changed openapi/)
 	@$(NPM) bundle >/dev/null 2>&1 || $(NPM) bundle
-	@$(NPM) spec-diff -- breaking --head-file build/spec/openapi.json $(if $(REF),--base $(REF))
+	@npx tsx scripts/versions/bundle-versions.ts build/spec
+	@$(NPM) spec-diff -- breaking --head-dir build/spec $(if $(REF),--base $(REF))
 
 changelog: install ## Write the spec changes FROM=<ref> (default as breaking) TO=<ref> (default HEAD) as Markdown
 	@$(NPM) spec-diff -- changelog --out build/changelog.md $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
