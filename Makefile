@@ -59,7 +59,7 @@ typecheck: install ## TypeScript, strict, no emit
 docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference (/docs), try-it console (/docs/try)
 
 # Rebuilt only when the spec changed, so `make run` starts at once the second time.
-build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs docs/portal -type f)
+build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs scripts/versions docs/portal -type f)
 	@$(NPM) docs
 
 build: install ## Compile to dist/ for production
