@@ -56,7 +56,7 @@ lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings), Spect
 typecheck: install ## TypeScript, strict, no emit
 	@$(NPM) typecheck
 
-docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference (/docs), try-it console (/docs/try)
+docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference per API version (/docs, /docs/versions/<date>), changelog (/docs/changelog), try-it console (/docs/try)
 
 # Rebuilt only when the spec changed, so `make run` starts at once the second time.
 build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs scripts/versions docs/portal -type f)
@@ -92,7 +92,7 @@ deploy-check: install ## Render deploy/ (base and each overlay) with kubectl kus
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
 
-fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n
+fuzz: install docs ## Schemathesis per API version against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n FUZZ_VERSIONS=<dates>
 	@bash scripts/fuzz.sh
 
 # BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@22 -p process.execPath).
