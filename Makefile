@@ -56,10 +56,10 @@ lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings), Spect
 typecheck: install ## TypeScript, strict, no emit
 	@$(NPM) typecheck
 
-docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference (/docs), try-it console (/docs/try)
+docs: install build/docs/index.html ## Build the docs portal into build/docs/: Redoc reference per API version (/docs, /docs/versions/<date>), changelog (/docs/changelog), try-it console (/docs/try)
 
 # Rebuilt only when the spec changed, so `make run` starts at once the second time.
-build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs docs/portal -type f)
+build/docs/index.html: redocly.yaml $(shell find openapi scripts/docs scripts/versions docs/portal -type f)
 	@$(NPM) docs
 
 build: install ## Compile to dist/ for production
@@ -74,9 +74,10 @@ sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types)
 sdk-check: install ## Generate a second client with @hey-api/openapi-ts into build/sdk-hey-api/ and compile it
 	@bash scripts/sdk.sh check
 
-breaking: install ## Fail on breaking changes from the spec at REF (default: last commit on main that changed openapi/)
+breaking: install ## Fail on breaking changes to any supported API version from the specs at REF (default: last commit on main that changed openapi/)
 	@$(NPM) bundle >/dev/null 2>&1 || $(NPM) bundle
-	@$(NPM) spec-diff -- breaking --head-file build/spec/openapi.json $(if $(REF),--base $(REF))
+	@npx tsx scripts/versions/bundle-versions.ts build/spec
+	@$(NPM) spec-diff -- breaking --head-dir build/spec $(if $(REF),--base $(REF))
 
 changelog: install ## Write the spec changes FROM=<ref> (default as breaking) TO=<ref> (default HEAD) as Markdown
 	@$(NPM) spec-diff -- changelog --out build/changelog.md $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
@@ -91,7 +92,7 @@ deploy-check: install ## Render deploy/ (base and each overlay) with kubectl kus
 docker-steps: ## Run Dockerfile_production's steps in a clean directory and smoke-test the result
 	@bash scripts/docker-steps.sh
 
-fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n
+fuzz: install docs ## Schemathesis per API version against a fresh instance (DATABASE_URL, or embedded PGlite): FUZZ_EXAMPLES=n FUZZ_SEED=n FUZZ_VERSIONS=<dates>
 	@bash scripts/fuzz.sh
 
 # BENCH_NODE=<node binary> runs the servers on another Node, e.g. $$(npx -y node@22 -p process.execPath).

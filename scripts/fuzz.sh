@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# make fuzz: Schemathesis against a freshly started instance, every operation, every check, three times
-# (no token, a user's token, an administrator's token), then stateful sequences through the spec's links.
+# make fuzz: Schemathesis against a freshly started instance, once per supported API version (the versions
+# info.x-api-versions of generated/openapi.json lists), against that version's bundle (generated/openapi.json,
+# generated/openapi.<date>.json) with `Api-Version: <date>` on every request: every check, three times (no
+# token, a user's token, an administrator's token), then stateful sequences through the spec's links.
+#
+# The latest version gets every operation. An older version gets only the operations whose contract
+# differs from the latest's (scripts/versions/changed-operations.ts compares the two bundles: parameters,
+# request bodies and responses with every $ref followed, prose left out) plus a fixed sample of unchanged
+# ones (OLDER_SAMPLE), at the same example count. Every other operation of an older version is the latest's
+# contract, served by the same handlers once the request is moved up and the response down (a step
+# touches only what its overlay changes), so fuzzing it again at each version would multiply CI's longest
+# stage (~330 s for the latest) by the number of versions and find nothing new. The sample keeps the
+# version's own plumbing honest on operations its step does not touch: the header accepted, the problem
+# documents, the token flow and the version's spec served. Each version's duration is printed.
 # Uses a fresh database on the server in DATABASE_URL, or a throwaway embedded PGlite directory.
-# FUZZ_EXAMPLES (examples per operation) and FUZZ_SEED (fixed in CI) tune the run; JUnit reports and the
-# server log land in build/fuzz/.
+# FUZZ_EXAMPLES (examples per operation), FUZZ_SEED (fixed in CI) and FUZZ_VERSIONS (dates; default every
+# supported version) tune the run; JUnit reports and the server log land in build/fuzz/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -67,32 +79,80 @@ user_token=$(token_for fuzz-user@example.com "$user_password")
 admin_token=$(token_for fuzz-admin@example.com "$admin_password")
 
 failed=0
+started=$SECONDS
+durations=()
 # Schemathesis 3.39 negates an operation whose only parameter is an optional header (If-None-Match on
 # GET /v1/users/me and /v1/me) by adding an undeclared header (`0: `), which HTTP servers ignore, and then
 # reports the 200 as accepted negative data (a false positive, fixed upstream in Schemathesis 4, PR #4762).
 # Those operations run in a second pass without that one check; every other check still applies to them.
 header_only='^(getCurrentUser|getCurrentUserLegacy)$'
+# Unchanged operations of every older version fuzzed besides its changed ones (see the top of this file).
+OLDER_SAMPLE='getReadiness createToken getOpenApiJson listApiKeys listWebhookEndpoints getProblemType'
+version=''
+schema=''
+only=''
 st_run() {
-  "$st" run "$base/openapi.json" --experimental=openapi-3.1 --checks all --data-generation-method all \
-    --hypothesis-max-examples "$examples" --hypothesis-seed "$seed" --hypothesis-derandomize \
-    --hypothesis-suppress-health-check=all --workers 2 --request-timeout 20000 --no-color "$@" || failed=1
+  "$st" run "$schema" --base-url "$base" -H "Api-Version: $version" --experimental=openapi-3.1 --checks all \
+    --data-generation-method all --hypothesis-max-examples "$examples" --hypothesis-seed "$seed" \
+    --hypothesis-derandomize --hypothesis-suppress-health-check=all --workers 2 --request-timeout 20000 \
+    --no-color "$@" || failed=1
 }
+# $only, when set, is the space-separated operationIds to fuzz; every run is restricted to them.
 fuzz() {
   local name=$1
   shift
-  echo "== schemathesis: $name"
-  st_run --junit-xml "$out/$name.xml" --exclude-operation-id-regex "$header_only" "$@"
-  echo "== schemathesis: $name, operations whose only parameter is an optional header"
-  st_run --junit-xml "$out/$name-header-only.xml" --include-operation-id-regex "$header_only" \
-    --exclude-checks negative_data_rejection "$@"
+  local main=() header=(--include-operation-id-regex "$header_only")
+  if [ -n "$only" ]; then
+    main=(--include-operation-id-regex "^($(tr ' ' '|' <<<"$only"))\$")
+    local wanted
+    wanted=$(tr ' ' '\n' <<<"$only" | grep -E "$header_only" | paste -sd '|' || true)
+    if [ -n "$wanted" ]; then header=(--include-operation-id-regex "^($wanted)\$"); else header=(); fi
+  fi
+  echo "== schemathesis $version: $name"
+  st_run --junit-xml "$out/$version-$name.xml" --exclude-operation-id-regex "$header_only" "${main[@]}" "$@"
+  [ ${#header[@]} -gt 0 ] || return 0
+  echo "== schemathesis $version: $name, operations whose only parameter is an optional header"
+  st_run --junit-xml "$out/$version-$name-header-only.xml" "${header[@]}" --exclude-checks negative_data_rejection "$@"
 }
-fuzz anonymous
-fuzz user -H "Authorization: Bearer $user_token"
-fuzz admin -H "Authorization: Bearer $admin_token"
-# Sequences through the spec's links (create, then read, change and delete; token, then refresh and revoke).
-# Schemathesis 3.39's state-machine runner (--experimental=stateful-test-runner) stops with "no available
-# rule had a True precondition" on this spec; its link-by-link runner is used instead.
-fuzz stateful -H "Authorization: Bearer $admin_token" --stateful=links
+fuzz_version() {
+  version=$1
+  schema=$2
+  only=$3
+  local began=$SECONDS
+  echo "== API version $version: $schema, ${only:-every operation}"
+  # Every response names the version it was answered at.
+  local answered
+  answered=$(curl -fsS -o /dev/null -D - -H "Api-Version: $version" "$base/health/live" |
+    tr -d '\r' | awk 'tolower($1) == "api-version:" { print $2 }' || true)
+  if [ "$answered" != "$version" ]; then
+    echo "== API version $version: GET /health/live answered Api-Version '${answered}'" >&2
+    failed=1
+  fi
+  fuzz anonymous
+  fuzz user -H "Authorization: Bearer $user_token"
+  fuzz admin -H "Authorization: Bearer $admin_token"
+  # Sequences through the spec's links (create, then read, change and delete; token, then refresh and
+  # revoke). Schemathesis 3.39's state-machine runner (--experimental=stateful-test-runner) stops with "no
+  # available rule had a True precondition" on this spec; its link-by-link runner is used instead.
+  fuzz stateful -H "Authorization: Bearer $admin_token" --stateful=links
+  local scope=${only:+$(wc -w <<<"$only") operations}
+  durations+=("$(printf '%5ss  %s, %s' "$((SECONDS - began))" "$version" "${scope:-every operation}")")
+  echo "== API version $version: $((SECONDS - began))s"
+}
+
+mapfile -t versions < <(node -p "require('./generated/openapi.json').info['x-api-versions'].join('\n')")
+# FUZZ_VERSIONS="<date> ..." fuzzes only those (default: every supported version).
+selected=" ${FUZZ_VERSIONS:-${versions[*]}} "
+latest=${versions[0]}
+[[ $selected != *" $latest "* ]] || fuzz_version "$latest" generated/openapi.json ''
+for older in "${versions[@]:1}"; do
+  [[ $selected == *" $older "* ]] || continue
+  changed=$(npx tsx scripts/versions/changed-operations.ts "generated/openapi.$older.json" generated/openapi.json | paste -sd ' ')
+  fuzz_version "$older" "generated/openapi.$older.json" "$(tr ' ' '\n' <<<"$changed $OLDER_SAMPLE" | sort -u | paste -sd ' ')"
+done
+echo '== fuzz durations per API version'
+printf '%s\n' "${durations[@]}"
+echo "== fuzz total: $((SECONDS - started))s"
 
 if grep -E '"level":(50|60)' "$out/server.log" >/dev/null; then
   echo '== the server logged errors during the run:' >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make sdk`: the TypeScript SDK in build/sdk/ (openapi-fetch + types generated from generated/openapi.json,
-# compiled to dist/ and packed as an npm tarball). `make sdk-check`: a second generator
+# compiled to dist/ and packed as an npm tarball); it sends that spec's info.x-api-version as `Api-Version`. `make sdk-check`: a second generator
 # (@hey-api/openapi-ts) must turn the same spec into a client that compiles under strict TypeScript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,14 +14,21 @@ build() {
   (cd "$out" && npx openapi-typescript ../../generated/openapi.json --output src/api.ts >/dev/null)
   cmp -s <(tail -n +6 "$out/src/api.ts") <(tail -n +6 generated/api.ts) ||
     { echo 'build/sdk types differ from generated/api.ts: run make generate' >&2; exit 1; }
-  sed "s#'../generated/api'#'./api'#" sdk/index.ts >"$out/src/index.ts"
+  sed -e "s#'../generated/api'#'./api'#" -e "s#'../generated/api-versions'#'./api-version'#" sdk/index.ts >"$out/src/index.ts"
+  # The version of the spec the types come from (generated/api-versions.ts also imports every older bundle,
+  # which a client does not need).
+  node -e '
+    const version = require("./generated/openapi.json").info["x-api-version"];
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw new Error("generated/openapi.json has no info.x-api-version");
+    process.stdout.write(`// The x-api-version of the spec this SDK was generated from (scripts/sdk.sh).\nexport const LATEST_API_VERSION = "${version}";\n`);
+  ' >"$out/src/api-version.ts"
   node -e '
     const spec = require("./generated/openapi.json");
     const root = require("./package.json");
     const pkg = {
       name: "@partner-api/sdk",
       version: spec.info.version,
-      description: `Typed client for ${spec.info.title} ${spec.info.version} (openapi-fetch)`,
+      description: `Typed client for ${spec.info.title} ${spec.info.version}, API version ${spec.info["x-api-version"]} (openapi-fetch)`,
       license: root.license,
       main: "dist/index.js",
       types: "dist/index.d.ts",
@@ -56,6 +63,7 @@ JSON
   node -e '
     const sdk = require("./build/sdk/dist/index.js");
     sdk.createPartnerApiClient({ baseUrl: "http://localhost:3000" }).GET;
+    if (sdk.API_VERSION !== require("./generated/openapi.json").info["x-api-version"]) throw new Error("API_VERSION");
     const { Webhook } = require("standardwebhooks");
     const secret = "whsec_" + Buffer.alloc(32, 7).toString("base64");
     const body = JSON.stringify({ id: "e", type: "webhook.test", occurred_at: "", data: {} });

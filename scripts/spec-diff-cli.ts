@@ -1,19 +1,26 @@
 /**
  * `make breaking` and `make changelog`: the spec diff (scripts/spec-diff.ts) between git refs.
  *
- *   tsx scripts/spec-diff-cli.ts breaking [--base REF] --head-file FILE
+ *   tsx scripts/spec-diff-cli.ts breaking [--base REF] --head-dir DIR
  *   tsx scripts/spec-diff-cli.ts changelog [--from REF] [--to REF] [--out FILE]
  *
- * The spec at a ref is its committed bundle, generated/openapi.json (`make check-generated` keeps it
- * equal to openapi/). The default base is the last commit on main that changed openapi/.
+ * `breaking` follows the dated versions (compareVersions in scripts/spec-diff.ts): each version supported
+ * at head (DIR/openapi.json lists them in info.x-api-versions; DIR/openapi.<date>.json holds the older
+ * ones, as `make breaking` bundles them from openapi/) is diffed against the same version's bundle at the
+ * base ref, and any breaking change fails. The bundles at a ref are the committed ones: generated/openapi.json
+ * for its latest, generated/openapi.<date>.json for each older version (`make check-generated` keeps them
+ * equal to openapi/); a ref from before versions has only the first, which stands for head's oldest version.
+ * The default base is the last commit on main that changed openapi/.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { allowsBreaking, diffSpecs, toMarkdown, type Change } from './spec-diff';
+import { join } from 'node:path';
+import { compareVersions, diffSpecs, toMarkdown, type Change, type VersionBundle } from './spec-diff';
 
 type Json = Record<string, unknown>;
 const SPEC_PATH = 'generated/openapi.json';
+const versionedPath = (version: string) => `generated/openapi.${version}.json`;
 
 const git = (...args: string[]): string =>
   execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -71,33 +78,75 @@ function options(args: string[]): Record<string, string> {
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const EMPTY_SPEC: Json = { openapi: '3.1.0', info: {}, paths: {} };
 
+/** Every version a bundle set supports, newest first: info.x-api-versions of its latest, or none. */
+function versionsOf(latest: Json): string[] | undefined {
+  const info = latest.info as Json | undefined;
+  const listed = info?.['x-api-versions'];
+  if (Array.isArray(listed)) return listed.map(String);
+  return typeof info?.['x-api-version'] === 'string' ? [info['x-api-version']] : undefined;
+}
+
+function bundles(latest: Json, older: (version: string) => Json): VersionBundle[] {
+  const versions = versionsOf(latest);
+  if (!versions) return [{ version: undefined, spec: latest }];
+  return versions.map((version, i) => ({ version, spec: i === 0 ? latest : older(version) }));
+}
+
+function bundlesAt(ref: string, latest: Json): VersionBundle[] {
+  const commit = commitOf(ref) ?? ref;
+  return bundles(latest, (version) => {
+    try {
+      return JSON.parse(git('show', `${commit}:${versionedPath(version)}`)) as Json;
+    } catch {
+      throw new Error(`${ref} lists version ${version} but has no ${versionedPath(version)}`);
+    }
+  });
+}
+
+function bundlesIn(dir: string): VersionBundle[] {
+  const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as Json;
+  const found = bundles(read('openapi.json'), (version) => read(`openapi.${version}.json`));
+  if (found[0]?.version === undefined) throw new Error(`${dir}/openapi.json has no info.x-api-version`);
+  return found;
+}
+
 function breaking(args: Record<string, string>): number {
   const baseRef = args.base ?? defaultBase();
-  const headFile = args['head-file'];
-  if (!headFile) throw new Error('--head-file is required');
+  const headDir = args['head-dir'];
+  if (!headDir) throw new Error('--head-dir is required');
   const base = specAt(baseRef);
   if (!base) {
     out(`No ${SPEC_PATH} at ${baseRef}: nothing to compare against.`);
     return 0;
   }
-  const head = JSON.parse(readFileSync(headFile, 'utf8')) as Json;
-  const changes = diffSpecs(base, head);
-  const count = (kind: Change['kind']) => changes.filter((change) => change.kind === kind).length;
-  out(
-    `Spec diff against ${label(baseRef, base)}: ${count('breaking')} breaking, ${count('deprecated')} deprecated, ` +
-      `${count('added')} added, ${count('changed')} changed.`,
-  );
-  const broken = changes.filter((change) => change.kind === 'breaking');
-  for (const change of broken)
-    out(`  BREAKING ${change.operation ? `${change.operation}: ` : ''}${change.message}`);
-  if (broken.length === 0) return 0;
-  const from = (base.info as Json | undefined)?.version;
-  const to = (head.info as Json | undefined)?.version;
-  if (allowsBreaking(from, to)) {
-    out(`Allowed: info.version ${String(from)} -> ${String(to)} is a major release.`);
-    return 0;
+  const baseBundles = bundlesAt(baseRef, base);
+  const headBundles = bundlesIn(headDir);
+  if (baseBundles[0]?.version === undefined)
+    out(
+      `${label(baseRef, base)} is from before dated versions: its spec stands for ${String(headBundles.at(-1)?.version)}.`,
+    );
+  const today = new Date().toISOString().slice(0, 10);
+  let failed = false;
+  for (const result of compareVersions(baseBundles, headBundles, today)) {
+    const count = (kind: Change['kind']) => result.changes.filter((change) => change.kind === kind).length;
+    if (result.status === 'new') out(`${result.version}: new at HEAD, nothing to compare against.`);
+    else if (result.status === 'dropped')
+      out(
+        `${result.version}: no longer supported at HEAD${result.failures.length ? '' : ' (past its sunset)'}.`,
+      );
+    else
+      out(
+        `${result.version}: against ${label(baseRef, base)}: ${count('breaking')} breaking, ${count('deprecated')} deprecated, ` +
+          `${count('added')} added, ${count('changed')} changed.`,
+      );
+    for (const failure of result.failures) out(`  BREAKING ${failure}`);
+    failed ||= result.failures.length > 0;
   }
-  out(`Breaking changes need a major version (info.version, now ${String(to)}) or a new operation instead.`);
+  if (!failed) return 0;
+  out(
+    'A supported version may change only additively. For a breaking change to the latest, add a version step ' +
+      '(docs/versioning.md); never change an older version but additively.',
+  );
   return 1;
 }
 
@@ -125,7 +174,7 @@ function main(argv: string[]): number {
   if (command === 'breaking') return breaking(args);
   if (command === 'changelog') return changelog(args);
   throw new Error(
-    'usage: spec-diff-cli.ts breaking [--base REF] --head-file FILE | changelog [--from REF] [--to REF] [--out FILE]',
+    'usage: spec-diff-cli.ts breaking [--base REF] --head-dir DIR | changelog [--from REF] [--to REF] [--out FILE]',
   );
 }
 

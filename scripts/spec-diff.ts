@@ -13,8 +13,15 @@
  * - changed: everything else that is compatible (a relaxed constraint, a new enum value in a response,
  *   a new security alternative, a removed error response, the version).
  *
+ * Webhooks (`webhooks`) are compared as the receiver sees them: the payload is data the receiver reads, so
+ * it follows the response rules (a removed or now optional field, a removed event, a removed media type or
+ * header is breaking; a new field or event is added).
+ *
  * Descriptions, summaries and examples are ignored. `oneOf`/`anyOf` branches are compared by position;
  * `allOf` is merged first.
+ *
+ * With dated API versions, `compareVersions` runs this diff once per version: a supported version's bundle
+ * may change only additively from one commit to the next (docs/versioning.md).
  */
 
 export type ChangeKind = 'breaking' | 'deprecated' | 'added' | 'changed';
@@ -70,6 +77,10 @@ class Differ {
     const headVersion = asObject(this.head.info).version;
     if (baseVersion !== headVersion)
       this.add('changed', undefined, `API version ${show(baseVersion)} -> ${show(headVersion)}`);
+    const baseDate = asObject(this.base.info)['x-api-version'];
+    const headDate = asObject(this.head.info)['x-api-version'];
+    if (baseDate !== headDate)
+      this.add('changed', undefined, `x-api-version ${show(baseDate)} -> ${show(headDate)}`);
 
     const baseOps = this.operations(this.base);
     const headOps = this.operations(this.head);
@@ -81,7 +92,52 @@ class Differ {
     for (const [key, operation] of headOps)
       if (!baseOps.has(key))
         this.add(operation.op.deprecated === true ? 'deprecated' : 'added', key, 'operation added');
+    this.webhooks();
     return this.changes;
+  }
+
+  /** A webhook's payload is read by the receiver: it follows the response rules. */
+  private webhooks(): void {
+    const events = (document: Json) => {
+      const found = new Map<string, Json>();
+      for (const [name, rawItem] of Object.entries(asObject(document.webhooks))) {
+        const item = this.resolve(document, rawItem);
+        for (const method of METHODS)
+          if (isObject(item[method])) found.set(`webhook ${name} (${method.toUpperCase()})`, item[method]);
+      }
+      return found;
+    };
+    const was = events(this.base);
+    const is = events(this.head);
+    for (const [key, before] of was) {
+      const after = is.get(key);
+      if (!after) {
+        this.add('breaking', key, 'webhook no longer sent');
+        continue;
+      }
+      if (before.deprecated !== true && after.deprecated === true)
+        this.add('deprecated', key, 'webhook deprecated');
+      this.webhookPayload(key, before.requestBody, after.requestBody);
+    }
+    for (const [key, after] of is)
+      if (!was.has(key)) this.add(after.deprecated === true ? 'deprecated' : 'added', key, 'webhook added');
+  }
+
+  private webhookPayload(key: string, rawBefore: unknown, rawAfter: unknown): void {
+    if (rawBefore === undefined) {
+      if (rawAfter !== undefined) this.add('added', key, 'payload added');
+      return;
+    }
+    if (rawAfter === undefined) return this.add('breaking', key, 'payload removed');
+    const was = asObject(this.resolve(this.base, rawBefore).content);
+    const is = asObject(this.resolve(this.head, rawAfter).content);
+    for (const [type, media] of Object.entries(was)) {
+      if (!(type in is)) this.add('breaking', key, `payload no longer sent as ${type}`);
+      else
+        this.schema(key, `payload (${type})`, asObject(media).schema, asObject(is[type]).schema, 'response');
+    }
+    for (const type of Object.keys(is))
+      if (!(type in was)) this.add('added', key, `payload also sent as ${type}`);
   }
 
   private operations(document: Json): Map<string, { op: Json; item: Json; document: Json }> {
@@ -446,16 +502,64 @@ export function diffSpecs(base: Json, head: Json): Change[] {
   return new Differ(base, head).run();
 }
 
-/** `0.3.1 -> 0.4.0` and `1.2.0 -> 2.0.0` may break; `1.2.0 -> 1.3.0` may not (semver; 0.x minor = major). */
-export function allowsBreaking(baseVersion: unknown, headVersion: unknown): boolean {
-  const parse = (version: unknown) => /^(\d+)\.(\d+)/.exec(String(version))?.slice(1).map(Number);
-  const was = parse(baseVersion);
-  const is = parse(headVersion);
-  if (!was || !is) return false;
-  const [wasMajor = 0, wasMinor = 0] = was;
-  const [isMajor = 0, isMinor = 0] = is;
-  if (isMajor !== wasMajor) return isMajor > wasMajor;
-  return wasMajor === 0 && isMinor > wasMinor;
+/** One version's bundle at a ref; `version` is undefined for a ref from before dated versions. */
+export interface VersionBundle {
+  version: string | undefined;
+  spec: Json;
+}
+
+export interface VersionComparison {
+  version: string;
+  /** compared: the version exists at both refs; new: only at head; dropped: only at base. */
+  status: 'compared' | 'new' | 'dropped';
+  changes: Change[];
+  /** What fails the gate: the breaking changes of a compared version, or a version dropped before its sunset. */
+  failures: string[];
+}
+
+/**
+ * The gate's rule for dated versions: every version supported at both refs is diffed base bundle against
+ * head bundle, and any breaking change fails. So a breaking change to the latest spec without a new version
+ * step fails (the latest date is the same at both refs), and a new step passes only when the previous
+ * latest, now produced by its overlay, is unchanged or additively changed. A base from before versions
+ * (`version` undefined) stands for head's oldest version. A version may leave head only after its sunset
+ * (`info.x-sunset` at base, compared with `today`, YYYY-MM-DD).
+ */
+export function compareVersions(
+  base: readonly VersionBundle[],
+  head: readonly VersionBundle[],
+  today: string,
+): VersionComparison[] {
+  const oldest = head.at(-1)?.version;
+  const baseByVersion = new Map(base.map((bundle) => [bundle.version ?? oldest, bundle.spec]));
+  const headVersions = new Set(head.map((bundle) => bundle.version));
+  const results: VersionComparison[] = [];
+  for (const { version, spec } of head) {
+    if (version === undefined) throw new Error('Every bundle at head names its x-api-version');
+    const before = baseByVersion.get(version);
+    if (!before) {
+      results.push({ version, status: 'new', changes: [], failures: [] });
+      continue;
+    }
+    const changes = diffSpecs(before, spec);
+    const failures = changes
+      .filter((change) => change.kind === 'breaking')
+      .map((change) => `${change.operation ? `${change.operation}: ` : ''}${change.message}`);
+    results.push({ version, status: 'compared', changes, failures });
+  }
+  for (const [version, spec] of baseByVersion) {
+    if (version === undefined || headVersions.has(version)) continue;
+    const sunset = asObject(spec.info)['x-sunset'];
+    const failures =
+      typeof sunset === 'string' && sunset <= today
+        ? []
+        : [
+            `version ${version} is no longer supported but its sunset ${typeof sunset === 'string' ? `(${sunset}) has not passed` : 'was never announced'}: ` +
+              'a breaking change to the latest needs a version step (openapi/versions/<previous latest>.yaml)',
+          ];
+    results.push({ version, status: 'dropped', changes: [], failures });
+  }
+  return results;
 }
 
 const SECTIONS: Array<[ChangeKind, string]> = [

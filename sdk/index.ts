@@ -3,28 +3,54 @@
  * Every path, parameter, body and response is typed from the OpenAPI document; nothing here is written
  * per operation. `make sdk` packages this file with freshly generated types into build/sdk/.
  * Webhook deliveries are verified with `verifyWebhook` (Standard Webhooks, the package the server signs with).
+ * Every request names the API version the types were generated from (`Api-Version`, docs/versioning.md).
  */
 import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch';
 import { Webhook } from 'standardwebhooks';
 import type { components, operations, paths, webhooks } from '../generated/api';
+import { LATEST_API_VERSION } from '../generated/api-versions';
 
 export type { components, operations, paths, webhooks };
 export type PartnerApiClient = Client<paths>;
 export type Problem = components['schemas']['Problem'];
+
+/**
+ * The API version (`info.x-api-version`) of the spec this SDK's types were generated from, sent as
+ * `Api-Version` on every request so that the server answers in the shapes these types describe, whatever
+ * version the caller is pinned to.
+ */
+export const API_VERSION = LATEST_API_VERSION;
 
 export interface PartnerApiClientOptions extends ClientOptions {
   /** The API's base URL, e.g. `https://api.partner-api.example`. */
   baseUrl: string;
   /** Called before every request; the token it returns is sent as `Authorization: Bearer <token>`. */
   accessToken?: () => string | undefined;
+  /**
+   * The `Api-Version` sent with every request: `API_VERSION` by default. Another date makes the server answer
+   * in that version's shapes, which these types may not describe; `null` sends none (the caller's pinned
+   * version then applies). A request's own `Api-Version` header wins over both.
+   */
+  apiVersion?: string | null;
 }
 
 /** A client for every operation of the spec; see docs/partner-tooling.md for an example. */
 export function createPartnerApiClient(options: PartnerApiClientOptions): PartnerApiClient {
-  const { accessToken, ...clientOptions } = options;
+  const { accessToken, apiVersion = API_VERSION, ...clientOptions } = options;
   const client = createClient<paths>(clientOptions);
+  if (apiVersion !== null) client.use(apiVersionHeader(apiVersion));
   if (accessToken) client.use(bearerToken(accessToken));
   return client;
+}
+
+/** Middleware adding `Api-Version: <version>` unless the request already names one. */
+export function apiVersionHeader(version: string): Middleware {
+  return {
+    onRequest({ request }) {
+      if (!request.headers.has('Api-Version')) request.headers.set('Api-Version', version);
+      return request;
+    },
+  };
 }
 
 /** Middleware adding `Authorization: Bearer <token>` unless the request already carries credentials. */

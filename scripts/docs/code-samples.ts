@@ -107,13 +107,14 @@ function pathWithValues(call: Call): string {
   });
 }
 
-function curlSample(call: Call, baseUrl: string): string {
+function curlSample(call: Call, baseUrl: string, apiVersion?: string): string {
   const query = new URLSearchParams();
   for (const parameter of call.parameters)
     if (parameter.in === 'query') query.set(parameter.name, String(parameter.value));
   const url = `${baseUrl}${pathWithValues(call)}${query.size ? `?${query.toString()}` : ''}`;
   const lines = [`curl ${call.method === 'get' ? '' : `-X ${call.method.toUpperCase()} `}${shellQuote(url)}`];
   if (call.authenticated) lines.push(`-H "Authorization: Bearer $ACCESS_TOKEN"`);
+  if (apiVersion) lines.push(`-H ${shellQuote(`Api-Version: ${apiVersion}`)}`);
   for (const parameter of call.parameters)
     if (parameter.in === 'header')
       lines.push(`-H ${shellQuote(`${parameter.name}: ${String(parameter.value)}`)}`);
@@ -186,8 +187,11 @@ export function productionBaseUrl(document: Json): string {
   throw new Error('No absolute OAuth 2.0 tokenUrl in the spec to take the production host from');
 }
 
-/** A copy of the bundled document with `x-codeSamples` on every operation. */
-export function withCodeSamples(document: Json): Json {
+/**
+ * A copy of the bundled document with `x-codeSamples` on every operation. For an older API version
+ * (`apiVersion`), curl names it in `Api-Version` and there is no SDK sample: the SDK's types are the latest's.
+ */
+export function withCodeSamples(document: Json, apiVersion?: string): Json {
   const copy = structuredClone(document);
   const baseUrl = productionBaseUrl(copy);
   for (const [path, item] of Object.entries((copy.paths ?? {}) as Record<string, Json>)) {
@@ -197,8 +201,10 @@ export function withCodeSamples(document: Json): Json {
       if (!isObject(operation)) continue;
       const call = describeCall(copy, path, method, operation, pathItem);
       const samples: CodeSample[] = [
-        { lang: 'Shell', label: 'curl', source: curlSample(call, baseUrl) },
-        { lang: 'TypeScript', label: 'TypeScript SDK', source: sdkSample(call, baseUrl) },
+        { lang: 'Shell', label: 'curl', source: curlSample(call, baseUrl, apiVersion) },
+        ...(apiVersion
+          ? []
+          : [{ lang: 'TypeScript', label: 'TypeScript SDK', source: sdkSample(call, baseUrl) }]),
       ];
       operation['x-codeSamples'] = samples;
     }

@@ -36,8 +36,9 @@ export function tagRoute(name: string): string {
 /**
  * @param routes the first path segment of each Redoc route: `section` and the tags' slugs. Links in
  * descriptions (such as `/docs/try`) point at the server and stay as they are.
+ * @param header markup put first in the body, outside Redoc's root (the version picker).
  */
-export function finishReferencePage(html: string, routes: string[]): string {
+export function finishReferencePage(html: string, routes: string[], header = ''): string {
   let page = disableSearchWorker(html);
   for (const [remote, inline] of Object.entries(REDOCLY_LOGOS)) {
     if (!page.includes(remote)) throw new Error(`Redoc no longer references ${remote}: check the logo again`);
@@ -53,5 +54,10 @@ export function finishReferencePage(html: string, routes: string[]): string {
   const routeLink = new RegExp(`href="/(?=(?:${escaped.join('|')})?["/#])`, 'g');
   const prerendered = page.slice(start, end).replace(routeLink, 'href="#/');
   page = page.slice(0, start) + prerendered + page.slice(end);
+  if (header) {
+    const body = /<body[^>]*>/.exec(page);
+    if (!body) throw new Error('No <body> in the reference page to put the version picker in');
+    page = page.replace(body[0], `${body[0]}${header}`);
+  }
   return page.replace('</head>', '  <link rel="icon" href="/favicon.ico" type="image/svg+xml" />\n</head>');
 }

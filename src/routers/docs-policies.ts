@@ -28,6 +28,9 @@ export function referencePagePolicy(html: string): string {
  */
 export const CONSOLE_PAGE_POLICY = `${COMMON}; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'`;
 
+/** The changelog is static HTML with one inline style sheet and no script. */
+export const CHANGELOG_PAGE_POLICY = `${COMMON}; style-src 'unsafe-inline'; img-src 'self'`;
+
 /** `sha256-...` of each inline <script> element's text, as CSP hash sources. */
 export function inlineScriptHashes(html: string): string[] {
   const hashes: string[] = [];

@@ -1,24 +1,32 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ServiceUnavailableError } from '../utils/errors';
+import { NotFoundError, ServiceUnavailableError } from '../utils/errors';
 import { PROBLEM_TYPES } from '../utils/problem-types';
-import { CONSOLE_PAGE_POLICY, referencePagePolicy } from './docs-policies';
+import { CHANGELOG_PAGE_POLICY, CONSOLE_PAGE_POLICY, referencePagePolicy } from './docs-policies';
 import type { HandlerMap } from '../dependencies/handler-map';
 
 type DocsHandlers = Pick<
   HandlerMap,
-  'getApiDocs' | 'getApiConsole' | 'getApiConsoleAsset' | 'getFavicon' | 'getProblemType'
+  | 'getApiDocs'
+  | 'getApiConsole'
+  | 'getApiConsoleAsset'
+  | 'getApiChangelog'
+  | 'getApiVersionDocs'
+  | 'getFavicon'
+  | 'getProblemType'
 >;
 
 /**
  * The docs portal that `make docs` builds beside the reference page (scripts/docs/build-docs.ts): the
- * Redoc reference, the try-it console and its files, the favicon; and the problem type URIs.
+ * Redoc reference, each older API version's reference (versions/<date>/index.html), the versions'
+ * changelog (changelog/index.html), the try-it console and its files, the favicon; and the problem type URIs.
  */
 export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers {
   const reference = resolve(deps.docsHtmlPath);
   const portal = dirname(reference);
   const consolePage = join(portal, 'try/index.html');
   const favicon = join(portal, 'favicon.svg');
+  const changelogPage = join(portal, 'changelog/index.html');
 
   const builtAt = async (path: string): Promise<number> => {
     try {
@@ -27,14 +35,18 @@ export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers
       throw new ServiceUnavailableError('The docs portal has not been built; run `make docs`.');
     }
   };
-  // Hashing the 2.6 MB page once per build, not per request; `make docs` while running rebuilds it.
-  let referencePolicy: { builtAt: number; policy: string } | undefined;
-  const policyOfReference = async (): Promise<string> => {
-    const mtime = await builtAt(reference);
-    if (referencePolicy?.builtAt !== mtime)
-      referencePolicy = { builtAt: mtime, policy: referencePagePolicy(await readFile(reference, 'utf8')) };
-    return referencePolicy.policy;
+  // Hashing a 2.6 MB page once per build, not per request; `make docs` while running rebuilds it.
+  const referencePolicies = new Map<string, { builtAt: number; policy: string }>();
+  const policyOf = async (page: string): Promise<string> => {
+    const mtime = await builtAt(page);
+    let known = referencePolicies.get(page);
+    if (known?.builtAt !== mtime) {
+      known = { builtAt: mtime, policy: referencePagePolicy(await readFile(page, 'utf8')) };
+      referencePolicies.set(page, known);
+    }
+    return known.policy;
   };
+  const policyOfReference = () => policyOf(reference);
 
   return {
     getApiDocs: async () => ({
@@ -51,6 +63,25 @@ export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers
       const asset = join(portal, 'try', req.params.asset);
       await builtAt(asset);
       return { status: 200, file: asset };
+    },
+    getApiChangelog: async () => {
+      await builtAt(changelogPage);
+      return {
+        status: 200,
+        headers: { 'Content-Security-Policy': CHANGELOG_PAGE_POLICY },
+        file: changelogPage,
+      };
+    },
+    getApiVersionDocs: async (req) => {
+      // The spec's pattern allows a date only, so the path stays inside the portal.
+      const page = join(portal, 'versions', req.params.version, 'index.html');
+      await builtAt(reference);
+      try {
+        await stat(page);
+      } catch {
+        throw new NotFoundError(`No reference of API version ${req.params.version}: see /docs/changelog.`);
+      }
+      return { status: 200, headers: { 'Content-Security-Policy': await policyOf(page) }, file: page };
     },
     getFavicon: async () => {
       await builtAt(favicon);

@@ -26,6 +26,16 @@ async function writePortal(dir: string, script: string): Promise<void> {
   await writeFile(join(dir, 'try/index.html'), '<!DOCTYPE html><title>Partner API console</title>');
   await writeFile(join(dir, 'try/console.js'), 'startConsole();');
   await writeFile(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  await mkdir(join(dir, 'versions/2026-11-30'), { recursive: true });
+  await writeFile(
+    join(dir, 'versions/2026-11-30/index.html'),
+    '<!DOCTYPE html><title>Partner API 2026-11-30</title><script type="module">hydrate(0);</script>',
+  );
+  await mkdir(join(dir, 'changelog'), { recursive: true });
+  await writeFile(
+    join(dir, 'changelog/index.html'),
+    '<!DOCTYPE html><title>Changelog</title><section id="2026-11-30"></section>',
+  );
 }
 
 describe('the docs portal', () => {
@@ -98,6 +108,30 @@ describe('the docs portal', () => {
     expectProblem(await request(t.app).get('/docs/try/other.js'), 400, 'validation-error');
   });
 
+  it('when /docs/changelog is fetched, then the page with an anchor per version is served, with no script allowed', async () => {
+    const res = await request(t.app)
+      .get('/docs/changelog')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
+    expect(res.text).toContain('id="2026-11-30"');
+    const policy = directives(res.headers['content-security-policy'] as string);
+    expect(policy.get('default-src')).toEqual(["'none'"]);
+    expect(policy.has('script-src')).toBe(false);
+  });
+
+  it("when an older version's reference is fetched, then it is served with its own script's hash; an unknown one is 404", async () => {
+    const res = await request(t.app)
+      .get('/docs/versions/2026-11-30')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
+    expect(res.text).toContain('Partner API 2026-11-30');
+    expect(directives(res.headers['content-security-policy'] as string).get('script-src')).toEqual([
+      sha256('hydrate(0);'),
+    ]);
+    expectProblem(await request(t.app).get('/docs/versions/2020-01-01'), 404, 'not-found');
+    expectProblem(await request(t.app).get('/docs/versions/..%2Findex.html'), 400, 'validation-error');
+  });
+
   it('when /favicon.ico is fetched, then the portal icon is served', async () => {
     await request(t.app)
       .get('/favicon.ico')
@@ -131,7 +165,14 @@ describe('the docs portal', () => {
   it('when the portal is not built, then its pages answer 503 saying how to build it', async () => {
     const missing = await createTestApp({ env: { DOCS_HTML_PATH: join(dir, 'missing/index.html') } });
     try {
-      for (const path of ['/docs', '/docs/try', '/docs/try/console.js', '/favicon.ico']) {
+      for (const path of [
+        '/docs',
+        '/docs/try',
+        '/docs/try/console.js',
+        '/docs/changelog',
+        '/docs/versions/2026-11-30',
+        '/favicon.ico',
+      ]) {
         const problem = expectProblem(await request(missing.app).get(path), 503, 'service-unavailable');
         expect(problem.detail).toContain('make docs');
       }

@@ -31,6 +31,9 @@ const document = loadOpenApiDocument();
 const operations = listOperations(document);
 const tags = (document.tags as Array<{ name: string }>).map((tag) => tag.name);
 const kinds = Object.keys(PROBLEM_TYPES);
+// Every supported API version, newest first; the older ones have a reference of their own.
+const versions = (document.info as unknown as { 'x-api-versions': string[] })['x-api-versions'];
+const olderVersions = versions.slice(1);
 // Each page parses the 2.6 MB reference; a few at a time keep both cores busy without starving the API.
 const PARALLEL_PAGES = 3;
 // What one fresh page (a new browser context parsing that reference) may take on a busy 2-core machine,
@@ -86,7 +89,12 @@ describe('the docs portal in a browser', () => {
         (await page.locator('a[href]').all()).map((link) => link.getAttribute('href')),
       );
       expect(hrefs).toEqual(expect.arrayContaining(['#/section/errors/conflict', '#/items']));
-      expect(hrefs.filter((href) => href?.startsWith('/'))).toEqual(['/docs/try']);
+      // The version picker, first in the page, links every older version's reference and the changelog.
+      expect(hrefs.filter((href) => href?.startsWith('/'))).toEqual([
+        ...olderVersions.map((version) => `/docs/versions/${version}`),
+        '/docs/changelog',
+        '/docs/try',
+      ]);
       // Redoc renders operations as they are reached; reaching each by its link renders them all.
       for (const tag of tags) {
         await page.evaluate((hash) => (window.location.hash = hash), `#/${tagRoute(tag)}`);
@@ -128,6 +136,48 @@ describe('the docs portal in a browser', () => {
       await waitForHeadingAtTop(page, heading);
     });
   });
+
+  it.each(olderVersions)(
+    'when the reference of version %s is opened from the picker, then it renders that version, with its picker and a way back',
+    async (version) => {
+      await inFreshPage(async ({ page }) => {
+        await page.goto(`${origin}/docs`);
+        await waitForRedoc(page);
+        const picker = page.locator('#api-version-picker');
+        await picker.locator('summary').click();
+        await picker.getByRole('link', { name: new RegExp(`^${version} `) }).click();
+        await page.waitForURL(`${origin}/docs/versions/${version}`);
+        await waitForRedoc(page);
+        await page.screenshot({ path: `${SCREENSHOTS}/reference-${version}.png` });
+        expect(await picker.locator('summary').textContent()).toBe(`API version ${version}`);
+        expect(await page.locator('#redoc').textContent()).toContain(`Api-Version: ${version}`);
+        await page.evaluate((hash) => (window.location.hash = hash), '#/items');
+        await waitForHeadingAtTop(page, 'Items');
+        await picker.locator('summary').click();
+        await picker.getByRole('link', { name: /\(latest\)$/ }).click();
+        await page.waitForURL(`${origin}/docs`);
+        await waitForRedoc(page);
+      });
+    },
+  );
+
+  it.each(olderVersions)(
+    "when /docs/changelog#%s is opened (a deprecated version's Link), then that version's section is the target",
+    async (version) => {
+      await inFreshPage(async ({ page }) => {
+        await page.goto(`${origin}/docs/changelog#${version}`);
+        expect(await page.locator('section:target').getAttribute('id')).toBe(version);
+        await page.screenshot({ path: `${SCREENSHOTS}/changelog.png` });
+        for (const listed of versions) expect(await page.locator(`section[id="${listed}"]`).count()).toBe(1);
+        await page
+          .locator('section:target')
+          .getByRole('link', { name: `/docs/versions/${version}` })
+          .click();
+        await page.waitForURL(`${origin}/docs/versions/${version}`);
+        await waitForRedoc(page);
+      });
+    },
+  );
 
   /** Authorizes in the console with one OAuth 2.0 flow, lists items, and returns the response body shown. */
   async function listItemsInConsole(

@@ -60,3 +60,14 @@ describe('code samples generated from the spec', () => {
     expect(await codeSampleDiagnostics()).toEqual([]);
   });
 });
+
+describe("code samples of an older API version's reference", () => {
+  it('when samples are written for an older version, then every operation has only curl, naming that version in Api-Version', () => {
+    const older = listOperations(withCodeSamples(bundled, '2026-11-30') as unknown as OpenApiDocument);
+    for (const { operation } of older) {
+      const samples = operation['x-codeSamples'] as CodeSample[];
+      expect(samples.map((sample) => sample.label)).toEqual(['curl']);
+      expect(samples[0]!.source).toContain("-H 'Api-Version: 2026-11-30'");
+    }
+  });
+});

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { finishReferencePage } from '../../scripts/docs/reference-page';
+import { changelogPage, portalVersions, versionPicker } from '../../scripts/docs/versions-pages';
+import { latestVersion, readVersionSteps } from '../../scripts/versions/version-steps';
 import { inlineScriptHashes, referencePagePolicy } from '../../src/routers/docs-policies';
 
 const hash = (text: string): string => `sha256-${createHash('sha256').update(text).digest('base64')}`;
@@ -49,5 +51,38 @@ describe('the reference page CSP', () => {
     const html = '<script type="module">a()</script><script src="/x.js"></script><script>b()</script>';
     expect(inlineScriptHashes(html)).toEqual([hash('a()'), hash('b()')]);
     expect(referencePagePolicy(html)).toContain(`script-src '${hash('a()')}' '${hash('b()')}';`);
+  });
+});
+
+describe('the API versions in the portal', () => {
+  const steps = readVersionSteps();
+  const latest = latestVersion();
+  const versions = portalVersions(latest, steps);
+
+  it('when the versions are listed, then the latest is /docs and each older one has its own page, newest first', () => {
+    expect(versions.map((entry) => entry.href)).toEqual([
+      '/docs',
+      ...steps.map((step) => `/docs/versions/${step.version}`),
+    ]);
+  });
+
+  it('when a reference page is finished with the picker, then it comes first in the body, outside Redoc, linking every version and the changelog', () => {
+    const picker = versionPicker(latest, versions);
+    const page = finishReferencePage(built, ['section'], picker);
+    expect(page).toContain(`<body>${picker}<div id="redoc">`);
+    for (const entry of versions.slice(1))
+      expect(picker).toContain(`<a href="/docs/versions/${entry.version}">`);
+    expect(picker).toContain('<a href="/docs/changelog">');
+    expect(picker).toContain(`<strong aria-current="page">${latest} (latest)</strong>`);
+  });
+
+  it('when the changelog is built, then every version has its anchor, each step its changes, and a deprecated one its dates', () => {
+    const page = changelogPage('Partner API', latest, steps);
+    for (const entry of versions) expect(page).toContain(`<section id="${entry.version}">`);
+    for (const step of steps) {
+      expect(page).toContain(step.changelog.summary.replace(/`([^`]+)`/g, '<code>$1</code>'));
+      if (step.sunset) expect(page).toContain(`From ${step.sunset} requests at this version are refused`);
+    }
+    expect(page).not.toMatch(/<script/i);
   });
 });

@@ -1,5 +1,5 @@
 import { loadOpenApiDocument } from '../../src/internal/openapi-document';
-import { allowsBreaking, diffSpecs, toMarkdown, type Change } from '../../scripts/spec-diff';
+import { compareVersions, diffSpecs, toMarkdown, type Change } from '../../scripts/spec-diff';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    the fixtures are plain JSON, edited freely to produce each kind of change. */
@@ -288,13 +288,117 @@ describe('spec diff', () => {
     expect(toMarkdown([], 'None')).toContain('No changes to the API contract.');
   });
 
-  it.each([
-    ['1.2.0', '2.0.0', true],
-    ['1.2.0', '1.3.0', false],
-    ['0.1.0', '0.2.0', true],
-    ['0.1.0', '0.1.1', false],
-    ['2.0.0', '1.9.0', false],
-  ])('when the version goes from %s to %s, then breaking changes allowed: %s', (from, to, allowed) => {
-    expect(allowsBreaking(from, to)).toBe(allowed);
+  it('when a webhook payload field is removed or the event is no longer sent, then it is breaking; a new field is added', () => {
+    const withWebhook = (spec: Json) => {
+      spec.webhooks = {
+        'widget.created': {
+          post: {
+            operationId: 'onWidgetCreated',
+            requestBody: {
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Widget' } } },
+            },
+            responses: { '200': { description: 'received' } },
+          },
+        },
+        'widget.deleted': { post: { operationId: 'onWidgetDeleted', responses: {} } },
+      };
+      return spec;
+    };
+    const head = withWebhook(baseSpec());
+    delete head.components.schemas.Widget.properties.color;
+    head.components.schemas.Widget.properties.note = { type: 'string' };
+    delete head.webhooks['widget.deleted'];
+    const changes = diffSpecs(withWebhook(baseSpec()), head);
+    expect(breaking(changes)).toEqual(
+      expect.arrayContaining([
+        'webhook widget.created (POST): payload (application/json).color: response field removed',
+        'webhook widget.deleted (POST): webhook no longer sent',
+      ]),
+    );
+    expect(changes).toContainEqual({
+      kind: 'added',
+      operation: 'webhook widget.created (POST)',
+      message: 'payload (application/json).note: response field',
+    });
+  });
+});
+
+describe('spec diff per API version', () => {
+  const at = (version: string, change: (spec: Json) => void = () => undefined) => {
+    const spec = baseSpec();
+    spec.info['x-api-version'] = version;
+    change(spec);
+    return { version, spec };
+  };
+  const removeColor = (spec: Json) => delete spec.components.schemas.Widget.properties.color;
+  const TODAY = '2026-12-07';
+  const failures = (results: ReturnType<typeof compareVersions>) =>
+    results.flatMap((result) => result.failures.map((failure) => `${result.version}: ${failure}`));
+
+  it('when the latest changes breakingly without a new version step, then the gate fails on that version', () => {
+    const results = compareVersions([at('2026-11-30')], [at('2026-11-30', removeColor)], TODAY);
+    expect(failures(results)).toEqual([
+      '2026-11-30: GET /widgets: response 200 (application/json)[].color: response field removed',
+      '2026-11-30: POST /widgets: response 201 (application/json).color: response field removed',
+    ]);
+  });
+
+  it('when the breaking change comes with a step that keeps the previous latest unchanged, then it passes', () => {
+    const results = compareVersions(
+      [at('2026-11-30')],
+      [at('2026-12-07', removeColor), at('2026-11-30')],
+      TODAY,
+    );
+    expect(failures(results)).toEqual([]);
+    expect(results.map((result) => `${result.version} ${result.status}`)).toEqual([
+      '2026-12-07 new',
+      '2026-11-30 compared',
+    ]);
+  });
+
+  it('when the step leaves the previous latest additively changed, then it passes', () => {
+    const addNote = (spec: Json) => (spec.components.schemas.Widget.properties.note = { type: 'string' });
+    const results = compareVersions(
+      [at('2026-11-30')],
+      [at('2026-12-07', removeColor), at('2026-11-30', addNote)],
+      TODAY,
+    );
+    expect(failures(results)).toEqual([]);
+  });
+
+  it('when an older version changes non-additively, then the gate fails on that version', () => {
+    const results = compareVersions(
+      [at('2026-12-07'), at('2026-11-30')],
+      [at('2026-12-07'), at('2026-11-30', removeColor)],
+      TODAY,
+    );
+    expect(failures(results)).toEqual([
+      '2026-11-30: GET /widgets: response 200 (application/json)[].color: response field removed',
+      '2026-11-30: POST /widgets: response 201 (application/json).color: response field removed',
+    ]);
+  });
+
+  it('when the base is from before versions, then its spec is compared with the oldest version at head', () => {
+    const unversioned = { version: undefined, spec: baseSpec() };
+    expect(
+      failures(compareVersions([unversioned], [at('2026-12-07', removeColor), at('2026-11-30')], TODAY)),
+    ).toEqual([]);
+    expect(
+      failures(compareVersions([unversioned], [at('2026-12-07'), at('2026-11-30', removeColor)], TODAY)),
+    ).toHaveLength(2);
+  });
+
+  it('when the latest date moves on without a step for the previous one, then the gate fails until its sunset', () => {
+    const bumpedOnly = compareVersions([at('2026-11-30')], [at('2026-12-07', removeColor)], TODAY);
+    expect(failures(bumpedOnly)).toEqual([
+      expect.stringMatching(
+        /^2026-11-30: version 2026-11-30 is no longer supported but its sunset was never/,
+      ),
+    ]);
+    const sunset = (date: string) => (spec: Json) => (spec.info['x-sunset'] = date);
+    const base = [at('2026-12-07'), at('2026-11-30', sunset('2026-12-01'))];
+    expect(failures(compareVersions(base, [at('2026-12-07')], TODAY))).toEqual([]);
+    const early = [at('2026-12-07'), at('2026-11-30', sunset('2027-12-07'))];
+    expect(failures(compareVersions(early, [at('2026-12-07')], TODAY))).toHaveLength(1);
   });
 });
