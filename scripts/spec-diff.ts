@@ -413,9 +413,22 @@ class Differ {
       ['minItems', 'lower'],
       ['minProperties', 'lower'],
     ];
+    // An object with n required properties already had at least n: a minProperties up to n refuses nothing new.
+    const impliedMinimum = (schema: Json) => {
+      const required = Array.isArray(schema.required) ? schema.required.length : 0;
+      const declared = typeof schema.minProperties === 'number' ? schema.minProperties : 0;
+      return required > 0 || declared > 0 ? Math.max(required, declared) : undefined;
+    };
     for (const [keyword, side] of bounds) {
-      const was = before[keyword];
-      const is = after[keyword];
+      // Required properties that change are the required-field rule's to report.
+      if (
+        keyword === 'minProperties' &&
+        before.minProperties === undefined &&
+        after.minProperties === undefined
+      )
+        continue;
+      const was = keyword === 'minProperties' ? impliedMinimum(before) : before[keyword];
+      const is = keyword === 'minProperties' ? impliedMinimum(after) : after[keyword];
       if (was === is) continue;
       const tighter =
         typeof is === 'number' && (typeof was !== 'number' || (side === 'upper' ? is < was : is > was));

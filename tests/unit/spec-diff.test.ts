@@ -109,6 +109,14 @@ describe('spec diff', () => {
     ]);
   });
 
+  it('when a required field becomes optional and the object must still have one property, then nothing breaks', () => {
+    const changes = diffAfter((spec) => {
+      spec.components.schemas.CreateWidget.required = [];
+      spec.components.schemas.CreateWidget.minProperties = 1;
+    });
+    expect(breaking(changes)).toEqual([]);
+  });
+
   it('when a new required parameter is added, then it is breaking', () => {
     const changes = diffAfter((spec) =>
       spec.paths['/widgets'].get.parameters.push({
@@ -167,6 +175,11 @@ describe('spec diff', () => {
       'a request enum is narrowed',
       (spec) => (spec.components.schemas.CreateWidget.properties.color.enum = ['red']),
       ['POST /widgets: request body (application/json).color: enum narrowed ("blue" refused)'],
+    ],
+    [
+      'a request object must have more properties than it required',
+      (spec) => (spec.components.schemas.CreateWidget.minProperties = 2),
+      ['POST /widgets: request body (application/json): minProperties narrowed (1 -> 2)'],
     ],
     [
       'a request type is narrowed',
