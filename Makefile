@@ -99,6 +99,7 @@ fuzz: install docs ## Schemathesis per API version against a fresh instance (DAT
 bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see docs/performance.md)
 	@npx tsx scripts/bench/bench.ts
 	@npx tsx scripts/bench/limiter-cost.ts
+	@npx tsx scripts/bench/version-cost.ts
 
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts

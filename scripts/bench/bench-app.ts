@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
-import { createApp } from '../../src/app';
+import { createApp, type AppDependencies } from '../../src/app';
 import { openDatabase, type DatabaseHandle } from '../../src/infrastructure/database';
 import { migrateToLatest } from '../../src/infrastructure/migrations';
 import { loadSigningKeys } from '../../src/infrastructure/signing-keys';
@@ -19,6 +19,7 @@ export interface BenchApp {
  */
 export async function startBenchApp(
   beforeListen?: (database: DatabaseHandle) => Promise<void>,
+  overrides: Pick<AppDependencies, 'versions'> = {},
 ): Promise<BenchApp> {
   const config = loadConfig({
     ...process.env,
@@ -39,6 +40,7 @@ export async function startBenchApp(
     logger,
     db: database.db,
     signingKeys: loadSigningKeys(config.auth, logger),
+    ...overrides,
   });
   const server: Server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -30,7 +30,7 @@ export function createApiVersionResolution(deps: {
     if (version.deprecatedAt && version.deprecatedAt.getTime() <= now()) {
       res.setHeader('Deprecation', `@${Math.floor(version.deprecatedAt.getTime() / 1000)}`);
       if (version.sunset) res.setHeader('Sunset', version.sunset.toUTCString());
-      res.setHeader('Link', `</docs/changelog#${versions.latest}>; rel="deprecation"; type="text/html"`);
+      res.setHeader('Link', `</docs/changelog#${version.name}>; rel="deprecation"; type="text/html"`);
     }
   };
 
