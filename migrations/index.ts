@@ -9,6 +9,7 @@ import * as webhooks from './20261130000300_webhooks';
 import * as webhookDeliveriesFairClaim from './20261207000000_webhook_deliveries_fair_claim';
 import * as clientPrivateKeyJwt from './20261207000100_client_private_key_jwt';
 import * as apiKeys from './20261207000200_api_keys';
+import * as eventsApiRequestLogs from './20261207000300_events_api_request_logs';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261207000000_webhook_deliveries_fair_claim', webhookDeliveriesFairClaim],
   ['20261207000100_client_private_key_jwt', clientPrivateKeyJwt],
   ['20261207000200_api_keys', apiKeys],
+  ['20261207000300_events_api_request_logs', eventsApiRequestLogs],
 ];

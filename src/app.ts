@@ -50,6 +50,9 @@ import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createErrorHandler } from './dependencies/error-handler';
 import { assignRequestId, REQUEST_ID_HEADER } from './dependencies/request-id';
 import { requestDeadline } from './dependencies/request-deadline';
+import { createRequestLog, type RequestLog } from './dependencies/request-log';
+import { createEventsHandlers } from './routers/events.router';
+import { createRequestLogsHandlers } from './routers/request-logs.router';
 
 export interface AppDependencies {
   config: Config;
@@ -68,6 +71,8 @@ export interface AppDependencies {
   webhookSecrets?: SecretBox;
   /** Called after every commit that enqueued webhook deliveries; wakes the worker so they leave at once. */
   onDeliveriesCommitted?: () => void;
+  /** Writes the request log in batches; one from config when absent. start.ts hands one in to flush it on shutdown. */
+  requestLog?: RequestLog;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -134,6 +139,7 @@ export function createApp(deps: AppDependencies): Express {
       outbox,
       secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
       checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
+      eventsRetentionDays: config.events.retentionDays,
     }),
     auth: createAuthService({
       hasher,
@@ -170,6 +176,8 @@ export function createApp(deps: AppDependencies): Express {
     ...createAuditHandlers({ audit: services.audit }),
     ...createWebhookEndpointsHandlers({ webhookEndpoints: services.webhookEndpoints }),
     ...createApiKeysHandlers({ apiKeys: services.apiKeys }),
+    ...createEventsHandlers({ events: services.events }),
+    ...createRequestLogsHandlers({ requestLogs: services.requestLogs }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
@@ -219,6 +227,16 @@ export function createApp(deps: AppDependencies): Express {
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }),
+  );
+  app.use(
+    (
+      deps.requestLog ??
+      createRequestLog({
+        config: config.requestLog,
+        insertMany: (entries) => repositories.requestLogs.insertMany(entries),
+        logger,
+      })
+    ).middleware,
   );
   app.use(
     helmet({

@@ -1,3 +1,4 @@
+import { renderEventPayload } from '../models/event';
 import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type {
@@ -109,7 +110,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       endpoint_id: delivery.endpointId,
     });
     try {
-      const validation = deps.validatePayload(delivery.eventType, delivery.payload);
+      // What leaves is rendered in the one place the events API renders it too.
+      const payload = renderEventPayload(delivery);
+      const validation = deps.validatePayload(delivery.eventType, payload);
       if (!validation.valid) {
         // Our bug, not the receiver's: never send it, never retry it, make it loud.
         log.error(
@@ -127,7 +130,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         secrets,
         // Standard Webhooks message ids carry the `msg_` prefix; the event id stays the payload's `id`.
         id: `msg_${delivery.eventId}`,
-        payload: delivery.payload,
+        payload,
       });
       const now = clock();
       const record = {
