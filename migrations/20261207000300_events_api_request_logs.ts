@@ -21,6 +21,12 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE INDEX webhook_events_occurred_at ON webhook_events (occurred_at)');
   await knex.raw('CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)');
 
+  // The API itself as an actor (`system`, no id): the webhook worker disabling an endpoint that kept failing.
+  await knex.raw('ALTER TABLE audit_events DROP CONSTRAINT audit_events_actor_check');
+  await knex.raw(
+    "ALTER TABLE audit_events ADD CONSTRAINT audit_events_actor_check CHECK (CASE actor_type WHEN 'user' THEN actor_id IS NOT NULL WHEN 'client' THEN actor_id IS NOT NULL WHEN 'cli' THEN actor_id IS NULL WHEN 'anonymous' THEN actor_id IS NULL WHEN 'system' THEN actor_id IS NULL ELSE false END)",
+  );
+
   await knex.schema.createTable('request_logs', (table) => {
     table.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
     table.timestamp('occurred_at', { useTz: true }).notNullable();
@@ -49,6 +55,11 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('request_logs');
+  await knex.raw("DELETE FROM audit_events WHERE actor_type = 'system'");
+  await knex.raw('ALTER TABLE audit_events DROP CONSTRAINT audit_events_actor_check');
+  await knex.raw(
+    "ALTER TABLE audit_events ADD CONSTRAINT audit_events_actor_check CHECK (CASE actor_type WHEN 'user' THEN actor_id IS NOT NULL WHEN 'client' THEN actor_id IS NOT NULL WHEN 'cli' THEN actor_id IS NULL WHEN 'anonymous' THEN actor_id IS NULL ELSE false END)",
+  );
   await knex.raw('DROP INDEX webhook_deliveries_event');
   await knex.raw('DROP INDEX webhook_events_occurred_at');
   await knex.raw('DROP INDEX webhook_events_audience_list');
