@@ -98,6 +98,7 @@ fuzz: install docs ## Schemathesis against a fresh instance (DATABASE_URL, or em
 bench: build ## Throughput, CPU and latency per endpoint against a bare baseline (needs DATABASE_URL; see docs/performance.md)
 	@npx tsx scripts/bench/bench.ts
 	@npx tsx scripts/bench/limiter-cost.ts
+	@npx tsx scripts/bench/request-log-cost.ts
 
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts
