@@ -100,6 +100,7 @@ bench: build ## Throughput, CPU and latency per endpoint against a bare baseline
 	@npx tsx scripts/bench/bench.ts
 	@npx tsx scripts/bench/limiter-cost.ts
 	@npx tsx scripts/bench/version-cost.ts
+	@npx tsx scripts/bench/request-log-cost.ts
 
 bench-latency: install ## Login latency and keyset-pagination figures (PGlite, or DATABASE_URL: it writes there)
 	@npx tsx scripts/bench/login-latency.ts

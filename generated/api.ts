@@ -701,6 +701,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints/{endpoint_id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recover missed events
+         * @description Queues again every event of this endpoint since `since` that it has not received: each event whose
+         *     deliveries to it all failed (none succeeded, none pending), as one new delivery with the same event id
+         *     (`webhook-id`). Run it after fixing a receiver or re-enabling an endpoint disabled for failing. It is
+         *     idempotent: an event already pending or received is never queued twice, so a second call queues
+         *     nothing new. Bounded: at most 1,000 events per call (`more` says when to call again), and `since` no
+         *     further back than events are kept. The queued deliveries show in the endpoint's deliveries; the call is
+         *     audited (`webhook_endpoint.recovered`). Events for a disabled endpoint wait until it is enabled again.
+         */
+        post: operations["recoverWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The events the caller may see, newest first, each exactly as a webhook carries it: the events of the
+         *     caller's own resources (items, API keys, webhook endpoints), and for administrators also user and
+         *     client events. The same events reach the caller's webhook endpoints; this list is how to find the ones
+         *     a receiver missed. Events are kept for 30 days (the deployment's `EVENTS_RETENTION_DAYS`).
+         *
+         *     Filters combine with AND; `type` may be repeated. Pass `next_cursor` back with exactly the same filters: a
+         *     cursor used with other filters is answered with 400 `validation-error`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id (its deliveries' `webhook-id` without `msg_`).
+                 * @example 2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event
+         * @description One event the caller may see, exactly as a webhook carries it, with an `ETag` (304 with `If-None-Match` holding it). An event the caller may not see, or one older than the retention, is 404.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/request-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your requests
+         * @description The caller's own recent requests, newest first: users see theirs, partner clients theirs (an API key's
+         *     requests are its owner's); administrators see everyone's, or one caller's with `caller_id`. Each entry
+         *     says what was called and how it ended (status, problem type and the JSON pointers a validation problem
+         *     named, duration, request id), never a body, header value or secret. Requests refused before the caller
+         *     was known (a missing or invalid token) are not attributed to anyone and are not listed.
+         *
+         *     Entries are written in batches outside the request, so a request appears within a few seconds of its
+         *     response, and the last second of entries can be lost if an instance crashes. They are kept for
+         *     `REQUEST_LOG_RETENTION_DAYS` (30 by default), at most `REQUEST_LOG_MAX_PER_CALLER_PER_DAY` per caller and
+         *     day and instance.
+         *
+         *     Filters combine with AND. Pass `next_cursor` back with exactly the same filters: a cursor used with other
+         *     filters is answered with 400 `validation-error`.
+         */
+        get: operations["listRequestLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -1137,6 +1253,26 @@ export interface webhooks {
          * @description Sent to every enabled endpoint subscribed to `webhook.test` that may see the resource, as a signed POST (Standard Webhooks). Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
          */
         post: operations["onWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook_endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint was disabled for failing (webhook_endpoint.disabled)
+         * @description Sent to every other enabled endpoint of the disabled endpoint's owner, whatever event types it subscribes to, as a signed POST (Standard Webhooks), when an endpoint was disabled because its deliveries failed for the deployment's limit. Verify the signature before trusting the body, answer 2xx quickly, and drop a `webhook-id` you have already processed: delivery is at least once.
+         */
+        post: operations["onWebhookEndpointDisabled"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1674,6 +1810,48 @@ export interface components {
             data: components["schemas"]["WebhookTestData"];
         };
         /**
+         * @description An endpoint was disabled because every delivery to it failed for the deployment's limit (5 days by default). Sent to the owner's other enabled endpoints, whatever they subscribe to, and listed by `GET /v1/events`; `data` is the endpoint as it is now (`status: disabled`, `disabled_reason: failing`). Re-enable it with `PATCH /v1/webhook-endpoints/{endpoint_id}`, then recover what it missed with `POST .../recover`.
+         * @example {
+         *       "id": "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",
+         *       "type": "webhook_endpoint.disabled",
+         *       "occurred_at": "2026-11-28T10:00:00.000Z",
+         *       "data": {
+         *         "id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *         "url": "https://hooks.partner.example/partner-api",
+         *         "description": "Stock sync",
+         *         "event_types": [
+         *           "item.created",
+         *           "item.updated",
+         *           "item.deleted"
+         *         ],
+         *         "status": "disabled",
+         *         "disabled_reason": "failing",
+         *         "disabled_at": "2026-11-28T10:00:00.000Z",
+         *         "failing_since": "2026-11-23T10:00:00.000Z",
+         *         "previous_secret_expires_at": null,
+         *         "api_version": "2026-12-07",
+         *         "version": 2,
+         *         "created_at": "2026-11-20T10:00:00.000Z",
+         *         "updated_at": "2026-11-28T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        WebhookEndpointDisabledEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also in the `webhook-id` header; the same on every retry.
+             */
+            id: string;
+            /** @constant */
+            type: "webhook_endpoint.disabled";
+            /**
+             * Format: date-time
+             * @description When the endpoint was disabled.
+             */
+            occurred_at: string;
+            data: components["schemas"]["WebhookEndpoint"];
+        };
+        /**
          * @description An event an endpoint can subscribe to. Item events go to the endpoints of the item's owner (the user or
          *     partner client); user and client events go to the endpoints of administrators; API key events go to the endpoints of the key's owner. Each is described, with
          *     its payload, under Webhooks.
@@ -1889,7 +2067,7 @@ export interface components {
          * @description A permission carried by a token; each operation lists the scope it requires.
          * @enum {string}
          */
-        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
+        Scope: "profile" | "items:read" | "items:write" | "users:read" | "users:write" | "clients:read" | "clients:write" | "audit:read" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write" | "events:read" | "logs:read";
         /** @description OAuth 2.0 authorization server metadata (RFC 8414). */
         AuthorizationServerMetadata: {
             /** Format: uri */
@@ -1940,7 +2118,7 @@ export interface components {
          * @description The scopes a partner client (client credentials) can be granted.
          * @enum {string}
          */
-        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write";
+        ClientScope: "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "apikeys:read" | "apikeys:write" | "events:read" | "logs:read";
         /**
          * @description How the client authenticates at the token endpoint (RFC 7591). `client_secret_basic` and
          *     `client_secret_post` hold a secret, which the client may send either way (HTTP Basic or form fields);
@@ -2154,7 +2332,7 @@ export interface components {
          * @description The scopes an API key can carry (the operations that accept an API key); a key gets only scopes its creator holds.
          * @enum {string}
          */
-        ApiKeyScope: "profile" | "items:read" | "items:write" | "webhooks:read" | "webhooks:write";
+        ApiKeyScope: "profile" | "items:read" | "items:write" | "webhooks:read" | "webhooks:write" | "events:read" | "logs:read";
         /**
          * @description A restricted API key of its owner (the user or partner client that created it). The secret itself is never shown here.
          * @example {
@@ -2319,19 +2497,21 @@ export interface components {
          *     - `auth.refresh_token_reused`: a refresh token was presented a second time, and its session ended;
          *     - `auth.session_revoked`: a session ended through `POST /v1/auth/revoke`;
          *     - `webhook_endpoint.created`, `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
-         *       `webhook_endpoint.deleted`: webhook endpoints (an endpoint disabled for failing is not an actor's change
-         *       and is not audited; its `disabled_reason` says so);
+         *       `webhook_endpoint.deleted`: webhook endpoints; `webhook_endpoint.recovered`: missed events queued again
+         *       (`details.since`, `details.queued`); `webhook_endpoint.disabled`: the API (`actor_type: system`) disabled
+         *       an endpoint whose deliveries kept failing;
          *     - `api_key.created`, `api_key.updated`, `api_key.rotated`, `api_key.revoked`: API keys (by their owner).
          * @enum {string}
          */
-        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted" | "api_key.created" | "api_key.updated" | "api_key.rotated" | "api_key.revoked";
+        AuditAction: "user.created" | "user.updated" | "user.password_changed" | "user.admin_updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.keys_updated" | "client.updated" | "client.deleted" | "item.created" | "item.updated" | "item.deleted" | "auth.signed_in" | "auth.sign_in_failed" | "auth.token_refreshed" | "auth.refresh_token_reused" | "auth.session_revoked" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.secret_rotated" | "webhook_endpoint.deleted" | "webhook_endpoint.disabled" | "webhook_endpoint.recovered" | "api_key.created" | "api_key.updated" | "api_key.rotated" | "api_key.revoked";
         /**
          * @description Who acted: a signed-in `user` or partner `client` (`actor_id` is theirs), the command-line tool run by an
          *     operator (`cli`), or an unauthenticated caller (`anonymous`, e.g. a failed sign-in); `actor_id` is `null`
-         *     for the last two.
+         *     for the last two. `system` is the API itself (the webhook worker disabling an endpoint that
+         *     kept failing); `actor_id` is `null`.
          * @enum {string}
          */
-        AuditActorType: "user" | "client" | "cli" | "anonymous";
+        AuditActorType: "user" | "client" | "cli" | "anonymous" | "system";
         /**
          * @description The kind of resource an event is about.
          * @enum {string}
@@ -2380,6 +2560,16 @@ export interface components {
             api_version?: components["schemas"]["ApiVersion"];
             /** @description The pinned API version before the change. */
             previous_api_version?: components["schemas"]["ApiVersion"];
+            /**
+             * Format: date-time
+             * @description `webhook_endpoint.recovered`: where the recovery started.
+             */
+            since?: string;
+            /**
+             * Format: int32
+             * @description `webhook_endpoint.recovered`: how many deliveries it queued.
+             */
+            queued?: number;
         };
         /**
          * @description One event: a write, recorded in the same transaction as the write itself, or a security event (sign-ins,
@@ -2631,6 +2821,46 @@ export interface components {
             data: components["schemas"]["WebhookDelivery"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        /**
+         * @description Where recovery starts.
+         * @example {
+         *       "since": "2026-11-23T10:00:00Z"
+         *     }
+         */
+        RecoverWebhookEndpointRequest: {
+            /**
+             * Format: date-time
+             * @description Events that occurred at or after this instant (RFC 3339), at most as far back as events are kept (30 days by default); an earlier instant is answered 400.
+             */
+            since: string;
+        };
+        /**
+         * @description What a recovery queued.
+         * @example {
+         *       "endpoint_id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *       "since": "2026-11-23T10:00:00.000Z",
+         *       "queued": 42,
+         *       "more": false
+         *     }
+         */
+        WebhookRecovery: {
+            /** Format: uuid */
+            endpoint_id: string;
+            /** Format: date-time */
+            since: string;
+            /**
+             * Format: int32
+             * @description New deliveries queued, one per event (each listed in the endpoint's deliveries, `pending`).
+             */
+            queued: number;
+            /** @description `true` when the bound (1,000 events per call) was reached: call again with the same `since` to queue the rest (what this call queued is pending, so it is not queued twice). */
+            more: boolean;
+        };
+        /**
+         * @description The type of an event the events API lists; every webhook of the spec.
+         * @enum {string}
+         */
+        EventType: "item.created" | "item.updated" | "item.deleted" | "user.created" | "user.updated" | "user.deleted" | "client.created" | "client.secret_rotated" | "client.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "webhook.test" | "webhook_endpoint.disabled";
         /** @description What is left of a deleted resource in its event. */
         DeletedResource: {
             /** Format: uuid */
@@ -2640,6 +2870,95 @@ export interface components {
             /** Format: uuid */
             endpoint_id: string;
             message: string;
+        };
+        /**
+         * @description An event exactly as a webhook carries it (`id`, `type`, `occurred_at`, `data`): the payload of the webhook
+         *     named after its `type` (see Webhooks). `id` is the `webhook-id` of its deliveries (without `msg_`).
+         * @example {
+         *       "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+         *       "type": "webhook.test",
+         *       "occurred_at": "2026-11-23T10:05:00.000Z",
+         *       "data": {
+         *         "endpoint_id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+         *         "message": "A test event, sent on request."
+         *       }
+         *     }
+         */
+        EventEnvelope: components["schemas"]["ItemCreatedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemDeletedEvent"] | components["schemas"]["UserCreatedEvent"] | components["schemas"]["UserUpdatedEvent"] | components["schemas"]["UserDeletedEvent"] | components["schemas"]["ClientCreatedEvent"] | components["schemas"]["ClientSecretRotatedEvent"] | components["schemas"]["ClientDeletedEvent"] | components["schemas"]["ApiKeyCreatedEvent"] | components["schemas"]["ApiKeyRotatedEvent"] | components["schemas"]["ApiKeyRevokedEvent"] | components["schemas"]["WebhookTestEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"];
+        /** @description One page of events, newest first. Pass `next_cursor` as `cursor` for the next page, with the same filters. */
+        EventPage: {
+            data: components["schemas"]["EventEnvelope"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description One request a caller made, as the request log keeps it: what was called and how it ended, never a body, a
+         *     header value or a secret. A `4xx` problem's `type` and the JSON pointers of the fields it named are kept, so a
+         *     failed call can be told from the log alone.
+         * @example {
+         *       "id": "3e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c0b",
+         *       "occurred_at": "2026-11-23T10:00:00.120Z",
+         *       "caller_type": "client",
+         *       "caller_id": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "operation_id": "createItem",
+         *       "method": "POST",
+         *       "route": "/v1/items",
+         *       "status": 400,
+         *       "problem_type": "/problems/validation-error",
+         *       "errors": [
+         *         {
+         *           "location": "body",
+         *           "pointer": "/name"
+         *         }
+         *       ],
+         *       "duration_ms": 3.42,
+         *       "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11",
+         *       "idempotency_key_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *       "api_version": null,
+         *       "client_address": "203.0.113.7"
+         *     }
+         */
+        RequestLogEntry: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the response was finished.
+             */
+            occurred_at: string;
+            /** @enum {string} */
+            caller_type: "user" | "client";
+            /** Format: uuid */
+            caller_id: string;
+            operation_id: string;
+            /** @enum {string} */
+            method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+            /** @description The path template, e.g. `/v1/items/{item_id}` (never the ids themselves). */
+            route: string;
+            /** Format: int32 */
+            status: number;
+            /** @description The problem's `type` when the answer was one. */
+            problem_type: string | null;
+            /** @description The fields a validation problem named (at most 20), without their values. */
+            errors: {
+                /** @enum {string} */
+                location: "body" | "query" | "path" | "header" | "cookie";
+                /** @description A JSON pointer into the location. */
+                pointer: string;
+            }[];
+            /** @description From the request read to the response finished, in milliseconds. */
+            duration_ms: number;
+            request_id: string;
+            /** @description The SHA-256 (hex) of the request's `Idempotency-Key`; the key itself unlocks a stored response, so, like the idempotency records, the log keeps only its digest. Hash your key to find its request. */
+            idempotency_key_sha256: string | null;
+            /** @description The API version the request was answered at, when versions apply. */
+            api_version: string | null;
+            /** @description The address the request came from (behind the deployment's trusted proxies). */
+            client_address: string | null;
+        };
+        /** @description One page of the request log, newest first. Pass `next_cursor` as `cursor` for the next page, with the same filters. */
+        RequestLogPage: {
+            data: components["schemas"]["RequestLogEntry"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
     };
     responses: {
@@ -3060,6 +3379,11 @@ export interface components {
          * @example 4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09
          */
         WebhookDeliveryId: string;
+        /**
+         * @description The event's id (its deliveries' `webhook-id` without `msg_`).
+         * @example 2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+         */
+        EventId: string;
         /**
          * @description An API version (`YYYY-MM-DD`, one of `info.x-api-versions`); the latest when absent.
          * @example 2026-11-30
@@ -6018,6 +6342,308 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    recoverWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
+                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
+                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
+                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
+                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
+                 *     response and the write commit together, so a key never leaves a write without its response, or the
+                 *     reverse, whenever a client hangs up.
+                 *
+                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
+                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
+                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
+                 *
+                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
+                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
+                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
+                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
+                 *     reuse of a spent refresh token.
+                 * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d
+                 */
+                endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "since": "2026-11-23T10:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RecoverWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description What was queued. */
+            202: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookRecovery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only events of one of these types (repeat the parameter for several).
+                 * @example [
+                 *       "item.created"
+                 *     ]
+                 */
+                type?: components["schemas"]["EventType"][];
+                /**
+                 * @description Only events that occurred at or after this instant (RFC 3339).
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                occurred_after?: string;
+                /**
+                 * @description Only events that occurred before this instant (RFC 3339).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                occurred_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d",
+                     *           "type": "webhook.test",
+                     *           "occurred_at": "2026-11-23T10:05:00.000Z",
+                     *           "data": {
+                     *             "endpoint_id": "9b2e4c6a-1d3f-4a5b-8c7d-6e5f4a3b2c1d",
+                     *             "message": "A test event, sent on request."
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An `ETag` you hold; when it is still current the answer is 304 with no body.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The event's id (its deliveries' `webhook-id` without `msg_`).
+                 * @example 2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEnvelope"];
+                };
+            };
+            /** @description Not modified since the ETag in `If-None-Match`. */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRequestLogs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, as decimal digits (`0x10`, `1e1` and ` 10` are refused).
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; do not build it yourself.
+                 * @example eyJjIjoiMjAyNi0xMS0zMFQwOToxNTowMFoiLCJpIjoiN2QxZiJ9
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only requests answered with a status of this class.
+                 * @example 4xx
+                 */
+                status_class?: "2xx" | "3xx" | "4xx" | "5xx";
+                /**
+                 * @description Only requests to this operation (its `operationId`).
+                 * @example createItem
+                 */
+                operation_id?: string;
+                /**
+                 * @description Only this user's or client's requests. Administrators may name anyone; others only themselves (403 otherwise).
+                 * @example 8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d
+                 */
+                caller_id?: string;
+                /**
+                 * @description Only requests made at or after this instant (RFC 3339).
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                occurred_after?: string;
+                /**
+                 * @description Only requests made before this instant (RFC 3339).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                occurred_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the request log. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "3e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c0b",
+                     *           "occurred_at": "2026-11-23T10:00:00.120Z",
+                     *           "caller_type": "client",
+                     *           "caller_id": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+                     *           "operation_id": "createItem",
+                     *           "method": "POST",
+                     *           "route": "/v1/items",
+                     *           "status": 400,
+                     *           "problem_type": "/problems/validation-error",
+                     *           "errors": [
+                     *             {
+                     *               "location": "body",
+                     *               "pointer": "/name"
+                     *             }
+                     *           ],
+                     *           "duration_ms": 3.42,
+                     *           "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11",
+                     *           "idempotency_key_sha256": null,
+                     *           "api_version": null,
+                     *           "client_address": "203.0.113.7"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RequestLogPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getOpenApiJson: {
         parameters: {
             query?: {
@@ -6846,6 +7472,46 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WebhookTestEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. Anything else, a redirect, or no answer within 10 seconds is retried with exponential backoff for 3 days; an endpoint failing for 5 days is disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookEndpointDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id (`msg_` and the event id); the same on every retry and redelivery. Ignore a message whose id you have already processed.
+                 * @example msg_2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was signed, in seconds since the Unix epoch. Refuse messages more than five minutes away from your clock (replay protection).
+                 * @example 1795946400
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>` under
+                 *     the endpoint's secret (Standard Webhooks). During a secret rotation there is one per valid secret;
+                 *     accept the message if any verifies. The SDK's `verifyWebhook` does all of this.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointDisabledEvent"];
             };
         };
         responses: {

@@ -10,6 +10,7 @@ import * as webhookDeliveriesFairClaim from './20261207000000_webhook_deliveries
 import * as clientPrivateKeyJwt from './20261207000100_client_private_key_jwt';
 import * as apiKeys from './20261207000200_api_keys';
 import * as apiVersionPins from './20261207000300_api_version_pins';
+import * as eventsApiRequestLogs from './20261207000400_events_api_request_logs';
 
 /** Every migration in the order it runs. Names are recorded in knex_migrations: never rename one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261207000100_client_private_key_jwt', clientPrivateKeyJwt],
   ['20261207000200_api_keys', apiKeys],
   ['20261207000300_api_version_pins', apiVersionPins],
+  ['20261207000400_events_api_request_logs', eventsApiRequestLogs],
 ];

@@ -54,6 +54,9 @@ import { API_VERSION_HEADER, createApiVersionResolution } from './dependencies/a
 import { createVersionTranslation } from './dependencies/version-translation';
 import { loadApiVersions, type ApiVersions } from './versions/api-versions';
 import { createVersionTranslator } from './versions/translator';
+import { createRequestLog, type RequestLog } from './dependencies/request-log';
+import { createEventsHandlers } from './routers/events.router';
+import { createRequestLogsHandlers } from './routers/request-logs.router';
 
 export interface AppDependencies {
   config: Config;
@@ -74,6 +77,8 @@ export interface AppDependencies {
   onDeliveriesCommitted?: () => void;
   /** The API versions served; the generated bundles when absent. */
   versions?: ApiVersions;
+  /** Writes the request log in batches; one from config when absent. start.ts hands one in to flush it on shutdown. */
+  requestLog?: RequestLog;
   /** Extra handlers merged over the defaults; lets tests route an operation to a deliberately wrong handler. */
   handlerOverrides?: Partial<HandlerMap>;
 }
@@ -141,6 +146,7 @@ export function createApp(deps: AppDependencies): Express {
       outbox,
       secrets: deps.webhookSecrets ?? loadWebhookSecretBox(config.webhooks, logger),
       checkUrl: (url) => checkTargetUrl(url, { allowLoopbackHttp: config.webhooks.allowLoopbackHttp }),
+      eventsRetentionDays: config.events.retentionDays,
     }),
     auth: createAuthService({
       hasher,
@@ -177,6 +183,8 @@ export function createApp(deps: AppDependencies): Express {
     ...createAuditHandlers({ audit: services.audit }),
     ...createWebhookEndpointsHandlers({ webhookEndpoints: services.webhookEndpoints }),
     ...createApiKeysHandlers({ apiKeys: services.apiKeys }),
+    ...createEventsHandlers({ events: services.events }),
+    ...createRequestLogsHandlers({ requestLogs: services.requestLogs }),
     ...deps.handlerOverrides,
   } satisfies HandlerMap;
 
@@ -226,6 +234,16 @@ export function createApp(deps: AppDependencies): Express {
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }),
+  );
+  app.use(
+    (
+      deps.requestLog ??
+      createRequestLog({
+        config: config.requestLog,
+        insertMany: (entries) => repositories.requestLogs.insertMany(entries),
+        logger,
+      })
+    ).middleware,
   );
   app.use(
     helmet({

@@ -6,10 +6,12 @@ import { createLifecycle, type Lifecycle } from './internal/lifecycle';
 import { ApiKeysRepository } from './repositories/api-keys.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ClientsRepository } from './repositories/clients.repository';
+import { EventsRepository } from './repositories/events.repository';
 import { ExternalIdentitiesRepository } from './repositories/external-identities.repository';
 import { HealthRepository } from './repositories/health.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ItemsRepository } from './repositories/items.repository';
+import { RequestLogsRepository } from './repositories/request-logs.repository';
 import { SessionsRepository } from './repositories/sessions.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WebhookEndpointsRepository } from './repositories/webhook-endpoints.repository';
@@ -19,9 +21,11 @@ import { createAuditService } from './services/audit.service';
 import { createClientsService } from './services/clients.service';
 import { checkTargetUrl } from './webhooks/target-url-policy';
 import { createEventOutbox } from './services/event-outbox';
+import { createEventsService } from './services/events.service';
 import { createHealthService } from './services/health.service';
 import { createItemsService } from './services/items.service';
 import { createRegistrationService } from './services/registration.service';
+import { createRequestLogsService } from './services/request-logs.service';
 import { createUserCreation } from './services/user-creation.service';
 import { createUsersService } from './services/users.service';
 
@@ -32,7 +36,7 @@ export type Domain = ReturnType<typeof createDomain>;
  * (createApp) and the CLI both build on this one function, so a rule a service enforces holds for both.
  */
 export function createDomain(deps: {
-  config: Pick<Config, 'idempotency' | 'webhooks'>;
+  config: Pick<Config, 'idempotency' | 'webhooks' | 'events' | 'requestLog'>;
   db: Database;
   /** Tells readiness when the server is draining; a fresh one (never draining) when absent. */
   lifecycle?: Lifecycle;
@@ -51,6 +55,8 @@ export function createDomain(deps: {
     webhookEndpoints: new WebhookEndpointsRepository({ db }),
     webhookEvents: new WebhookEventsRepository({ db }),
     apiKeys: new ApiKeysRepository({ db }),
+    events: new EventsRepository({ db }),
+    requestLogs: new RequestLogsRepository({ db }),
     idempotency: new IdempotencyRepository({
       db,
       abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
@@ -78,6 +84,11 @@ export function createDomain(deps: {
     items: createItemsService({ outbox, ...repositories }),
     audit: createAuditService({ audit: repositories.audit }),
     apiKeys: createApiKeysService({ outbox, ...repositories }),
+    events: createEventsService({ events: repositories.events, retentionDays: config.events.retentionDays }),
+    requestLogs: createRequestLogsService({
+      requestLogs: repositories.requestLogs,
+      retentionDays: config.requestLog.retentionDays,
+    }),
     userCreation,
     registration: createRegistrationService({ userCreation }),
   };

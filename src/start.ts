@@ -15,6 +15,9 @@ import { loadWebhookSecretBox } from './webhooks/webhook-secrets';
 import type { DeliveryWorker } from './webhooks/delivery-worker';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { createRecordRetention, type RecordRetention } from './services/record-retention';
+import { createRequestLog, type RequestLog } from './dependencies/request-log';
+import { EventsRepository } from './repositories/events.repository';
+import { RequestLogsRepository } from './repositories/request-logs.repository';
 
 /** What start-up has opened so far; a signal at any phase closes exactly that. */
 interface Opened {
@@ -24,6 +27,7 @@ interface Opened {
   metricsServer?: RunningMetricsServer;
   deliveryWorker?: DeliveryWorker;
   retention?: RecordRetention;
+  requestLog?: RequestLog;
 }
 
 function loadConfigOrExit(): Config {
@@ -58,6 +62,8 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
     logger.info({ signal }, 'shutdown: draining in-flight requests and webhook deliveries');
     // Attempts under way finish and are recorded; claimed ones not yet started go back to the queue.
     void Promise.all([opened.running.stop(), opened.deliveryWorker?.stop(), opened.retention?.stop()])
+      // The requests just drained are in the request log's buffer: written before the database closes.
+      .then(() => opened.requestLog?.close())
       .then(() => Promise.all([opened.database?.close(), opened.redis?.quit(), opened.metricsServer?.stop()]))
       .then(() => tracing?.shutdown())
       .then(() => {
@@ -108,7 +114,15 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
         secrets: webhookSecrets,
       })
     : undefined;
+  const database = opened.database;
+  const requestLogs = new RequestLogsRepository({ db: database.db });
+  opened.requestLog = createRequestLog({
+    config: config.requestLog,
+    insertMany: (entries) => requestLogs.insertMany(entries),
+    logger,
+  });
   const app = createApp({
+    requestLog: opened.requestLog,
     config,
     logger,
     db: opened.database.db,
@@ -130,6 +144,11 @@ export async function start(tracing: Tracing | undefined): Promise<void> {
       db: opened.database.db,
       abandonedAfterSeconds: config.idempotency.abandonedAfterSeconds,
     }),
+    events: {
+      repository: new EventsRepository({ db: database.db }),
+      retentionDays: config.events.retentionDays,
+    },
+    requestLogs: { repository: requestLogs, retentionDays: config.requestLog.retentionDays },
     logger,
   });
   opened.retention.start();

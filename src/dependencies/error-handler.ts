@@ -15,6 +15,7 @@ import {
 import { PROBLEM_TYPES, problemTypeUri, type ProblemKind } from '../utils/problem-types';
 import { NOT_UNICODE } from './http-semantics';
 import { requestIdOf } from './request-id';
+import { MAX_LOGGED_FIELDS, PROBLEM_FIELDS_LOCAL } from './request-log';
 import { currentTraceIds } from '../utils/trace-context';
 
 type Problem = components['schemas']['Problem'];
@@ -82,6 +83,10 @@ export function createErrorHandler(
         : {}),
     };
     res.locals.problemType = problem.type;
+    // The request log keeps where a problem pointed, never what was there.
+    res.locals[PROBLEM_FIELDS_LOCAL] = problem.errors
+      ?.slice(0, MAX_LOGGED_FIELDS)
+      .map(({ location, pointer }) => ({ location, pointer }));
     const failedCredentials = authFailureReason(cause, classified);
     if (failedCredentials) deps.onAuthFailure?.(failedCredentials);
     for (const [name, value] of Object.entries(classified.headers ?? {})) res.setHeader(name, value);

@@ -84,6 +84,13 @@ const envSchema = z.object({
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   WEBHOOK_RETRY_PERIOD_SECONDS: z.coerce.number().int().min(60).default(259_200),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(432_000),
+  EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+
+  REQUEST_LOG: booleanFromEnv.default(true),
+  REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  REQUEST_LOG_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  REQUEST_LOG_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  REQUEST_LOG_MAX_PER_CALLER_PER_DAY: z.coerce.number().int().min(1).default(10_000),
 
   // At most 10 minutes: Node's timers hold 24.8 days, and no request should come near either.
   REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
@@ -151,6 +158,9 @@ export type Config = Readonly<{
     abandonedAfterSeconds: number;
   }>;
   webhooks: Readonly<WebhooksConfig>;
+  /** How long `GET /v1/events` lists an event; the retention sweep deletes it (and its deliveries) after. */
+  events: Readonly<{ retentionDays: number }>;
+  requestLog: Readonly<RequestLogConfig>;
   docsHtmlPath: string;
   /** The Prometheus listener; absent unless METRICS_PORT is set. */
   metrics: Readonly<{ host: string; port: number }> | undefined;
@@ -169,6 +179,18 @@ export interface WebhooksConfig {
   endpointConcurrency: number;
   retryPeriodSeconds: number;
   disableAfterSeconds: number;
+}
+
+/** The request log (src/dependencies/request-log.ts): buffered, written in batches, kept for a while. */
+export interface RequestLogConfig {
+  enabled: boolean;
+  retentionDays: number;
+  /** The longest an entry waits in memory before its batch is written (the most a crash can lose). */
+  flushIntervalMs: number;
+  /** A buffer this full is written at once. */
+  batchSize: number;
+  /** Entries kept per caller, UTC day and instance; beyond it they are counted and dropped. */
+  maxPerCallerPerDay: number;
 }
 
 export type DatabaseConfig =
@@ -360,6 +382,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       endpointConcurrency: env.WEBHOOK_ENDPOINT_CONCURRENCY,
       retryPeriodSeconds: env.WEBHOOK_RETRY_PERIOD_SECONDS,
       disableAfterSeconds: env.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
+    events: { retentionDays: env.EVENTS_RETENTION_DAYS },
+    requestLog: {
+      enabled: env.REQUEST_LOG,
+      retentionDays: env.REQUEST_LOG_RETENTION_DAYS,
+      flushIntervalMs: env.REQUEST_LOG_FLUSH_INTERVAL_MS,
+      batchSize: env.REQUEST_LOG_BATCH_SIZE,
+      maxPerCallerPerDay: env.REQUEST_LOG_MAX_PER_CALLER_PER_DAY,
     },
   });
 }

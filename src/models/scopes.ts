@@ -18,6 +18,8 @@ const KNOWN_SCOPES: Record<Scope, true> = {
   'webhooks:write': true,
   'apikeys:read': true,
   'apikeys:write': true,
+  'events:read': true,
+  'logs:read': true,
 };
 
 export const ALL_SCOPES = Object.keys(KNOWN_SCOPES) as Scope[];
@@ -31,6 +33,8 @@ export const ROLE_SCOPES: Readonly<Record<UserRole, readonly Scope[]>> = {
     'webhooks:write',
     'apikeys:read',
     'apikeys:write',
+    'events:read',
+    'logs:read',
   ],
   admin: ALL_SCOPES,
 };

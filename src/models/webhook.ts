@@ -9,6 +9,8 @@ export type WebhookDelivery = components['schemas']['WebhookDelivery'];
 export type WebhookEventType = components['schemas']['WebhookEventType'];
 export type WebhookEndpointListQuery = OperationQuery<'listWebhookEndpoints'>;
 export type WebhookDeliveryListQuery = OperationQuery<'listWebhookDeliveries'>;
+export type RecoverWebhookEndpointInput = components['schemas']['RecoverWebhookEndpointRequest'];
+export type WebhookRecovery = components['schemas']['WebhookRecovery'];
 
 /** Every event the API sends, by type: the payloads the spec's `webhooks` section declares. */
 export interface WebhookEventPayloads {
@@ -25,5 +27,6 @@ export interface WebhookEventPayloads {
   'api_key.rotated': components['schemas']['ApiKeyRotatedEvent'];
   'api_key.revoked': components['schemas']['ApiKeyRevokedEvent'];
   'webhook.test': components['schemas']['WebhookTestEvent'];
+  'webhook_endpoint.disabled': components['schemas']['WebhookEndpointDisabledEvent'];
 }
 export type WebhookEventName = keyof WebhookEventPayloads;

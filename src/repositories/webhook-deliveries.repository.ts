@@ -37,6 +37,8 @@ export interface AttemptRecord {
 export interface FailureOutcome {
   /** The endpoint was disabled by this failure (it had been failing for longer than `disableAfterMs`). */
   endpointDisabled: boolean;
+  /** The delivery's endpoint; absent when the delivery was no longer pending (nothing was recorded). */
+  endpointId?: string;
 }
 
 interface ClaimedRow {
@@ -223,7 +225,7 @@ export class WebhookDeliveriesRepository {
     if (!delivery) return { endpointDisabled: false };
     const endpointDisabled = await this.markFailing(delivery.endpoint_id, now, trx);
     if (!endpointDisabled && next === null) await this.endStreakIfIdle(delivery.endpoint_id, trx);
-    return { endpointDisabled };
+    return { endpointDisabled, endpointId: delivery.endpoint_id };
   }
 
   /**

@@ -107,6 +107,23 @@ export class WebhookEndpointsRepository {
     return row ? toEndpoint(row) : undefined;
   }
 
+  /** An endpoint and its owner, whoever that is: for what the API itself does to it (the disabled notice). */
+  async findWithOwner(
+    id: string,
+    trx: Knex.Transaction,
+  ): Promise<{ endpoint: WebhookEndpoint; owner: ResourceOwner } | undefined> {
+    const row = (await trx('webhook_endpoints')
+      .select([...ENDPOINT_COLUMNS, 'owner_user_id', 'owner_client_id'])
+      .where({ id })
+      .first()) as
+      (WebhookEndpointRow & { owner_user_id: string | null; owner_client_id: string | null }) | undefined;
+    if (!row) return undefined;
+    const owner: ResourceOwner = row.owner_user_id
+      ? { userId: row.owner_user_id }
+      : { clientId: row.owner_client_id! };
+    return { endpoint: toEndpoint(row), owner };
+  }
+
   /** Locks the row until the transaction ends, so a concurrent write waits and then sees the new version. */
   async findOwnedForUpdate(
     owner: ResourceOwner,

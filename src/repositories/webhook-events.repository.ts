@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../infrastructure/database';
+import type { ResourceOwner } from '../models/owner';
 import type { WebhookDelivery, WebhookEventName, WebhookEventPayloads } from '../models/webhook';
 import { isoOrNull } from '../utils/instant';
 import type { KeysetPosition, KeysetRow } from '../utils/keyset-page';
@@ -77,6 +78,18 @@ function audienceCondition(audience: WebhookAudience): { sql: string; bindings: 
     : { sql: 'e.owner_client_id = ?', bindings: [audience.clientId] };
 }
 
+/**
+ * The audience as `webhook_events.audience` keeps it, for the events API: who may read the event is who its
+ * deliveries were chosen for, so the webhooks and the list follow one rule.
+ */
+export function audienceKey(audience: WebhookAudience): string {
+  if (audience === 'administrators') return 'administrators';
+  return 'userId' in audience ? `user:${audience.userId}` : `client:${audience.clientId}`;
+}
+
+/** At most this many events are queued again by one recovery; the caller is told to call again for more. */
+export const RECOVERY_BATCH = 1000;
+
 /** The transactional outbox and the delivery log, as the API writes and reads them. */
 export class WebhookEventsRepository {
   constructor(private readonly deps: { db: Database }) {}
@@ -100,19 +113,103 @@ export class WebhookEventsRepository {
     audience: WebhookAudience,
     trx: Knex.Transaction,
   ): Promise<number> {
+    const condition = audienceCondition(audience);
+    return this.insertEvents(
+      events,
+      audience,
+      {
+        sql: `event.type = ANY (e.event_types) AND ${condition.sql}`,
+        bindings: condition.bindings,
+      },
+      trx,
+    );
+  }
+
+  /**
+   * A notice to the owner's other enabled endpoints, whatever they subscribe to (an endpoint disabled for
+   * failing: the one disabled is not told, it would not answer). Returns the deliveries queued.
+   */
+  async recordNotice<Type extends WebhookEventName>(
+    event: NewWebhookEvent<Type>,
+    owner: ResourceOwner,
+    exceptEndpointId: string,
+    trx: Knex.Transaction,
+  ): Promise<number> {
+    const condition = audienceCondition(owner);
+    return this.insertEvents(
+      [event],
+      owner,
+      {
+        sql: `e.status = 'enabled' AND e.id <> ?::uuid AND ${condition.sql}`,
+        bindings: [exceptEndpointId, ...condition.bindings],
+      },
+      trx,
+    );
+  }
+
+  /**
+   * Queues again, for one endpoint, each event since `since` it has not received: every delivery of it to
+   * the endpoint failed (none succeeded, none is pending), at most `RECOVERY_BATCH` of them, oldest first.
+   * `found` is how many such events there were, up to one more than the batch, which tells the caller more
+   * remain. Run with the endpoint's row locked (the service does): two recoveries at once would each see
+   * the other's events as still failed and queue them twice; the lock makes the second wait and then see
+   * the first's pending deliveries.
+   */
+  async recover(
+    endpointId: string,
+    since: string,
+    trx: Knex.Transaction,
+  ): Promise<{ queued: number; found: number }> {
+    // A delivery's created_at is its transaction's start, a little before its event's occurred_at (taken
+    // by the API inside that transaction): the index range starts an hour early, the event's own time decides.
+    const { rows } = await trx.raw<{ rows: Array<{ queued: number | string; found: number | string }> }>(
+      `WITH missed AS (
+         SELECT d.event_id, min(d.event_sequence) AS event_sequence, (array_agg(d.resource_id))[1] AS resource_id
+           FROM webhook_deliveries d
+           JOIN webhook_events ev ON ev.id = d.event_id
+          WHERE d.endpoint_id = ?::uuid
+            AND d.created_at >= ?::timestamptz - interval '1 hour'
+            AND ev.occurred_at >= ?::timestamptz
+          GROUP BY d.event_id
+         HAVING bool_and(d.status = 'failed')
+          ORDER BY min(d.event_sequence)
+          LIMIT ?::int
+       ),
+       queued AS (
+         INSERT INTO webhook_deliveries (endpoint_id, event_id, event_sequence, resource_id)
+         SELECT ?::uuid, event_id, event_sequence, resource_id
+           FROM missed
+          ORDER BY event_sequence
+          LIMIT ?::int
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM queued) AS queued, (SELECT count(*) FROM missed) AS found`,
+      [endpointId, since, since, RECOVERY_BATCH + 1, endpointId, RECOVERY_BATCH],
+    );
+    return { queued: Number(rows[0]!.queued), found: Number(rows[0]!.found) };
+  }
+
+  /**
+   * The events and, in the same statement, their deliveries to the endpoints `target` picks (`e` the
+   * endpoint, `event` the event), so a change that rolls back leaves neither.
+   */
+  private async insertEvents<Type extends WebhookEventName>(
+    events: ReadonlyArray<NewWebhookEvent<Type>>,
+    audience: WebhookAudience,
+    target: { sql: string; bindings: string[] },
+    trx: Knex.Transaction,
+  ): Promise<number> {
     if (events.length === 0) return 0;
     const rows = events.map((event) => ({ event, ...envelope(event) }));
-    const condition = audienceCondition(audience);
     const { rowCount } = await trx.raw<{ rowCount: number }>(
       `WITH event AS (
-         INSERT INTO webhook_events (id, type, occurred_at, resource_type, resource_id, payload)
-         VALUES ${rows.map(() => '(?::uuid, ?, ?::timestamptz, ?, ?::uuid, ?::jsonb)').join(', ')}
+         INSERT INTO webhook_events (id, type, occurred_at, resource_type, resource_id, payload, audience)
+         VALUES ${rows.map(() => '(?::uuid, ?, ?::timestamptz, ?, ?::uuid, ?::jsonb, ?)').join(', ')}
          RETURNING id, type, sequence, resource_id
        )
        INSERT INTO webhook_deliveries (endpoint_id, event_id, event_sequence, resource_id)
        SELECT e.id, event.id, event.sequence, event.resource_id
-       FROM event JOIN webhook_endpoints e ON event.type = ANY (e.event_types)
-       WHERE ${condition.sql}
+       FROM event JOIN webhook_endpoints e ON ${target.sql}
        ORDER BY event.sequence`,
       [
         ...rows.flatMap(({ event, id, occurredAt, payload }) => [
@@ -122,8 +219,9 @@ export class WebhookEventsRepository {
           event.resourceType,
           event.resourceId,
           JSON.stringify(payload),
+          audienceKey(audience),
         ]),
-        ...condition.bindings,
+        ...target.bindings,
       ],
     );
     return rowCount;
@@ -133,6 +231,7 @@ export class WebhookEventsRepository {
   async recordFor<Type extends WebhookEventName>(
     endpointId: string,
     event: NewWebhookEvent<Type>,
+    owner: ResourceOwner,
     trx: Knex.Transaction,
   ): Promise<WebhookDelivery> {
     const { id, occurredAt, payload } = envelope(event);
@@ -144,6 +243,7 @@ export class WebhookEventsRepository {
         resource_type: event.resourceType,
         resource_id: event.resourceId,
         payload: JSON.stringify(payload),
+        audience: audienceKey(owner),
       })
       .returning<Array<{ sequence: number }>>('sequence');
     const [delivery] = await trx('webhook_deliveries')

@@ -17,6 +17,7 @@ export function createWebhookEndpointsHandlers(deps: {
   | 'listWebhookDeliveries'
   | 'redeliverWebhookDelivery'
   | 'sendWebhookTestEvent'
+  | 'recoverWebhookEndpoint'
 > {
   const { webhookEndpoints: endpoints } = deps;
   return {
@@ -62,6 +63,10 @@ export function createWebhookEndpointsHandlers(deps: {
     sendWebhookTestEvent: async (req, context) => ({
       status: 202,
       body: await endpoints.sendTestEvent(req.params.endpoint_id, context.writeContext()),
+    }),
+    recoverWebhookEndpoint: async (req, context) => ({
+      status: 202,
+      body: await endpoints.recover(req.params.endpoint_id, req.body, context.writeContext()),
     }),
   };
 }

@@ -1,4 +1,5 @@
 import type { UnitOfWork } from '../infrastructure/unit-of-work';
+import type { ResourceOwner } from '../models/owner';
 import type { WebhookDelivery, WebhookEventName } from '../models/webhook';
 import type {
   NewWebhookEvent,
@@ -27,9 +28,12 @@ export interface EventOutbox {
     unit: UnitOfWork,
     endpointId: string,
     event: NewWebhookEvent<Type>,
+    owner: ResourceOwner,
   ): Promise<WebhookDelivery>;
   /** The delivery's event queued again for its endpoint; undefined when the endpoint has no such delivery. */
   redeliver(unit: UnitOfWork, endpointId: string, deliveryId: string): Promise<WebhookDelivery | undefined>;
+  /** The endpoint's missed events since `since` queued again (see WebhookEventsRepository.recover). */
+  recover(unit: UnitOfWork, endpointId: string, since: string): Promise<{ queued: number; found: number }>;
 }
 
 export function createEventOutbox(deps: {
@@ -48,8 +52,8 @@ export function createEventOutbox(deps: {
     async recordMany(unit, list, audience) {
       queued(unit, await unit.transaction((trx) => events.recordMany(list, audience, trx)));
     },
-    async recordFor(unit, endpointId, event) {
-      const delivery = await unit.transaction((trx) => events.recordFor(endpointId, event, trx));
+    async recordFor(unit, endpointId, event, owner) {
+      const delivery = await unit.transaction((trx) => events.recordFor(endpointId, event, owner, trx));
       queued(unit, 1);
       return delivery;
     },
@@ -57,6 +61,11 @@ export function createEventOutbox(deps: {
       const delivery = await unit.transaction((trx) => events.redeliver(endpointId, deliveryId, trx));
       queued(unit, delivery ? 1 : 0);
       return delivery;
+    },
+    async recover(unit, endpointId, since) {
+      const outcome = await unit.transaction((trx) => events.recover(endpointId, since, trx));
+      queued(unit, outcome.queued);
+      return outcome;
     },
   };
 }

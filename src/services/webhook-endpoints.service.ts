@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { ownerOf } from '../models/owner';
 import type { Principal } from '../models/principal';
 import type {
+  RecoverWebhookEndpointInput,
+  WebhookRecovery,
   CreateWebhookEndpointInput,
   WebhookDelivery,
   WebhookDeliveryListQuery,
@@ -21,6 +23,8 @@ import type { SecretBox } from '../webhooks/secret-box';
 import { generateWebhookSecret } from '../webhooks/secret-box';
 import type { TargetUrlDecision } from '../webhooks/target-url-policy';
 import { writeIfMatch } from './conditional-write';
+import { keptSince } from './list-filters';
+import { toDatabaseInstant } from '../utils/instant';
 import type { WriteContext } from '../infrastructure/unit-of-work';
 import { LATEST_API_VERSION, requireSupportedVersion } from '../versions/catalog';
 
@@ -50,6 +54,7 @@ export interface WebhookEndpointsService {
   ): Promise<Page<WebhookDelivery>>;
   redeliver(id: string, deliveryId: string, context: WriteContext): Promise<WebhookDelivery>;
   sendTestEvent(id: string, context: WriteContext): Promise<WebhookDelivery>;
+  recover(id: string, input: RecoverWebhookEndpointInput, context: WriteContext): Promise<WebhookRecovery>;
 }
 
 export function createWebhookEndpointsService(deps: {
@@ -60,7 +65,11 @@ export function createWebhookEndpointsService(deps: {
   secrets: SecretBox;
   /** The target URL policy (https, public addresses only), applied when a URL is registered or changed. */
   checkUrl: (url: string) => Promise<TargetUrlDecision>;
+  /** How far back events are kept, and so how far back a recovery may start. */
+  eventsRetentionDays: number;
+  now?: () => Date;
 }): WebhookEndpointsService {
+  const now = deps.now ?? (() => new Date());
   const { webhookEndpoints: endpoints, webhookEvents: events, outbox, audit, secrets } = deps;
 
   // Another principal's endpoint answers exactly like a missing one, administrators' included.
@@ -196,12 +205,35 @@ export function createWebhookEndpointsService(deps: {
     sendTestEvent(id, context) {
       return context.transaction(async (trx) => {
         ownedOrMissing(await endpoints.findOwned(ownerOf(context.actor), id, trx));
-        return outbox.recordFor(context, id, {
-          type: 'webhook.test',
-          resourceType: 'webhook_endpoint',
-          resourceId: id,
-          data: { endpoint_id: id, message: 'A test event, sent on request.' },
-        });
+        return outbox.recordFor(
+          context,
+          id,
+          {
+            type: 'webhook.test',
+            resourceType: 'webhook_endpoint',
+            resourceId: id,
+            data: { endpoint_id: id, message: 'A test event, sent on request.' },
+          },
+          ownerOf(context.actor),
+        );
+      });
+    },
+
+    recover(id, input, context) {
+      const since = toDatabaseInstant(input.since);
+      if (since < keptSince(now(), deps.eventsRetentionDays)) {
+        const detail = `must be within the last ${deps.eventsRetentionDays} days (events are kept no longer)`;
+        throw new ValidationError(`since ${detail}.`, [{ location: 'body', pointer: '/since', detail }]);
+      }
+      return context.transaction(async (trx) => {
+        // The row lock serialises recoveries of one endpoint (see WebhookEventsRepository.recover).
+        ownedOrMissing(await endpoints.findOwnedForUpdate(ownerOf(context.actor), id, trx));
+        const { queued, found } = await outbox.recover(context, id, since);
+        await audit.append(
+          auditEventFor(context, 'webhook_endpoint.recovered', 'webhook_endpoint', id, { since, queued }),
+          trx,
+        );
+        return { endpoint_id: id, since, queued, more: found > queued };
       });
     },
   };

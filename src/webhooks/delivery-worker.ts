@@ -1,3 +1,4 @@
+import { renderEventPayload } from '../models/event';
 import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type {
@@ -112,9 +113,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       endpoint_id: delivery.endpointId,
     });
     try {
+      // What leaves is rendered in the one place the events API renders it too, then at the endpoint's version.
+      const recorded = renderEventPayload(delivery);
       const payload = deps.renderPayload
-        ? deps.renderPayload(delivery.eventType, delivery.payload, delivery.apiVersion)
-        : delivery.payload;
+        ? deps.renderPayload(delivery.eventType, recorded, delivery.apiVersion)
+        : recorded;
       const validation = deps.validatePayload(delivery.eventType, payload, delivery.apiVersion);
       if (!validation.valid) {
         // Our bug, not the receiver's: never send it, never retry it, make it loud.

@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import type { WebhooksConfig } from '../internal/config';
 import { loadOpenApiDocument } from '../internal/openapi-document';
+import { AuditRepository } from '../repositories/audit.repository';
 import { WebhookDeliveriesRepository } from '../repositories/webhook-deliveries.repository';
+import { WebhookEndpointsRepository } from '../repositories/webhook-endpoints.repository';
+import { WebhookEventsRepository } from '../repositories/webhook-events.repository';
+import { announceEndpointDisabled } from './endpoint-disabled-notice';
 import { createDeliveryMetrics } from './delivery-metrics';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerDeps } from './delivery-worker';
 import { createVersionedPayloadValidator } from './payload-validator';
@@ -23,14 +27,25 @@ export function deliveryQueue(
   db: Database,
   repository: WebhookDeliveriesRepository,
 ): DeliveryWorkerDeps['repository'] {
+  const notice = {
+    webhookEndpoints: new WebhookEndpointsRepository({ db }),
+    webhookEvents: new WebhookEventsRepository({ db }),
+    audit: new AuditRepository({ db }),
+  };
   return {
     claimDue: (...args) => repository.claimDue(...args),
     recordSuccess: (...args) => repository.recordSuccess(...args),
     recordUnsendable: (...args) => repository.recordUnsendable(...args),
     release: (...args) => repository.release(...args),
+    // The failure, the endpoint it disables, and the notice of it commit together or not at all.
     recordFailure: (id, result, next, now) =>
       withUnitOfWork(db, (unit) =>
-        unit.transaction((trx) => repository.recordFailure(id, result, next, now, trx)),
+        unit.transaction(async (trx) => {
+          const outcome = await repository.recordFailure(id, result, next, now, trx);
+          if (outcome.endpointDisabled && outcome.endpointId)
+            await announceEndpointDisabled(notice, outcome.endpointId, id, trx);
+          return outcome;
+        }),
       ),
   };
 }

@@ -151,6 +151,19 @@ describe('API versions', () => {
         expect(event.data).toMatchObject({ id: itemId, ...ownerAt(version, owner.id) });
         for (const absent of NOT_AT[version]!) expect(event.data).not.toHaveProperty(absent);
       }
+      // The events API lists exactly what the webhooks carried, at the caller's version.
+      const listedEvents = await request(t.app)
+        .get('/v1/events')
+        .set(auth)
+        .query({ type: 'item.updated' })
+        .expect(200);
+      const listedEvent = (listedEvents.body.data as Json[]).find((event) => event.id === events[1]!.id);
+      expect(listedEvent).toEqual(events[1]);
+      const oneEvent = await request(t.app)
+        .get(`/v1/events/${events[0]!.id as string}`)
+        .set(auth)
+        .expect(200);
+      expect(oneEvent.body).toEqual(events[0]);
     } finally {
       await receiver.close();
     }

@@ -86,7 +86,8 @@ describe('the token endpoint', () => {
     expect(res.body).toMatchObject({
       token_type: 'Bearer',
       expires_in: 900,
-      scope: 'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+      scope:
+        'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write events:read logs:read',
     });
     expect(res.body.refresh_token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
     const decoded = jwt.decode(res.body.access_token, { complete: true })!;
@@ -95,7 +96,8 @@ describe('the token endpoint', () => {
       iss: TEST_BASE_URL,
       aud: 'partner-api',
       sub: user.id,
-      scope: 'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+      scope:
+        'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write events:read logs:read',
       jti: expect.any(String),
       sid: expect.any(String),
     });
@@ -167,7 +169,7 @@ describe('the token endpoint', () => {
       .send({ grant_type: 'refresh_token', refresh_token: res.body.refresh_token })
       .expect(200);
     expect(again.body.scope).toBe(
-      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write events:read logs:read',
     );
   });
 

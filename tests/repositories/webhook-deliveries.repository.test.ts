@@ -177,8 +177,8 @@ describe('the webhook deliveries repository', () => {
     const rows = await handle.db('webhook_endpoints').whereIn('id', [longFailing.id, recentlyFailing.id]);
     const byId = new Map(rows.map((row: { id: string; disabled_at: Date | null }) => [row.id, row]));
 
-    expect(disabled).toEqual({ endpointDisabled: true });
-    expect(kept).toEqual({ endpointDisabled: false });
+    expect(disabled).toMatchObject({ endpointDisabled: true });
+    expect(kept).toMatchObject({ endpointDisabled: false });
     expect(byId.get(longFailing.id)).toMatchObject({
       status: 'disabled',
       disabled_reason: 'failing',
@@ -288,9 +288,9 @@ describe('the webhook deliveries repository', () => {
     const late = await fail(next.deliveryIds[0]!, after(at, 61 * DAY), after(at, 60 * DAY));
 
     expect(busyAfterGiveUp).toEqual(after(at, -3 * DAY));
-    expect(tipped).toEqual({ endpointDisabled: true });
+    expect(tipped).toMatchObject({ endpointDisabled: true });
     expect(idleAfterGiveUp).toBeNull();
-    expect(late).toEqual({ endpointDisabled: false });
+    expect(late).toMatchObject({ endpointDisabled: false });
     expect(await failingSince(idle.id)).toEqual(after(at, 60 * DAY));
   });
 

@@ -307,7 +307,7 @@ describe('authorization follows the principal as it is now', () => {
       .expect(200);
 
     expect(res.body.scope).toBe(
-      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write',
+      'profile items:read items:write webhooks:read webhooks:write apikeys:read apikeys:write events:read logs:read',
     );
     const fresh = await request(t.app).get('/v1/users').auth(res.body.access_token, { type: 'bearer' });
     expectInsufficientScope(fresh, 'users:read');

@@ -5,6 +5,8 @@ import pino, { type Logger } from 'pino';
 import { createApp, type AppDependencies } from '../../src/app';
 import type { DatabaseHandle } from '../../src/infrastructure/database';
 import { createMetrics } from '../../src/infrastructure/metrics';
+import { createRequestLog, type RequestLog } from '../../src/dependencies/request-log';
+import { RequestLogsRepository } from '../../src/repositories/request-logs.repository';
 import { createWebhookDelivery } from '../../src/webhooks/webhook-delivery';
 import { loadWebhookSecretBox } from '../../src/webhooks/webhook-secrets';
 import { loadSigningKeys, type SigningKeys } from '../../src/infrastructure/signing-keys';
@@ -19,6 +21,8 @@ export interface TestApp {
   /** Every log line the app wrote, parsed. */
   logs: Array<Record<string, unknown>>;
   signingKeys: SigningKeys;
+  /** The app's request log: `flush()` writes what it buffered, so a test can read it back. */
+  requestLog: RequestLog;
   close(): Promise<void>;
 }
 
@@ -94,7 +98,14 @@ export async function createTestApp(
       })
     : undefined;
   const onDeliveriesCommitted = deliveryWorker ? () => deliveryWorker.nudge() : options.onDeliveriesCommitted;
+  const requestLogs = new RequestLogsRepository({ db: database.db });
+  const requestLog = createRequestLog({
+    config: config.requestLog,
+    insertMany: (entries) => requestLogs.insertMany(entries),
+    logger,
+  });
   const app = createApp({
+    requestLog,
     config,
     logger,
     db: database.db,
@@ -107,9 +118,10 @@ export async function createTestApp(
   deliveryWorker?.start();
   const close = async () => {
     await deliveryWorker?.stop();
+    await requestLog.close();
     await database.close();
   };
-  return { app, config, database, logs, signingKeys, close };
+  return { app, config, database, logs, signingKeys, requestLog, close };
 }
 
 /** How many audit rows record `action` on the resource `resourceId`. */

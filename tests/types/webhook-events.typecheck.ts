@@ -14,8 +14,12 @@ export const itemCreatedIsItsSchema: Equal<
 > = true;
 export const testEventIsItsSchema: Equal<WebhookEventOf<'webhook.test'>, Schemas['WebhookTestEvent']> = true;
 
-// Every webhook of the spec is in the union (the subscribable types and the test event), none is `never`.
-export const everyType: Equal<WebhookEvent['type'], Schemas['WebhookEventType'] | 'webhook.test'> = true;
+// Every webhook of the spec is in the union (the subscribable types, the test event and the notice of an
+// endpoint disabled for failing, which reach an endpoint whatever it subscribes to), none is `never`.
+export const everyType: Equal<
+  WebhookEvent['type'],
+  Schemas['WebhookEventType'] | 'webhook.test' | 'webhook_endpoint.disabled'
+> = true;
 export const everyWebhook: Equal<WebhookEvent['type'], keyof webhooks> = true;
 
 // Each webhook carries the event named after it, so a lookup by `type` and one by webhook name agree.
