@@ -82,4 +82,5 @@ for (const [name, micros] of sorted(byFunction))
 process.stdout.write('\nby package, inclusive (on the stack)\n');
 for (const [name, micros] of sorted(onStackByPackage)) process.stdout.write(`${share(micros)}  ${name}\n`);
 process.stdout.write("\nthe API's functions, inclusive (on the stack)\n");
-for (const [name, micros] of sorted(onStackByApiFunction)) process.stdout.write(`${share(micros)}  ${name}\n`);
+for (const [name, micros] of sorted(onStackByApiFunction))
+  process.stdout.write(`${share(micros)}  ${name}\n`);
