@@ -8,6 +8,8 @@
  *   BENCH_NODE     the node binary for the servers (default: this one)
  *   BENCH_SECONDS  measured seconds per endpoint (default 10), after 3 s of warm-up
  *   BENCH_ROUNDS   rounds of (baseline, API) per same-work operation (default 1); the table has medians
+ *   BENCH_FEATURES=0  skip the profiled runs that split an item read's and a keyed create's CPU by feature
+ *                  (rate limit, request log, API keys, deadline, API versions, validation...: ./feature-cost.ts)
  *   BENCH_CPU      pin the servers to this core with taskset (e.g. 1)
  *   SPEC_PADDING   extra operations for the spec-size run (default 200; 0 skips it)
  *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me";
@@ -17,9 +19,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
+import { featureCostLines, featureShares } from './feature-cost';
 import { collectFixtures, seed } from './fixtures';
 import { measure, ROUND_TRIPS_DIR, type Row, type Scenario } from './load';
 import { cpuMicros } from './proc';
@@ -36,6 +39,9 @@ const PROFILED = process.env.BENCH_CPU_PROF === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const FEATURES_ON = process.env.BENCH_FEATURES !== '0';
+/** The operations whose CPU is split by feature (a profiled run each). */
+const FEATURE_SCENARIOS = new Set(['GET /v1/items/{item_id}', 'POST /v1/items (Idempotency-Key)']);
 /** The operations with a same-work baseline in ./baseline-server.mjs. */
 const SAME_WORK = new Set([
   'GET /v1/users/me',
@@ -211,6 +217,42 @@ async function main(): Promise<void> {
       out(
         `spec size: ${PADDING} more operations change /v1/users/me server CPU per request by ${(padding.cpuChange * 100).toFixed(1)}%`,
       );
+
+    // What each feature on the request path costs: a profiled API per operation, its samples attributed
+    // to the features (./feature-cost.ts), times the unprofiled run's CPU per request above.
+    const features: Record<string, Record<string, number>> = {};
+    for (const scenario of FEATURES_ON ? scenarios.filter((s) => FEATURE_SCENARIOS.has(s.name)) : []) {
+      const row = rows.find((r) => r.server === 'api' && r.endpoint === scenario.name);
+      if (!row) continue;
+      const dir = `build/bench/features/${scenario.name.replaceAll(/\W+/g, '-')}`;
+      rmSync(dir, { recursive: true, force: true });
+      // Node writes the profile into an existing directory only.
+      mkdirSync(dir, { recursive: true });
+      const profiled = await startServer({
+        name: 'api (profiled)',
+        node,
+        // With the counter too: it is what answers the bench's SIGUSR2 (whose default ends a process).
+        args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...counted, 'dist/src/main.js'],
+        env: countedEnv,
+        port: apiPort,
+        logFile: 'build/bench/api-profiled.log',
+      });
+      servers.push(profiled);
+      await run(profiled, scenario);
+      await profiled.stop();
+      const [file] = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
+      if (!file) continue;
+      const profile = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as Parameters<
+        typeof featureShares
+      >[0];
+      const shares = featureShares(profile, SECONDS);
+      features[scenario.name] = Object.fromEntries(shares);
+      out();
+      out(
+        `per-request cost of each feature, ${scenario.name} (${row.serverCpuUsPerReq.toFixed(0)} us CPU/req):`,
+      );
+      for (const line of featureCostLines(shares, row.serverCpuUsPerReq)) out(`  ${line}`);
+    }
     const file = `build/bench/bench-node${nodeVersion.split('.')[0]!.slice(1)}.json`;
     writeJson(file, {
       node: nodeVersion,
@@ -221,6 +263,7 @@ async function main(): Promise<void> {
       start,
       storm,
       padding,
+      features,
     });
     out(`written to ${file}`);
   } finally {
