@@ -146,7 +146,13 @@ async function main(): Promise<void> {
     const run = (server: RunningServer, scenario: Scenario) =>
       measure({ server, scenario, admin: benchDb, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
     // Each operation next to its same-work baseline, baseline first, in rounds; the table has medians.
-    const scenarios = apiScenarios(fixtures);
+    const scenarios = apiScenarios(fixtures, async (ids) => {
+      const { rows: versions } = await benchDb.query<{ id: string; version: number }>(
+        'SELECT id, version FROM items WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      return new Map(versions.map((row) => [row.id, row.version]));
+    });
     const sameWork = scenarios.filter(
       (scenario) => SAME_WORK.has(scenario.name) && scenario.name.startsWith(ONLY),
     );

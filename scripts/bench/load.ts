@@ -9,6 +9,8 @@ export interface Scenario {
   name: string;
   connections: number;
   requests: autocannon.Request[];
+  /** Run before each drive (warm-up and measured run): state the requests rotate through, made current. */
+  prepare?: () => Promise<void>;
 }
 
 export interface Row {
@@ -77,7 +79,9 @@ export async function measure(options: {
   seconds: number;
 }): Promise<Row> {
   const { server, scenario, admin } = options;
+  await scenario.prepare?.();
   await drive(server.url, scenario, options.warmupSeconds);
+  await scenario.prepare?.();
   const tripsBefore = await roundTrips(server.pid);
   const pgBefore = cpuSnapshot(await backendPids(admin));
   const serverBefore = cpuMicros(server.pid);

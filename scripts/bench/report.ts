@@ -5,9 +5,23 @@ import type { Row } from './load';
 /** The same-work baseline of a row: the bare server's row for the same endpoint (./baseline-server.mjs). */
 export const BASELINE = 'baseline';
 
+const baselineOf = (row: Row, rows: Row[]) =>
+  rows.find((other) => other.server === BASELINE && other.endpoint === row.endpoint);
+
 function shareOfBaseline(row: Row, rows: Row[]): string {
-  const baseline = rows.find((other) => other.server === BASELINE && other.endpoint === row.endpoint);
+  const baseline = baselineOf(row, rows);
   return baseline ? (row.reqPerSec / baseline.reqPerSec).toFixed(2) : '-';
+}
+
+/**
+ * The baseline's server CPU per request over the row's: the share by cost, which a loaded machine moves far
+ * less than req/s (a run that lost the CPU to other work keeps its cost per request).
+ */
+function cpuShareOfBaseline(row: Row, rows: Row[]): string {
+  const baseline = baselineOf(row, rows);
+  return baseline && row.serverCpuUsPerReq
+    ? (baseline.serverCpuUsPerReq / row.serverCpuUsPerReq).toFixed(2)
+    : '-';
 }
 
 const optional = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(1));
@@ -17,6 +31,7 @@ const COLUMNS: Array<[string, (row: Row, rows: Row[]) => string]> = [
   ['server', (row) => row.server],
   ['req/s', (row) => row.reqPerSec.toFixed(0)],
   ['share of its baseline', shareOfBaseline],
+  ['CPU share', cpuShareOfBaseline],
   ['p50 ms', (row) => row.p50Ms.toFixed(1)],
   ['p99 ms', (row) => row.p99Ms.toFixed(1)],
   ['errors', (row) => String(row.errors)],
