@@ -214,6 +214,9 @@ export function createApp(deps: AppDependencies): Express {
       logger,
       genReqId: assignRequestId,
       quietReqLogger: true,
+      // With the patch in patches/pino-http: the access line carries `req` itself instead of a child logger
+      // bound to it on every request.
+      quietResLogger: true,
       // Built when the response finishes, by which time the validator has matched the path template.
       customSuccessObject: (req, res, line: Record<string, unknown>) =>
         withAccessLogFields(req as Request, res as Response, line),

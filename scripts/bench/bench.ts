@@ -1,11 +1,15 @@
 /**
- * `make bench`: the production build against PostgreSQL, next to a bare node:http + pg baseline doing
- * the same security work for GET /v1/users/me, on the same Node. Prints one table, writes it as JSON
- * to build/bench/, and asserts nothing. See docs/performance.md.
+ * `make bench`: the production build against PostgreSQL, each operation next to a bare node:http + pg
+ * baseline doing the same checks and durable effects in the fewest round trips (./baseline-server.mjs),
+ * on the same Node. Prints one table (with round trips and commits per request, counted at the driver by
+ * ./round-trips.cjs), writes it as JSON to build/bench/, and asserts nothing. See docs/performance.md.
  *
  *   DATABASE_URL   a PostgreSQL server; the bench creates its own database there and drops it after
  *   BENCH_NODE     the node binary for the servers (default: this one)
  *   BENCH_SECONDS  measured seconds per endpoint (default 10), after 3 s of warm-up
+ *   BENCH_ROUNDS   rounds of (baseline, API) per same-work operation (default 1); the table has medians
+ *   BENCH_FEATURES=0  skip the profiled runs that split an item read's and a keyed create's CPU by feature
+ *                  (rate limit, request log, API keys, deadline, API versions, validation...: ./feature-cost.ts)
  *   BENCH_CPU      pin the servers to this core with taskset (e.g. 1)
  *   SPEC_PADDING   extra operations for the spec-size run (default 200; 0 skips it)
  *   BENCH_ONLY     run only the endpoints whose name starts with this, e.g. "GET /v1/users/me";
@@ -15,13 +19,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
+import { featureCostLines, featureShares } from './feature-cost';
 import { collectFixtures, seed } from './fixtures';
-import { measure, type Row } from './load';
+import { measure, ROUND_TRIPS_DIR, type Row, type Scenario } from './load';
 import { cpuMicros } from './proc';
-import { markdownTable, writeJson } from './report';
+import { BASELINE, markdownTable, medianRows, writeJson } from './report';
 import { apiScenarios, currentUser } from './scenarios';
 import { loginStorm } from './storm';
 import { freePort, startServer, type RunningServer } from './servers';
@@ -33,6 +38,18 @@ const PASSWORD = 'violet-kettle-orbit-42';
 const PROFILED = process.env.BENCH_CPU_PROF === '1';
 const ONLY = process.env.BENCH_ONLY ?? '';
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const FEATURES_ON = process.env.BENCH_FEATURES !== '0';
+/** The operations whose CPU is split by feature (a profiled run each). */
+const FEATURE_SCENARIOS = new Set(['GET /v1/items/{item_id}', 'POST /v1/items (Idempotency-Key)']);
+/** The operations with a same-work baseline in ./baseline-server.mjs. */
+const SAME_WORK = new Set([
+  'GET /v1/users/me',
+  'GET /v1/items/{item_id}',
+  'GET /v1/items?limit=20',
+  'POST /v1/items (Idempotency-Key)',
+  'PATCH /v1/items/{item_id} (If-Match)',
+]);
 const node = process.env.BENCH_NODE ?? process.execPath;
 const nodeVersion = execFileSync(node, ['--version']).toString().trim();
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -88,43 +105,81 @@ async function main(): Promise<void> {
     await benchDb.query('ANALYZE');
     out(`seeded 100,000 items and 10,000 users in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
 
+    const counted = ['-r', './scripts/bench/round-trips.cjs'];
+    mkdirSync(ROUND_TRIPS_DIR, { recursive: true });
+    const countedEnv = { ...env, BENCH_ROUND_TRIPS_DIR: ROUND_TRIPS_DIR };
     const api = await startServer({
       name: 'api',
       node,
-      args: [...(PROFILED ? ['--cpu-prof', '--cpu-prof-dir=build/bench/profile'] : []), 'dist/src/main.js'],
-      env,
+      args: [
+        ...(PROFILED ? ['--cpu-prof', '--cpu-prof-dir=build/bench/profile'] : []),
+        ...counted,
+        'dist/src/main.js',
+      ],
+      env: countedEnv,
       port: apiPort,
       logFile: 'build/bench/api.log',
     });
     servers.push(api);
     const fixtures = await collectFixtures(api.url, PASSWORD, 10_000);
-    const baselinePort = await freePort();
-    const baseline = await startServer({
-      name: 'baseline',
-      node,
-      args: ['scripts/bench/baseline-server.mjs'],
-      env: {
-        ...env,
-        BASELINE_PORT: String(baselinePort),
-        AUTH_JWT_PUBLIC_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-        AUTH_ISSUER: issuer,
-        AUTH_AUDIENCE: 'partner-api',
-      },
-      port: baselinePort,
-      logFile: 'build/bench/baseline.log',
-    });
-    servers.push(baseline);
+    const baselineEnv = {
+      ...countedEnv,
+      AUTH_JWT_PUBLIC_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+      AUTH_ISSUER: issuer,
+      AUTH_AUDIENCE: 'partner-api',
+    };
+    const startBaseline = async (name: string, extra: NodeJS.ProcessEnv = {}) => {
+      const port = await freePort();
+      const server = await startServer({
+        name,
+        node,
+        args: [...counted, 'scripts/bench/baseline-server.mjs'],
+        env: { ...baselineEnv, ...extra, BASELINE_PORT: String(port) },
+        port,
+        logFile: `build/bench/${name.replaceAll(/\W+/g, '-')}.log`,
+      });
+      servers.push(server);
+      return server;
+    };
+    const baseline = await startBaseline(BASELINE);
 
-    const run = (server: RunningServer, scenario: ReturnType<typeof currentUser>) =>
+    const run = (server: RunningServer, scenario: Scenario) =>
       measure({ server, scenario, admin: benchDb, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
-    const rows: Row[] = [await run(baseline, currentUser(fixtures))];
+    // Each operation next to its same-work baseline, baseline first, in rounds; the table has medians.
+    const scenarios = apiScenarios(fixtures, async (ids) => {
+      const { rows: versions } = await benchDb.query<{ id: string; version: number }>(
+        'SELECT id, version FROM items WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      return new Map(versions.map((row) => [row.id, row.version]));
+    });
+    const sameWork = scenarios.filter(
+      (scenario) => SAME_WORK.has(scenario.name) && scenario.name.startsWith(ONLY),
+    );
+    const rounds: Row[][] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const rows: Row[] = [];
+      for (const scenario of sameWork) {
+        rows.push(await run(baseline, scenario));
+        rows.push(await run(api, scenario));
+      }
+      rounds.push(rows);
+    }
     await baseline.stop();
-    for (const scenario of apiScenarios(fixtures)) {
-      if (scenario.name.startsWith(ONLY)) rows.push(await run(api, scenario));
+    const rows = rounds.length > 0 && rounds[0]!.length > 0 ? medianRows(rounds) : [];
+    // The baseline of earlier rounds verified every token anew: kept as a row of its own.
+    if ('GET /v1/users/me'.startsWith(ONLY)) {
+      const uncached = await startBaseline('baseline, tokens not cached', { BASELINE_TOKEN_CACHE: '0' });
+      rows.splice(1, 0, await run(uncached, currentUser(fixtures)));
+      await uncached.stop();
+    }
+    for (const scenario of scenarios) {
+      if (!SAME_WORK.has(scenario.name) && scenario.name.startsWith(ONLY))
+        rows.push(await run(api, scenario));
     }
     if (PROFILED) {
       await api.stop();
-      out(markdownTable(rows, rows[0]!.reqPerSec));
+      out(markdownTable(rows));
       out('profile written to build/bench/profile/');
       return;
     }
@@ -141,15 +196,15 @@ async function main(): Promise<void> {
       const padded = await startServer({
         name: `api + ${PADDING} operations`,
         node,
-        args: ['scripts/bench/padded-server.mjs'],
-        env: { ...env, SPEC_PADDING: String(PADDING) },
+        args: [...counted, 'scripts/bench/padded-server.mjs'],
+        env: { ...countedEnv, SPEC_PADDING: String(PADDING) },
         port: apiPort,
         logFile: 'build/bench/padded.log',
       });
       servers.push(padded);
       const row = await run(padded, currentUser(fixtures));
       await padded.stop();
-      rows.splice(2, 0, row);
+      rows.splice(rows.indexOf(apiCurrentUser) + 1, 0, row);
       padding = {
         operations: PADDING,
         row,
@@ -157,9 +212,8 @@ async function main(): Promise<void> {
       };
     }
 
-    const baselineReqPerSec = rows[0]!.reqPerSec;
     out();
-    out(markdownTable(rows, baselineReqPerSec));
+    out(markdownTable(rows));
     out();
     out(`start-up: ready in ${start.readyMs.toFixed(0)} ms, idle RSS ${start.idleRssMb.toFixed(0)} MB`);
     out(
@@ -169,16 +223,53 @@ async function main(): Promise<void> {
       out(
         `spec size: ${PADDING} more operations change /v1/users/me server CPU per request by ${(padding.cpuChange * 100).toFixed(1)}%`,
       );
+
+    // What each feature on the request path costs: a profiled API per operation, its samples attributed
+    // to the features (./feature-cost.ts), times the unprofiled run's CPU per request above.
+    const features: Record<string, Record<string, number>> = {};
+    for (const scenario of FEATURES_ON ? scenarios.filter((s) => FEATURE_SCENARIOS.has(s.name)) : []) {
+      const row = rows.find((r) => r.server === 'api' && r.endpoint === scenario.name);
+      if (!row) continue;
+      const dir = `build/bench/features/${scenario.name.replaceAll(/\W+/g, '-')}`;
+      rmSync(dir, { recursive: true, force: true });
+      // Node writes the profile into an existing directory only.
+      mkdirSync(dir, { recursive: true });
+      const profiled = await startServer({
+        name: 'api (profiled)',
+        node,
+        // With the counter too: it is what answers the bench's SIGUSR2 (whose default ends a process).
+        args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...counted, 'dist/src/main.js'],
+        env: countedEnv,
+        port: apiPort,
+        logFile: 'build/bench/api-profiled.log',
+      });
+      servers.push(profiled);
+      await run(profiled, scenario);
+      await profiled.stop();
+      const [file] = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
+      if (!file) continue;
+      const profile = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as Parameters<
+        typeof featureShares
+      >[0];
+      const shares = featureShares(profile, SECONDS);
+      features[scenario.name] = Object.fromEntries(shares);
+      out();
+      out(
+        `per-request cost of each feature, ${scenario.name} (${row.serverCpuUsPerReq.toFixed(0)} us CPU/req):`,
+      );
+      for (const line of featureCostLines(shares, row.serverCpuUsPerReq)) out(`  ${line}`);
+    }
     const file = `build/bench/bench-node${nodeVersion.split('.')[0]!.slice(1)}.json`;
     writeJson(file, {
       node: nodeVersion,
       seconds: SECONDS,
       loadAverage: loadavg(),
-      baselineReqPerSec,
+      rounds: ROUNDS,
       rows,
       start,
       storm,
       padding,
+      features,
     });
     out(`written to ${file}`);
   } finally {

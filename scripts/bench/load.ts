@@ -1,4 +1,6 @@
 /** Drives one endpoint with autocannon and reads what it cost the server and PostgreSQL. */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type pg from 'pg';
 import { cpuSnapshot, cpuSpent, cpuMicros, rssMb } from './proc';
@@ -7,6 +9,8 @@ export interface Scenario {
   name: string;
   connections: number;
   requests: autocannon.Request[];
+  /** Run before each drive (warm-up and measured run): state the requests rotate through, made current. */
+  prepare?: () => Promise<void>;
 }
 
 export interface Row {
@@ -19,7 +23,34 @@ export interface Row {
   requests: number;
   serverCpuUsPerReq: number;
   pgCpuUsPerReq: number;
+  /** Driver-side counts (./round-trips.cjs); undefined for a server started without it. */
+  roundTripsPerReq?: number;
+  commitsPerReq?: number;
   rssMb: number;
+}
+
+export const ROUND_TRIPS_DIR = 'build/bench/round-trips';
+
+/** The server's round trips and commits so far, as ./round-trips.cjs writes them on SIGUSR2. */
+async function roundTrips(pid: number): Promise<{ roundTrips: number; commits: number } | undefined> {
+  const file = `${ROUND_TRIPS_DIR}/${pid}.json`;
+  rmSync(file, { force: true });
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  for (let waited = 0; waited < 1000; waited += 10) {
+    if (existsSync(file)) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as { roundTrips: number; commits: number };
+      } catch {
+        // Still being written.
+      }
+    }
+    await sleep(10);
+  }
+  return undefined;
 }
 
 export function drive(url: string, scenario: Scenario, seconds: number): Promise<autocannon.Result> {
@@ -48,13 +79,19 @@ export async function measure(options: {
   seconds: number;
 }): Promise<Row> {
   const { server, scenario, admin } = options;
+  await scenario.prepare?.();
   await drive(server.url, scenario, options.warmupSeconds);
+  await scenario.prepare?.();
+  const tripsBefore = await roundTrips(server.pid);
   const pgBefore = cpuSnapshot(await backendPids(admin));
   const serverBefore = cpuMicros(server.pid);
   const result = await drive(server.url, scenario, options.seconds);
   const serverSpent = cpuMicros(server.pid) - serverBefore;
   const pgSpent = cpuSpent(pgBefore, cpuSnapshot(await backendPids(admin)));
+  const tripsAfter = await roundTrips(server.pid);
   const requests = result.requests.total;
+  const perRequest = (count: 'roundTrips' | 'commits') =>
+    tripsBefore && tripsAfter && requests ? (tripsAfter[count] - tripsBefore[count]) / requests : undefined;
   return {
     endpoint: scenario.name,
     server: server.name,
@@ -65,6 +102,8 @@ export async function measure(options: {
     requests,
     serverCpuUsPerReq: requests ? serverSpent / requests : 0,
     pgCpuUsPerReq: requests ? pgSpent / requests : 0,
+    roundTripsPerReq: perRequest('roundTrips'),
+    commitsPerReq: perRequest('commits'),
     rssMb: rssMb(server.pid),
   };
 }

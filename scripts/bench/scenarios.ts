@@ -74,12 +74,25 @@ export function passwordGrants(fixtures: Fixtures, connections: number): Scenari
   };
 }
 
-export function apiScenarios(fixtures: Fixtures): Scenario[] {
+export function apiScenarios(
+  fixtures: Fixtures,
+  /** The items' current versions, read from the database (the bench's own connection). */
+  versionsOf?: (ids: string[]) => Promise<Map<string, number>>,
+): Scenario[] {
   const owner = () => fixtures.ownerToken;
   const itemId = cycle(fixtures.itemIds);
   // Each PATCH takes an item with its current ETag and puts it back with the new one, so concurrent
-  // connections never race for one item and every If-Match is current.
-  const patchable = fixtures.itemIds.slice(0, 500).map((id) => ({ id, etag: '"1"' }));
+  // connections never race for one item and every If-Match is current. Requests still in flight when a
+  // run ends take their items with them: before each run the pool is read afresh from the database.
+  const patchIds = fixtures.itemIds.slice(0, 500);
+  let patchable = patchIds.map((id) => ({ id, etag: '"1"' }));
+  const refillPatchable = async () => {
+    if (!versionsOf) return;
+    // Let the last run's stragglers commit first.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const versions = await versionsOf(patchIds);
+    patchable = patchIds.map((id) => ({ id, etag: `"${versions.get(id) ?? 1}"` }));
+  };
   const refreshable = [...fixtures.refreshTokens];
   return [
     currentUser(fixtures),
@@ -97,6 +110,7 @@ export function apiScenarios(fixtures: Fixtures): Scenario[] {
     {
       name: 'PATCH /v1/items/{item_id} (If-Match)',
       connections: 50,
+      prepare: refillPatchable,
       requests: [
         {
           method: 'PATCH',

@@ -74,9 +74,19 @@ export function auditEventFor(
   };
 }
 
-function toRow(event: NewAuditEvent) {
-  return { ...event, details: event.details ? JSON.stringify(event.details) : null };
+/** The row of an audit event as inserted; the outbox writes it in its own statement too (webhook-events). */
+export function auditRowOf(event: NewAuditEvent) {
+  return {
+    actor_type: event.actor_type,
+    actor_id: event.actor_id,
+    action: event.action,
+    resource_type: event.resource_type,
+    resource_id: event.resource_id,
+    request_id: event.request_id,
+    details: event.details ? JSON.stringify(event.details) : null,
+  };
 }
+const toRow = auditRowOf;
 
 export class AuditRepository {
   constructor(private readonly deps: { db: Database }) {}

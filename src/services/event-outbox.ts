@@ -1,6 +1,7 @@
 import type { UnitOfWork } from '../infrastructure/unit-of-work';
 import type { ResourceOwner } from '../models/owner';
 import type { WebhookDelivery, WebhookEventName } from '../models/webhook';
+import type { NewAuditEvent } from '../repositories/audit.repository';
 import type {
   NewWebhookEvent,
   WebhookAudience,
@@ -13,10 +14,12 @@ import type {
  * leaves at once instead of at the worker's next poll; a write that rolls back tells nobody.
  */
 export interface EventOutbox {
+  /** With `audit`, the change's audit row is written by the same statement as the event. */
   record<Type extends WebhookEventName>(
     unit: UnitOfWork,
     event: NewWebhookEvent<Type>,
     audience: WebhookAudience,
+    audit?: NewAuditEvent,
   ): Promise<void>;
   recordMany<Type extends WebhookEventName>(
     unit: UnitOfWork,
@@ -46,8 +49,8 @@ export function createEventOutbox(deps: {
     if (count > 0 && onDeliveriesQueued) unit.afterCommit(onDeliveriesQueued);
   };
   return {
-    async record(unit, event, audience) {
-      queued(unit, await unit.transaction((trx) => events.record(event, audience, trx)));
+    async record(unit, event, audience, audit) {
+      queued(unit, await unit.transaction((trx) => events.record(event, audience, trx, audit)));
     },
     async recordMany(unit, list, audience) {
       queued(unit, await unit.transaction((trx) => events.recordMany(list, audience, trx)));

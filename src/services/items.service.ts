@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
 import type { Principal } from '../models/principal';
-import { auditEventFor, type AuditRepository } from '../repositories/audit.repository';
+import { auditEventFor } from '../repositories/audit.repository';
 import type { WebhookAudience } from '../repositories/webhook-events.repository';
 import { ItemsRepository, type ItemFields } from '../repositories/items.repository';
 import { cursorValue, type Page } from '../utils/cursor';
@@ -47,10 +47,10 @@ function applyMergePatch(item: Item, patch: ItemMergePatch): ItemFields {
 
 export function createItemsService(deps: {
   items: ItemsRepository;
-  audit: AuditRepository;
+  /** Writes each change's event and its audit row in one statement. */
   outbox: EventOutbox;
 }): ItemsService {
-  const { items, audit, outbox } = deps;
+  const { items, outbox } = deps;
   // An item's events reach its owner's endpoints only: what the owner may read, nobody else.
   const ownerOf = (item: Item): WebhookAudience =>
     item.owner.type === 'user' ? { userId: item.owner.id } : { clientId: item.owner.id };
@@ -79,11 +79,11 @@ export function createItemsService(deps: {
           },
           trx,
         );
-        await audit.append(auditEventFor(context, 'item.created', 'item', item.id), trx);
         await outbox.record(
           context,
           { type: 'item.created', resourceType: 'item', resourceId: item.id, data: item },
           ownerOf(item),
+          auditEventFor(context, 'item.created', 'item', item.id),
         );
         return item;
       });
@@ -119,11 +119,11 @@ export function createItemsService(deps: {
     update(id, patch, ifMatch, context) {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         const item = await items.update(id, applyMergePatch(current, patch), current.version + 1, trx);
-        await audit.append(auditEventFor(context, 'item.updated', 'item', id), trx);
         await outbox.record(
           context,
           { type: 'item.updated', resourceType: 'item', resourceId: id, data: item },
           ownerOf(item),
+          auditEventFor(context, 'item.updated', 'item', id),
         );
         return item;
       });
@@ -132,11 +132,11 @@ export function createItemsService(deps: {
     delete(id, ifMatch, context) {
       return writeIfMatch(context, ifMatch, lockVisible(context.actor, id), async (trx, current) => {
         await items.delete(id, trx);
-        await audit.append(auditEventFor(context, 'item.deleted', 'item', id), trx);
         await outbox.record(
           context,
           { type: 'item.deleted', resourceType: 'item', resourceId: id, data: { id } },
           ownerOf(current),
+          auditEventFor(context, 'item.deleted', 'item', id),
         );
       });
     },

@@ -63,4 +63,38 @@ describe('the webhook events repository', () => {
 
     expect(queued).toBe(0);
   });
+
+  it('when an event is recorded with its audit row, then both are written by its statement, and neither after a rollback', async () => {
+    const { endpointId, ownerId } = await subscriber();
+    const audited = (event: ReturnType<typeof itemDeleted>, requestId: string) => ({
+      actor_type: 'user' as const,
+      actor_id: ownerId,
+      action: 'item.deleted' as const,
+      resource_type: 'item' as const,
+      resource_id: event.resourceId,
+      request_id: requestId,
+    });
+    const kept = itemDeleted();
+    const undone = itemDeleted();
+    const keptRequest = randomUUID();
+    const undoneRequest = randomUUID();
+
+    const queued = await handle.db.transaction((trx) =>
+      repository.record(kept, { userId: ownerId }, trx, audited(kept, keptRequest)),
+    );
+    await handle.db
+      .transaction(async (trx) => {
+        await repository.record(undone, { userId: ownerId }, trx, audited(undone, undoneRequest));
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+
+    expect(queued).toBe(1);
+    expect(await deliveriesOf(endpointId)).toEqual([{ count: 1 }]);
+    const rows = await handle
+      .db('audit_events')
+      .select('action', 'resource_id', 'actor_id')
+      .whereIn('request_id', [keptRequest, undoneRequest]);
+    expect(rows).toEqual([{ action: 'item.deleted', resource_id: kept.resourceId, actor_id: ownerId }]);
+  });
 });
