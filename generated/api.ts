@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token (OAuth 2.0 token endpoint)
-         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. A retry with the same Idempotency-Key gets the same tokens only while they are unused and live; once the refresh token it carried was used or the session ended, the retry is handled as a new request (a spent refresh token is then a reuse). Rate limited per client address and per account.
+         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. A retry with the same Idempotency-Key gets the same tokens only while they are unused and live; the stored answer is kept no longer than the access token lives (`expires_in`), and once the refresh token it carried was used or the session ended, the retry is handled as a new request (a spent refresh token is then a reuse). Rate limited per client address and per account.
          */
         post: operations["createToken"];
         delete?: never;
@@ -2881,23 +2881,9 @@ export interface components {
     };
     parameters: {
         /**
-         * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-         *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-         *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-         *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-         *     response and the write commit together, so a key never leaves a write without its response, or the
-         *     reverse, whenever a client hangs up.
-         *
-         *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-         *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-         *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-         *
-         *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-         *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-         *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-         *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-         *     reuse of a spent refresh token.
+         * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+         *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+         *     [Idempotency](#section/getting-started/idempotency).
          * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
          */
         IdempotencyKey: string;
@@ -2907,7 +2893,7 @@ export interface components {
          */
         IfNoneMatch: string;
         /**
-         * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+         * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
          *     the resource has changed since, with 412 — so no update is ever lost.
          * @example "3"
          */
@@ -3025,6 +3011,13 @@ export interface components {
          */
         ETag: string;
         /**
+         * @description RFC 8288 web link to the next page, `</v1/items?limit=20&cursor=...>; rel="next"`: the same request with
+         *     `cursor` set to the body's `next_cursor`. Absent on the last page, so a client that follows `rel="next"`
+         *     until there is none has read every page.
+         * @example </v1/items?limit=20&cursor=eyJrIjoiMjAyNi0xMS0yM1QxMDowMDowMC4wMDBaIn0>; rel="next"
+         */
+        "Link-Next": string;
+        /**
          * @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`.
          * @example @1793491200
          */
@@ -3108,23 +3101,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3188,23 +3167,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3250,23 +3215,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3309,23 +3260,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3519,13 +3456,13 @@ export interface operations {
     updateCurrentUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path?: never;
             cookie?: never;
@@ -3591,23 +3528,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3689,6 +3612,7 @@ export interface operations {
             /** @description A page of users. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3797,13 +3721,13 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -3842,13 +3766,13 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -3940,6 +3864,7 @@ export interface operations {
             /** @description A page of clients. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3982,23 +3907,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4124,13 +4035,13 @@ export interface operations {
     deleteClient: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4168,13 +4079,13 @@ export interface operations {
     updateClientKeys: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4247,31 +4158,17 @@ export interface operations {
     rotateClientSecret: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4427,6 +4324,7 @@ export interface operations {
             /** @description A page of items. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4476,23 +4374,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4649,13 +4533,13 @@ export interface operations {
     deleteItem: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4693,13 +4577,13 @@ export interface operations {
     updateItem: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4806,6 +4690,7 @@ export interface operations {
             /** @description A page of keys. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4852,23 +4737,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4981,13 +4852,13 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5025,13 +4896,13 @@ export interface operations {
     updateApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5097,31 +4968,17 @@ export interface operations {
                  */
                 overlap_seconds?: number;
             };
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5227,6 +5084,7 @@ export interface operations {
             /** @description A page of audit events. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5269,6 +5127,7 @@ export interface operations {
             /** @description A page of endpoints. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5318,23 +5177,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5449,13 +5294,13 @@ export interface operations {
     deleteWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5493,13 +5338,13 @@ export interface operations {
     updateWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5560,31 +5405,17 @@ export interface operations {
     rotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5659,6 +5490,7 @@ export interface operations {
             /** @description A page of deliveries. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5705,23 +5537,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5773,23 +5591,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];

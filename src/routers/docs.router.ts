@@ -14,7 +14,14 @@ type DocsHandlers = Pick<
  * The docs portal that `make docs` builds beside the reference page (scripts/docs/build-docs.ts): the
  * Redoc reference, the try-it console and its files, the favicon; and the problem type URIs.
  */
-export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers {
+export function createDocsHandlers(deps: {
+  docsHtmlPath: string;
+  /**
+   * The reference is built once from the checked-in spec, which names a placeholder host; it is served
+   * with this deployment's URL in its place (servers, token URLs, curl and SDK samples alike).
+   */
+  baseUrl?: { placeholder: string | undefined; deployment: string };
+}): DocsHandlers {
   const reference = resolve(deps.docsHtmlPath);
   const portal = dirname(reference);
   const consolePage = join(portal, 'try/index.html');
@@ -27,21 +34,32 @@ export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers
       throw new ServiceUnavailableError('The docs portal has not been built; run `make docs`.');
     }
   };
-  // Hashing the 2.6 MB page once per build, not per request; `make docs` while running rebuilds it.
-  let referencePolicy: { builtAt: number; policy: string } | undefined;
-  const policyOfReference = async (): Promise<string> => {
+  const { baseUrl } = deps;
+  const forDeployment = (html: string) =>
+    baseUrl?.placeholder && baseUrl.placeholder !== baseUrl.deployment
+      ? html.replaceAll(baseUrl.placeholder, baseUrl.deployment.replace(/\/+$/, ''))
+      : html;
+  // Rewriting and hashing the 2.6 MB page once per build, not per request; `make docs` while running
+  // rebuilds it.
+  let referencePage: { builtAt: number; html: string; policy: string } | undefined;
+  const currentReference = async () => {
     const mtime = await builtAt(reference);
-    if (referencePolicy?.builtAt !== mtime)
-      referencePolicy = { builtAt: mtime, policy: referencePagePolicy(await readFile(reference, 'utf8')) };
-    return referencePolicy.policy;
+    if (referencePage?.builtAt !== mtime) {
+      const html = forDeployment(await readFile(reference, 'utf8'));
+      referencePage = { builtAt: mtime, html, policy: referencePagePolicy(html) };
+    }
+    return referencePage;
   };
 
   return {
-    getApiDocs: async () => ({
-      status: 200,
-      headers: { 'Content-Security-Policy': await policyOfReference() },
-      file: reference,
-    }),
+    getApiDocs: async () => {
+      const page = await currentReference();
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': page.policy },
+        encoded: page.html,
+      };
+    },
     getApiConsole: async () => {
       await builtAt(consolePage);
       return { status: 200, headers: { 'Content-Security-Policy': CONSOLE_PAGE_POLICY }, file: consolePage };

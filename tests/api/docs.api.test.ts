@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { PROBLEM_TYPES } from '../../src/utils/problem-types';
 import { expectProblem } from '../support/contract';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestApp, TEST_BASE_URL, type TestApp } from '../support/test-app';
 
 const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 const directives = (policy: string): Map<string, string[]> =>
@@ -53,6 +53,25 @@ describe('the docs portal', () => {
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
     expect(policy.has('worker-src')).toBe(false);
     expect(res.headers['content-security-policy']).not.toMatch(/unsafe-eval|https?:/);
+  });
+
+  it('when /docs is served, then the placeholder host the reference was built with is this deployment, and the CSP hashes what is sent', async () => {
+    const built = await mkdtemp(join(tmpdir(), 'portal-'));
+    const script = "sample('curl https://api.partner-api.example/v1/items');";
+    await writePortal(built, script);
+    const app = await createTestApp({ env: { DOCS_HTML_PATH: join(built, 'index.html') } });
+    try {
+      const res = await request(app.app).get('/docs').expect(200);
+      const served = `sample('curl ${TEST_BASE_URL}/v1/items');`;
+      expect(res.text).toContain(served);
+      expect(res.text).not.toContain('api.partner-api.example');
+      expect(directives(res.headers['content-security-policy'] as string).get('script-src')).toEqual([
+        sha256(served),
+      ]);
+    } finally {
+      await app.close();
+      await rm(built, { recursive: true, force: true });
+    }
   });
 
   it('when the reference is rebuilt while the API runs, then /docs allows the new script instead', async () => {

@@ -235,6 +235,22 @@ describe('items: listing with keyset pagination', () => {
     expect(await walk({ sort: '-name' })).toEqual([...names].sort().reverse());
   });
 
+  it('when pages are followed by their Link rel="next", then every item appears once and the last page has no link', async () => {
+    const seen: string[] = [];
+    let next: string | undefined = '/v1/items?sort=name&limit=2';
+    let pages = 0;
+    while (next) {
+      const res: request.Response = await request(t.app).get(next).set(bearer(owner.accessToken)).expect(200);
+      seen.push(...(res.body.data as Array<{ name: string }>).map((item) => item.name));
+      const link: string | undefined = res.headers.link;
+      expect(link === undefined).toBe(res.body.next_cursor === null);
+      next = link?.match(/^<([^>]+)>; rel="next"$/)?.[1];
+      pages++;
+    }
+    expect(seen).toEqual([...names].sort());
+    expect(pages).toBe(3);
+  });
+
   const namesOf = async (query: Record<string, string | number>) =>
     ((await list(query)).body as { data: Array<{ name: string }> }).data.map((item) => item.name);
 
