@@ -4354,7 +4354,7 @@ export interface operations {
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "WyIyMDI2LTExLTIzIDEwOjAwOjAwKzAwIiwiN2QxZjBjMmEiXQ"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["ItemPage"];
