@@ -39,6 +39,7 @@ import { bindOperations, type HandlerMap, type OperationMiddleware } from './dep
 import { createHealthHandlers } from './routers/health.router';
 import { createItemsHandlers } from './routers/items.router';
 import { createMetaHandlers } from './routers/meta.router';
+import { createOpenApiRenditionHandlers } from './routers/openapi-renditions.router';
 import { forDeployment, placeholderBaseUrl } from './internal/deployment-document';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
@@ -167,6 +168,7 @@ export function createApp(deps: AppDependencies): Express {
     ...createHealthHandlers({ health: services.health }),
     // What is served names this deployment (PUBLIC_BASE_URL); the checked-in spec keeps a placeholder.
     ...createMetaHandlers({ document: forDeployment(document, config.publicBaseUrl) }),
+    ...createOpenApiRenditionHandlers({ publicBaseUrl: config.publicBaseUrl }),
     ...createDocsHandlers({
       docsHtmlPath: config.docsHtmlPath,
       baseUrl: { placeholder: placeholderBaseUrl(document), deployment: config.publicBaseUrl },

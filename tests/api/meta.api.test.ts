@@ -45,4 +45,23 @@ describe('the contract is served', () => {
       }),
     ]);
   });
+
+  it('when /openapi-3.0.json is fetched, then it is the 3.0.3 rendition of every operation, naming this deployment', async () => {
+    const res = await request(t.app)
+      .get('/openapi-3.0.json')
+      .expect(200)
+      .expect('Content-Type', /application\/json/);
+    const rendition = JSON.parse(res.text) as typeof bundled & { webhooks?: unknown };
+    expect(rendition.openapi).toBe('3.0.3');
+    expect(rendition.servers).toEqual([
+      { url: TEST_BASE_URL, description: 'This deployment.', 'x-internal': false },
+    ]);
+    expect(rendition.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(
+      `${TEST_BASE_URL}/v1/auth/token`,
+    );
+    expect(Object.keys(rendition.paths)).toEqual(Object.keys(bundled.paths));
+    expect(rendition.webhooks).toBeUndefined();
+    // A 3.1 type array with null is 3.0's `nullable`.
+    expect(JSON.stringify(rendition.components.schemas)).not.toContain('"null"');
+  });
 });
