@@ -19,7 +19,7 @@ endif
 endif
 
 .PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
-	sdk sdk-check sdk-matrix breaking changelog mock fuzz deploy-check load
+	sdk sdk-check sdk-matrix workflows breaking changelog mock fuzz deploy-check load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ sdk-check: install ## Generate a second client with @hey-api/openapi-ts into bui
 
 sdk-matrix: install ## Five pinned generators (sdk/matrix/) each build a client from the served spec, compile it strictly and run the partner journey live
 	@bash scripts/sdk-matrix.sh
+
+workflows: install ## Run the getting-started journeys (Arazzo 1.0, openapi/workflows/) against a fresh instance with Redocly respect
+	@bash scripts/workflows.sh
 
 breaking: install ## Fail on breaking changes from the spec at REF (default: last commit on main that changed openapi/)
 	@$(NPM) bundle >/dev/null 2>&1 || $(NPM) bundle
