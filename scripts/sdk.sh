@@ -15,6 +15,24 @@ build() {
   cmp -s <(tail -n +6 "$out/src/api.ts") <(tail -n +6 generated/api.ts) ||
     { echo 'build/sdk types differ from generated/api.ts: run make generate' >&2; exit 1; }
   sed "s#'../generated/api'#'./api'#" sdk/index.ts >"$out/src/index.ts"
+  # The spec with the generator hints of openapi/overlays/ (Speakeasy pagination and retries, Fern names),
+  # for partners who generate their own SDK; every overlay target must have matched.
+  (cd "$out" && npx openapi-format ../../generated/openapi.json --no-sort \
+    --overlayFile ../../openapi/overlays/generator-hints.overlay.yaml -o openapi.sdk.json >overlay.log 2>&1) ||
+    { cat "$out/overlay.log" >&2; exit 1; }
+  rm -f "$out/overlay.log"
+  node -e '
+    const { parse } = require("yaml");
+    const overlay = parse(require("fs").readFileSync("openapi/overlays/generator-hints.overlay.yaml", "utf8"));
+    const spec = require("./build/sdk/openapi.sdk.json");
+    for (const { target, update } of overlay.actions) {
+      const match = /^\$(?:\.paths\[.(.+).\]\.(\w+))?$/.exec(target);
+      if (!match) throw new Error(`overlay target this check cannot read: ${target}`);
+      const node = match[1] ? spec.paths[match[1]]?.[match[2]] : spec;
+      for (const key of Object.keys(update))
+        if (!node || !(key in node)) throw new Error(`overlay target ${target} did not get ${key}`);
+    }
+  '
   node -e '
     const spec = require("./generated/openapi.json");
     const root = require("./package.json");
@@ -25,7 +43,7 @@ build() {
       license: root.license,
       main: "dist/index.js",
       types: "dist/index.d.ts",
-      files: ["dist", "src"],
+      files: ["dist", "src", "openapi.sdk.json"],
       dependencies: {
         "openapi-fetch": root.devDependencies["openapi-fetch"],
         // verifyWebhook: the same Standard Webhooks library, at the same version, as the server signs with.
