@@ -27,7 +27,7 @@ help: ## List the targets
 install: ## Install dependencies from the lockfile if node_modules is missing or stale
 	@node scripts/ensure-installed.mjs
 
-run: install docs ## Run the API (embedded PGlite under .data/ unless DATABASE_URL is set), migrating first
+run: install docs build/docs/sdk/typescript.tgz ## Run the API (embedded PGlite under .data/ unless DATABASE_URL is set), migrating first
 	@$(NPM) serve
 
 test: install ## Run the whole test suite (PGlite, or the server named by DATABASE_URL)
@@ -69,7 +69,11 @@ build: install ## Compile to dist/ for production
 migrate: install ## Apply pending migrations to the configured database
 	@$(NPM) cli -- migrate
 
-sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types) into build/sdk/ and pack it
+sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types) into build/sdk/, pack it, and have the API serve it
+	@bash scripts/sdk.sh build
+
+# What GET /sdk/typescript.tgz serves; rebuilt only when the spec or the SDK's entry changed.
+build/docs/sdk/typescript.tgz: generated/openapi.json sdk/index.ts scripts/sdk.sh
 	@bash scripts/sdk.sh build
 
 sdk-check: install ## Generate a second client with @hey-api/openapi-ts into build/sdk-hey-api/ and compile it

@@ -83,6 +83,16 @@ JSON
     if (sdk.verifyWebhook(secret, body, headers).type !== "webhook.test") throw new Error("verifyWebhook");
   '
   npm pack "./$out" --pack-destination build --silent >/dev/null
+  # Served by the API at /sdk/typescript.tgz, with what it was built from: the API refuses to serve a
+  # package built from another document than the one it serves.
+  mkdir -p build/docs/sdk
+  cp build/partner-api-sdk-*.tgz build/docs/sdk/typescript.tgz
+  node -e '
+    const spec = require("./generated/openapi.json");
+    const digest = require("crypto").createHash("sha256").update(JSON.stringify(spec)).digest("hex");
+    const manifest = { version: spec.info.version, spec_sha256: digest };
+    require("fs").writeFileSync("build/docs/sdk/typescript.json", JSON.stringify(manifest) + "\n");
+  '
   echo "SDK: $out (types, client, dist/) and $(ls build/partner-api-sdk-*.tgz)"
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import cors from 'cors';
 import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -172,6 +173,7 @@ export function createApp(deps: AppDependencies): Express {
     ...createDocsHandlers({
       docsHtmlPath: config.docsHtmlPath,
       baseUrl: { placeholder: placeholderBaseUrl(document), deployment: config.publicBaseUrl },
+      specDigest: createHash('sha256').update(JSON.stringify(document)).digest('hex'),
     }),
     ...createAuthHandlers({ auth: services.auth, registration: services.registration }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),

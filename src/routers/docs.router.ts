@@ -7,7 +7,7 @@ import type { HandlerMap } from '../dependencies/handler-map';
 
 type DocsHandlers = Pick<
   HandlerMap,
-  'getApiDocs' | 'getApiConsole' | 'getApiConsoleAsset' | 'getFavicon' | 'getProblemType'
+  'getApiDocs' | 'getApiConsole' | 'getApiConsoleAsset' | 'getFavicon' | 'getProblemType' | 'getTypeScriptSdk'
 >;
 
 /**
@@ -21,17 +21,21 @@ export function createDocsHandlers(deps: {
    * with this deployment's URL in its place (servers, token URLs, curl and SDK samples alike).
    */
   baseUrl?: { placeholder: string | undefined; deployment: string };
+  /** sha256 of the served document (before it names the deployment): the SDK must be built from it. */
+  specDigest?: string;
 }): DocsHandlers {
   const reference = resolve(deps.docsHtmlPath);
   const portal = dirname(reference);
   const consolePage = join(portal, 'try/index.html');
   const favicon = join(portal, 'favicon.svg');
+  const sdkPackage = join(portal, 'sdk/typescript.tgz');
+  const sdkManifest = join(portal, 'sdk/typescript.json');
 
-  const builtAt = async (path: string): Promise<number> => {
+  const builtAt = async (path: string, by = 'The docs portal has not been built; run `make docs`.') => {
     try {
       return (await stat(path)).mtimeMs;
     } catch {
-      throw new ServiceUnavailableError('The docs portal has not been built; run `make docs`.');
+      throw new ServiceUnavailableError(by);
     }
   };
   const { baseUrl } = deps;
@@ -73,6 +77,22 @@ export function createDocsHandlers(deps: {
     getFavicon: async () => {
       await builtAt(favicon);
       return { status: 200, headers: { 'Content-Type': 'image/svg+xml' }, file: favicon };
+    },
+    getTypeScriptSdk: async () => {
+      await builtAt(sdkPackage, 'The SDK has not been built; run `make sdk`.');
+      const manifest = JSON.parse(await readFile(sdkManifest, 'utf8')) as { spec_sha256?: string };
+      if (deps.specDigest && manifest.spec_sha256 !== deps.specDigest)
+        throw new ServiceUnavailableError(
+          'The SDK was built from another version of this document; run `make sdk`.',
+        );
+      return {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/gzip',
+          'Content-Disposition': 'attachment; filename="typescript.tgz"',
+        },
+        file: sdkPackage,
+      };
     },
     getProblemType: (req) => {
       const { kind } = req.params;

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import bundled from '../../generated/openapi.json';
 import { PROBLEM_TYPES } from '../../src/utils/problem-types';
 import { expectProblem } from '../support/contract';
 import { createTestApp, TEST_BASE_URL, type TestApp } from '../support/test-app';
@@ -157,5 +158,50 @@ describe('the docs portal', () => {
     } finally {
       await missing.close();
     }
+  });
+
+  describe('the SDK served from the API', () => {
+    const digestOfServedSpec = createHash('sha256').update(JSON.stringify(bundled)).digest('hex');
+    const writeSdk = async (portal: string, specSha256: string) => {
+      await mkdir(join(portal, 'sdk'), { recursive: true });
+      await writeFile(join(portal, 'sdk/typescript.tgz'), Buffer.from([0x1f, 0x8b, 8, 0]));
+      await writeFile(
+        join(portal, 'sdk/typescript.json'),
+        JSON.stringify({ version: '0', spec_sha256: specSha256 }),
+      );
+    };
+
+    it('when the SDK was packed from the served document, then /sdk/typescript.tgz serves it as a gzipped package', async () => {
+      await writeSdk(dir, digestOfServedSpec);
+      const res = await request(t.app)
+        .get('/sdk/typescript.tgz')
+        .expect(200)
+        .expect('Content-Type', 'application/gzip');
+      expect(Buffer.from(res.body as Buffer).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    });
+
+    it('when the SDK was packed from another document, or not at all, then 503 says to run make sdk', async () => {
+      const portal = await mkdtemp(join(tmpdir(), 'portal-'));
+      await writePortal(portal, 'hydrate(1);');
+      const app = await createTestApp({ env: { DOCS_HTML_PATH: join(portal, 'index.html') } });
+      try {
+        let problem = expectProblem(
+          await request(app.app).get('/sdk/typescript.tgz'),
+          503,
+          'service-unavailable',
+        );
+        expect(problem.detail).toContain('make sdk');
+        await writeSdk(portal, 'f'.repeat(64));
+        problem = expectProblem(
+          await request(app.app).get('/sdk/typescript.tgz'),
+          503,
+          'service-unavailable',
+        );
+        expect(problem.detail).toContain('make sdk');
+      } finally {
+        await app.close();
+        await rm(portal, { recursive: true, force: true });
+      }
+    });
   });
 });
