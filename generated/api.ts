@@ -5940,6 +5940,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example (the gzipped tarball of @partner-api/sdk) */
                     "application/gzip": string;
                 };
             };
