@@ -9,6 +9,7 @@ import {
   InvalidTokenError,
   invalidFieldsMessage,
   MissingCredentialsError,
+  PreconditionRequiredError,
   type FieldError,
   type OAuthErrorCode,
 } from '../utils/errors';
@@ -116,7 +117,7 @@ function classifyValidatorError(err: ValidatorError, req: Request): ClassifiedEr
       if (fieldErrors.every(isMissingIfMatch))
         return {
           kind: 'precondition-required',
-          detail: 'This operation needs If-Match: read the resource and send its ETag.',
+          detail: new PreconditionRequiredError().message,
           unexpected: false,
         };
       return {

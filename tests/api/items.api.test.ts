@@ -146,7 +146,15 @@ describe('items: conditional updates and deletes', () => {
 
   it('when If-Match is missing, then 428 and nothing changes', async () => {
     const item = await createItem(t, owner.accessToken);
-    expectProblem(await patch(item.id, { name: 'changed' }), 428, 'precondition-required');
+    const problem = expectProblem(await patch(item.id, { name: 'changed' }), 428, 'precondition-required');
+    // The spec marks If-Match required, so the validator meets its absence first: still a 428, not a 400.
+    expect(problem.detail).toBe('Send If-Match with the ETag you last read.');
+    expect(problem.errors).toBeUndefined();
+    // With another fault beside it, the missing header is one more field error of the 400.
+    const both = expectProblem(await patch(item.id, { name: '' }), 400, 'validation-error');
+    expect(both.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ location: 'header', pointer: '/if-match' })]),
+    );
     expect((await t.database.db('items').where({ id: item.id }).first()).name).toBe(item.name);
   });
 
