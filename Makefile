@@ -19,7 +19,7 @@ endif
 endif
 
 .PHONY: help install run test test-browser test-cluster generate check-generated lint typecheck docs build migrate docker-steps bench bench-latency clean \
-	sdk sdk-check breaking changelog mock fuzz deploy-check load
+	sdk sdk-check sdk-matrix workflows breaking changelog mock fuzz deploy-check load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ help: ## List the targets
 install: ## Install dependencies from the lockfile if node_modules is missing or stale
 	@node scripts/ensure-installed.mjs
 
-run: install docs ## Run the API (embedded PGlite under .data/ unless DATABASE_URL is set), migrating first
+run: install docs build/docs/sdk/typescript.tgz ## Run the API (embedded PGlite under .data/ unless DATABASE_URL is set), migrating first
 	@$(NPM) serve
 
 test: install ## Run the whole test suite (PGlite, or the server named by DATABASE_URL)
@@ -47,9 +47,10 @@ check-generated: generate ## Fail if generated/ differs from what the spec produ
 	@git diff --exit-code --stat -- generated/ || (echo 'generated/ is stale: run make generate and commit' && exit 1)
 	@test -z "$$(git status --porcelain -- generated/)" || (git status --porcelain -- generated/ && echo 'untracked files in generated/' && exit 1)
 
-lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings), Spectral + OWASP (zero warnings), Dockerfile lint
+lint: install typecheck ## ESLint, Prettier, redocly lint (zero warnings; the 3.0 rendition valid as 3.0), Spectral + OWASP (zero warnings), Dockerfile lint
 	@$(NPM) lint:code
 	@$(NPM) lint:spec
+	@$(NPM) lint:spec-3.0
 	@$(NPM) lint:spectral
 	@$(NPM) lint:docker
 
@@ -68,11 +69,21 @@ build: install ## Compile to dist/ for production
 migrate: install ## Apply pending migrations to the configured database
 	@$(NPM) cli -- migrate
 
-sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types) into build/sdk/ and pack it
+sdk: install ## Build the typed TypeScript SDK (openapi-fetch + generated types) into build/sdk/, pack it, and have the API serve it
+	@bash scripts/sdk.sh build
+
+# What GET /sdk/typescript.tgz serves; rebuilt only when the spec or the SDK's entry changed.
+build/docs/sdk/typescript.tgz: generated/openapi.json sdk/index.ts scripts/sdk.sh
 	@bash scripts/sdk.sh build
 
 sdk-check: install ## Generate a second client with @hey-api/openapi-ts into build/sdk-hey-api/ and compile it
 	@bash scripts/sdk.sh check
+
+sdk-matrix: install ## Five pinned generators (sdk/matrix/) each build a client from the served spec, compile it strictly and run the partner journey live
+	@bash scripts/sdk-matrix.sh
+
+workflows: install ## Run the getting-started journeys (Arazzo 1.0, openapi/workflows/) against a fresh instance with Redocly respect
+	@bash scripts/workflows.sh
 
 breaking: install ## Fail on breaking changes to any supported API version from the specs at REF (default: last commit on main that changed openapi/)
 	@$(NPM) bundle >/dev/null 2>&1 || $(NPM) bundle

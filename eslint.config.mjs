@@ -65,7 +65,8 @@ const roomRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'coverage/', 'generated/', '.data/'] },
+  // sdk/matrix/journeys are compiled against each generator's output by make sdk-matrix (strict tsc there).
+  { ignores: ['dist/', 'build/', 'coverage/', 'generated/', '.data/', 'sdk/matrix/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

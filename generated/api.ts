@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token (OAuth 2.0 token endpoint)
-         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. A retry with the same Idempotency-Key gets the same tokens only while they are unused and live; once the refresh token it carried was used or the session ended, the retry is handled as a new request (a spent refresh token is then a reuse). Rate limited per client address and per account.
+         * @description The RFC 6749 token endpoint. `password` and `refresh_token` grants return an access token and a single-use refresh token; `client_credentials` returns an access token only. Errors are problem documents that also carry the RFC 6749 `error` code. A refresh token that is presented twice revokes its whole session. A retry with the same Idempotency-Key gets the same tokens only while they are unused and live; the stored answer is kept no longer than the access token lives (`expires_in`), and once the refresh token it carried was used or the session ended, the retry is handled as a new request (a spent refresh token is then a reuse). Rate limited per client address and per account.
          */
         post: operations["createToken"];
         delete?: never;
@@ -857,6 +857,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openapi-3.0.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document as OpenAPI 3.0 (JSON)
+         * @description The same document rendered as OpenAPI 3.0.3, for tools that still lack 3.1. Generated from the 3.1 document (`nullable` for type arrays with null, `enum` for `const`; no `webhooks`); where the two differ, `/openapi.json` is the contract.
+         */
+        get: operations["getOpenApi30Json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -969,6 +989,26 @@ export interface paths {
          * @description The icon browsers show for the reference and the console (SVG).
          */
         get: operations["getFavicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdk/typescript.tgz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The TypeScript SDK as an npm package
+         * @description The typed TypeScript SDK (`@partner-api/sdk`: openapi-fetch and types generated from this document, with `verifyWebhook`), packed by `make sdk` from exactly the document this deployment serves and carrying its version. Install it with `npm install <this deployment>/sdk/typescript.tgz`. 503 until it has been built for this document.
+         */
+        get: operations["getTypeScriptSdk"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3308,23 +3348,9 @@ export interface components {
     };
     parameters: {
         /**
-         * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-         *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-         *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-         *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-         *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-         *     response and the write commit together, so a key never leaves a write without its response, or the
-         *     reverse, whenever a client hangs up.
-         *
-         *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-         *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-         *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-         *
-         *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-         *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-         *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-         *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-         *     reuse of a spent refresh token.
+         * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+         *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+         *     [Idempotency](#section/getting-started/idempotency).
          * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
          */
         IdempotencyKey: string;
@@ -3334,7 +3360,7 @@ export interface components {
          */
         IfNoneMatch: string;
         /**
-         * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+         * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
          *     the resource has changed since, with 412 — so no update is ever lost.
          * @example "3"
          */
@@ -3468,6 +3494,13 @@ export interface components {
          */
         ETag: string;
         /**
+         * @description RFC 8288 web link to the next page, `</v1/items?limit=20&cursor=...>; rel="next"`: the same request with
+         *     `cursor` set to the body's `next_cursor`. Absent on the last page, so a client that follows `rel="next"`
+         *     until there is none has read every page.
+         * @example </v1/items?limit=20&cursor=eyJrIjoiMjAyNi0xMS0yM1QxMDowMDowMC4wMDBaIn0>; rel="next"
+         */
+        "Link-Next": string;
+        /**
          * @description RFC 9745; when the operation was deprecated, as `@<unix seconds>`.
          * @example @1793491200
          */
@@ -3553,23 +3586,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3635,23 +3654,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3698,23 +3703,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3758,23 +3749,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3974,13 +3951,13 @@ export interface operations {
     updateCurrentUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path?: never;
             cookie?: never;
@@ -4048,23 +4025,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4147,6 +4110,7 @@ export interface operations {
             /** @description A page of users. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4260,13 +4224,13 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4306,13 +4270,13 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4406,6 +4370,7 @@ export interface operations {
             /** @description A page of clients. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4450,23 +4415,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4596,13 +4547,13 @@ export interface operations {
     deleteClient: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4641,13 +4592,13 @@ export interface operations {
     updateClientKeys: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -4722,31 +4673,17 @@ export interface operations {
     rotateClientSecret: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -4905,6 +4842,7 @@ export interface operations {
             /** @description A page of items. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4937,7 +4875,7 @@ export interface operations {
                      *           "updated_at": "2026-11-23T10:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "WyIyMDI2LTExLTIzIDEwOjAwOjAwKzAwIiwiN2QxZjBjMmEiXQ"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["ItemPage"];
@@ -4957,23 +4895,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5137,13 +5061,13 @@ export interface operations {
     deleteItem: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5182,13 +5106,13 @@ export interface operations {
     updateItem: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5298,6 +5222,7 @@ export interface operations {
             /** @description A page of keys. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5345,23 +5270,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5477,13 +5388,13 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5522,13 +5433,13 @@ export interface operations {
     updateApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5595,31 +5506,17 @@ export interface operations {
                  */
                 overlap_seconds?: number;
             };
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5726,6 +5623,7 @@ export interface operations {
             /** @description A page of audit events. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5769,6 +5667,7 @@ export interface operations {
             /** @description A page of endpoints. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5820,23 +5719,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -5954,13 +5839,13 @@ export interface operations {
     deleteWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -5999,13 +5884,13 @@ export interface operations {
     updateWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
             };
             path: {
                 /**
@@ -6067,31 +5952,17 @@ export interface operations {
     rotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
-                 * @description The `ETag` you last read. Required in practice: without it the request is refused with 428, and when
+                 * @description The `ETag` you last read. Without it the request is refused with 428 `precondition-required`, and when
                  *     the resource has changed since, with 412 — so no update is ever lost.
                  * @example "3"
                  */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6167,6 +6038,7 @@ export interface operations {
             /** @description A page of deliveries. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6214,23 +6086,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6283,23 +6141,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6347,23 +6191,9 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique, high-entropy value per logical request: use a random UUID v4, never a counter or anything
-                 *     guessable. The first response is stored for 24 hours per caller and key, and a retry with the same key
-                 *     gets it again with `Idempotent-Replayed: true`. The same key with a different request answers 422. A
-                 *     retry sent while the first is still running waits for it, then gets its response; if the first failed
-                 *     (or your client gave up on it and it never completed), the retry runs as a new request. The stored
-                 *     response and the write commit together, so a key never leaves a write without its response, or the
-                 *     reverse, whenever a client hangs up.
-                 *
-                 *     The key is the secret that unlocks the stored replay: the response is stored encrypted under a key
-                 *     derived from it (AES-256-GCM) for those 24 hours and only the key's hash is kept, so only a caller
-                 *     presenting the same key can have the response replayed. Treat the key like the response it protects.
-                 *
-                 *     Every POST takes it. Where no one is signed in (registration, the token and revocation endpoints), the
-                 *     request's `Authorization` header is part of what must match, as the body is: a replay needs the very
-                 *     credentials (password, refresh token, client secret) the first request carried, so a retried token
-                 *     request gets the same tokens instead of a second session, and a retried refresh does not count as
-                 *     reuse of a spent refresh token.
+                 * @description A random UUID per logical request: a retry with the same key and request gets the first response again
+                 *     (`Idempotent-Replayed: true`); the same key with another request is a 422. See
+                 *     [Idempotency](#section/getting-started/idempotency).
                  * @example 5f0c9a4e-2b7d-4c1a-9e3f-6a8b2d4c1e90
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6456,6 +6286,7 @@ export interface operations {
             /** @description A page of events. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6596,6 +6427,7 @@ export interface operations {
             /** @description A page of the request log. */
             200: {
                 headers: {
+                    Link: components["headers"]["Link-Next"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6727,6 +6559,50 @@ export interface operations {
                      *       title: Partner API
                      */
                     "application/yaml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    getOpenApi30Json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.0.3",
+                     *       "info": {
+                     *         "title": "Partner API",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
+                    "application/json": {
+                        openapi: string;
+                        info: Record<string, never>;
+                        paths: Record<string, never>;
+                    } & {
+                        [key: string]: unknown;
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6921,6 +6797,35 @@ export interface operations {
                 content: {
                     /** @example <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"></svg> */
                     "image/svg+xml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTypeScriptSdk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The npm package (a gzipped tarball). */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example (the gzipped tarball of @partner-api/sdk) */
+                    "application/gzip": string;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -23,8 +23,21 @@ out=build/fuzz
 mkdir -p "$out"
 rm -f "$out"/*.xml
 
-if command -v st >/dev/null 2>&1; then st=st; else st="$root/../shared/tools/schemathesis/st"; fi
-[ -x "$st" ] || command -v "$st" >/dev/null || { echo "schemathesis not found: put st on PATH or see ../shared/tools/schemathesis" >&2; exit 1; }
+# Schemathesis 3.39.16: $SCHEMATHESIS, else `st` on PATH, else the vendored copy beside the checkout
+# (../shared/tools/schemathesis/st, where CI keeps it).
+if [ -n "${SCHEMATHESIS:-}" ]; then st=$SCHEMATHESIS
+elif command -v st >/dev/null 2>&1; then st=st
+else st="$root/../shared/tools/schemathesis/st"; fi
+if ! [ -x "$st" ] && ! command -v "$st" >/dev/null; then
+  cat >&2 <<'MSG'
+make fuzz needs Schemathesis 3.39 (its `st` command); none was found. Either:
+  pip install 'schemathesis==3.39.16'                       # puts st on PATH (Python 3.9+)
+  SCHEMATHESIS=/path/to/st make fuzz                        # a copy elsewhere, e.g. a vendored one
+or keep the vendored copy at ../shared/tools/schemathesis/st beside this checkout, as CI does.
+(Schemathesis 4.x takes other flags; this script is written for 3.39.)
+MSG
+  exit 1
+fi
 
 examples=${FUZZ_EXAMPLES:-60}
 seed=${FUZZ_SEED:-20261130}
@@ -53,8 +66,9 @@ else
   echo "== fuzzing on embedded PGlite ($PGLITE_DATA_DIR)"
 fi
 port=$(node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-export HOST=127.0.0.1 PORT=$port
 base="http://127.0.0.1:$port"
+# The served spec's `servers` is PUBLIC_BASE_URL, which Schemathesis calls: the address listened on.
+export HOST=127.0.0.1 PORT=$port PUBLIC_BASE_URL=$base
 
 admin_password="fuzz-admin-$(node -e "console.log(require('node:crypto').randomBytes(12).toString('hex'))")"
 user_password="fuzz-user-$(node -e "console.log(require('node:crypto').randomBytes(12).toString('hex'))")"

@@ -22,6 +22,24 @@ build() {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw new Error("generated/openapi.json has no info.x-api-version");
     process.stdout.write(`// The x-api-version of the spec this SDK was generated from (scripts/sdk.sh).\nexport const LATEST_API_VERSION = "${version}";\n`);
   ' >"$out/src/api-version.ts"
+  # The spec with the generator hints of openapi/overlays/ (Speakeasy pagination and retries, Fern names),
+  # for partners who generate their own SDK; every overlay target must have matched.
+  (cd "$out" && npx openapi-format ../../generated/openapi.json --no-sort \
+    --overlayFile ../../openapi/overlays/generator-hints.overlay.yaml -o openapi.sdk.json >overlay.log 2>&1) ||
+    { cat "$out/overlay.log" >&2; exit 1; }
+  rm -f "$out/overlay.log"
+  node -e '
+    const { parse } = require("yaml");
+    const overlay = parse(require("fs").readFileSync("openapi/overlays/generator-hints.overlay.yaml", "utf8"));
+    const spec = require("./build/sdk/openapi.sdk.json");
+    for (const { target, update } of overlay.actions) {
+      const match = /^\$(?:\.paths\[.(.+).\]\.(\w+))?$/.exec(target);
+      if (!match) throw new Error(`overlay target this check cannot read: ${target}`);
+      const node = match[1] ? spec.paths[match[1]]?.[match[2]] : spec;
+      for (const key of Object.keys(update))
+        if (!node || !(key in node)) throw new Error(`overlay target ${target} did not get ${key}`);
+    }
+  '
   node -e '
     const spec = require("./generated/openapi.json");
     const root = require("./package.json");
@@ -32,7 +50,7 @@ build() {
       license: root.license,
       main: "dist/index.js",
       types: "dist/index.d.ts",
-      files: ["dist", "src"],
+      files: ["dist", "src", "openapi.sdk.json"],
       dependencies: {
         "openapi-fetch": root.devDependencies["openapi-fetch"],
         // verifyWebhook: the same Standard Webhooks library, at the same version, as the server signs with.
@@ -73,6 +91,16 @@ JSON
     if (sdk.verifyWebhook(secret, body, headers).type !== "webhook.test") throw new Error("verifyWebhook");
   '
   npm pack "./$out" --pack-destination build --silent >/dev/null
+  # Served by the API at /sdk/typescript.tgz, with what it was built from: the API refuses to serve a
+  # package built from another document than the one it serves.
+  mkdir -p build/docs/sdk
+  cp build/partner-api-sdk-*.tgz build/docs/sdk/typescript.tgz
+  node -e '
+    const spec = require("./generated/openapi.json");
+    const digest = require("crypto").createHash("sha256").update(JSON.stringify(spec)).digest("hex");
+    const manifest = { version: spec.info.version, spec_sha256: digest };
+    require("fs").writeFileSync("build/docs/sdk/typescript.json", JSON.stringify(manifest) + "\n");
+  '
   echo "SDK: $out (types, client, dist/) and $(ls build/partner-api-sdk-*.tgz)"
 }
 

@@ -7,7 +7,9 @@
  *   parameter, request field or request body; an optional parameter or field made required; a
  *   parameter moved to another location; a request enum, type, format, pattern or bound narrowed
  *   (values clients send today would be refused); a request field removed where unknown fields are
- *   refused; a response type changed; a security alternative removed or changed;
+ *   refused; a response type changed; a security alternative removed or changed (unless another
+ *   alternative takes the same credentials on the wire: oauth2 and http bearer are both a Bearer token);
+ *   If-Match made required stays compatible where the operation already answered 428 without it;
  * - deprecated: an operation, parameter or field newly marked `deprecated`;
  * - added: new operations, optional parameters and request fields, response fields, statuses, headers;
  * - changed: everything else that is compatible (a relaxed constraint, a new enum value in a response,
@@ -176,12 +178,48 @@ class Differ {
     const was = alternatives(this.base, before);
     const is = alternatives(this.head, after);
     const label = (alternative: string) => (alternative === '' ? 'anonymous access' : alternative);
+    // What a client puts on the wire for an alternative: an oauth2 and an http bearer requirement with the
+    // same scopes are both `Authorization: Bearer` with the same token, so dropping one of the two while the
+    // other stays changes the document, not what any client sends.
+    const wireForms = (document: Json, requirements: string[], op: Json) =>
+      new Map(requirements.map((alternative, index) => [alternative, this.wireForm(document, op, index)]));
+    const wireWas = wireForms(this.base, was, before);
+    const wireIs = new Set(wireForms(this.head, is, after).values());
     for (const alternative of was)
-      if (!is.includes(alternative))
-        this.add('breaking', key, `security changed: ${label(alternative)} is no longer accepted`);
+      if (!is.includes(alternative)) {
+        const wire = wireWas.get(alternative);
+        if (wire !== undefined && wireIs.has(wire))
+          this.add(
+            'changed',
+            key,
+            `security: ${label(alternative)} is no longer listed; another alternative takes the same credentials (${wire})`,
+          );
+        else this.add('breaking', key, `security changed: ${label(alternative)} is no longer accepted`);
+      }
     for (const alternative of is)
       if (!was.includes(alternative))
         this.add('changed', key, `security: ${label(alternative)} is now accepted`);
+  }
+
+  /** The credentials one security alternative takes, as sent: `header Authorization Bearer [scopes]`. */
+  private wireForm(document: Json, op: Json, index: number): string | undefined {
+    const requirements = asArray(op.security ?? document.security ?? []);
+    if (requirements.length === 0) return '';
+    const schemes = asObject(asObject(document.components).securitySchemes);
+    const parts: string[] = [];
+    for (const [name, scopes] of Object.entries(asObject(requirements[index]))) {
+      const scheme = this.resolve(document, schemes[name]);
+      const scopeList = asArray(scopes).map(String).sort().join(' ');
+      const bearer =
+        scheme.type === 'oauth2' ||
+        scheme.type === 'openIdConnect' ||
+        (scheme.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer');
+      if (bearer) parts.push(`header Authorization Bearer [${scopeList}]`);
+      else if (scheme.type === 'apiKey')
+        parts.push(`${String(scheme.in)} ${String(scheme.name).toLowerCase()} [${scopeList}]`);
+      else return undefined;
+    }
+    return parts.sort().join(' + ');
   }
 
   private parameters(key: string, before: { op: Json; item: Json }, after: { op: Json; item: Json }): void {
@@ -202,8 +240,21 @@ class Differ {
     for (const [id, parameter] of was) {
       const next = is.get(id);
       if (next) {
-        if (parameter.required !== true && next.required === true)
-          this.add('breaking', key, `${label(next)} is now required`);
+        if (parameter.required !== true && next.required === true) {
+          // RFC 6585: 428 is the answer to a request without the precondition the operation needs. When
+          // the operation already answered it, no request that worked before omitted the header.
+          const enforced =
+            id === 'header:if-match' &&
+            '428' in asObject(before.op.responses) &&
+            '428' in asObject(after.op.responses);
+          if (enforced)
+            this.add(
+              'changed',
+              key,
+              `${label(next)} is now marked required (already answered 428 without it)`,
+            );
+          else this.add('breaking', key, `${label(next)} is now required`);
+        }
         if (parameter.required === true && next.required !== true)
           this.add('changed', key, `${label(next)} is now optional`);
         if (parameter.deprecated !== true && next.deprecated === true)

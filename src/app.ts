@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import cors from 'cors';
 import express, { Router, type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -8,6 +9,7 @@ import { createDomain } from './composition';
 import { createAccessTokenCodec, type AccessTokenClaims } from './infrastructure/access-tokens';
 import { createAuthenticator } from './dependencies/authenticator';
 import { deprecationHeaders } from './dependencies/deprecation';
+import { paginationLinks } from './dependencies/pagination-links';
 import {
   canonicalizeQuery,
   createHeadSupport,
@@ -38,6 +40,8 @@ import { bindOperations, type HandlerMap, type OperationMiddleware } from './dep
 import { createHealthHandlers } from './routers/health.router';
 import { createItemsHandlers } from './routers/items.router';
 import { createMetaHandlers } from './routers/meta.router';
+import { createOpenApiRenditionHandlers } from './routers/openapi-renditions.router';
+import { forDeployment, placeholderBaseUrl } from './internal/deployment-document';
 import { createUsersHandlers } from './routers/users.router';
 import { createWellKnownHandlers } from './routers/well-known.router';
 import { createAuthService } from './services/auth.service';
@@ -166,15 +170,28 @@ export function createApp(deps: AppDependencies): Express {
     repository: repositories.idempotency,
     isReplayable: () => Promise.resolve(false),
   });
+  // A token answer is replayed only while its tokens are unused and live, and its record (which holds the
+  // tokens, encrypted) is kept no longer than the access token lives, not the usual 24 hours.
   const tokenIdempotency = createIdempotency({
     repository: repositories.idempotency,
     isReplayable: (stored) => services.auth.isReplayable(stored.body),
+    recordTtlSeconds: config.auth.accessTokenTtlSeconds,
   });
 
   const handlers = {
     ...createHealthHandlers({ health: services.health }),
-    ...createMetaHandlers({ document, versions }),
-    ...createDocsHandlers({ docsHtmlPath: config.docsHtmlPath }),
+    // What is served names this deployment (PUBLIC_BASE_URL); the checked-in spec keeps a placeholder.
+    ...createMetaHandlers({
+      versions,
+      document: forDeployment(document, config.publicBaseUrl),
+      forDeployment: (older) => forDeployment(older, config.publicBaseUrl),
+    }),
+    ...createOpenApiRenditionHandlers({ publicBaseUrl: config.publicBaseUrl }),
+    ...createDocsHandlers({
+      docsHtmlPath: config.docsHtmlPath,
+      baseUrl: { placeholder: placeholderBaseUrl(document), deployment: config.publicBaseUrl },
+      specDigest: createHash('sha256').update(JSON.stringify(document)).digest('hex'),
+    }),
     ...createAuthHandlers({ auth: services.auth, registration: services.registration }),
     ...createWellKnownHandlers({ keys: signingKeys, auth: config.auth, publicBaseUrl: config.publicBaseUrl }),
     ...createUsersHandlers({ users: services.users }),
@@ -193,12 +210,14 @@ export function createApp(deps: AppDependencies): Express {
     caller: createCallerRateLimit({ config, redis: deps.redis, onRejected: metrics.rateLimited }),
   });
   // Conventions the spec switches on per operation: rate limits (first, so every answer after them is
-  // counted and says so), content negotiation, deprecation headers, and around the write, Idempotency-Key.
+  // counted and says so), content negotiation, deprecation headers, next-page links, and around the write,
+  // Idempotency-Key.
   const operationMiddleware: OperationMiddleware = (entry) => [
     ...rateLimitsOf(entry),
     ...decimalQueryIntegers(document, entry),
     ...negotiateContent(entry),
     ...deprecationHeaders(entry),
+    ...paginationLinks(entry),
   ];
 
   const app = express();

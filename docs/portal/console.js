@@ -23,12 +23,15 @@ async function startConsole() {
     ...operations.flatMap((operation) => operation.parameters ?? []),
   ];
   for (const parameter of parameters)
-    if (parameter.in === 'query' && !parameter.required) {
+    if ((parameter.in === 'query' && !parameter.required) || isIdempotencyKey(parameter)) {
       delete parameter.example;
       delete parameter.examples;
     }
   SwaggerUIBundle({
     spec,
+    // A fixed Idempotency-Key would make a second try with another body a 422, and a second token request
+    // a replay of the first: every try that leaves the field empty gets a fresh key of its own.
+    requestInterceptor: withFreshIdempotencyKey,
     dom_id: '#console',
     deepLinking: true,
     tryItOutEnabled: true,
@@ -36,6 +39,27 @@ async function startConsole() {
     // Its default sends the spec to an online validator for a badge: nothing leaves this origin.
     validatorUrl: null,
   });
+}
+
+function isIdempotencyKey(parameter) {
+  return parameter.in === 'header' && parameter.name?.toLowerCase() === 'idempotency-key';
+}
+
+function withFreshIdempotencyKey(request) {
+  const headers = request.headers ?? {};
+  const given = Object.keys(headers).some((name) => name.toLowerCase() === 'idempotency-key');
+  if (request.method?.toUpperCase() === 'POST' && !given) headers['Idempotency-Key'] = uuidV4();
+  request.headers = headers;
+  return request;
+}
+
+// crypto.randomUUID exists only in secure contexts; getRandomValues everywhere (a plain-http staging host).
+function uuidV4() {
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 startConsole();

@@ -9,6 +9,7 @@ import {
   InvalidTokenError,
   invalidFieldsMessage,
   MissingCredentialsError,
+  PreconditionRequiredError,
   type FieldError,
   type OAuthErrorCode,
 } from '../utils/errors';
@@ -121,6 +122,13 @@ function classifyValidatorError(err: ValidatorError, req: Request): ClassifiedEr
   switch (kind) {
     case 'validation-error': {
       const fieldErrors = err.errors.map(toFieldError);
+      // The spec marks If-Match required; its absence alone is RFC 6585's 428, as the handlers answer it.
+      if (fieldErrors.every(isMissingIfMatch))
+        return {
+          kind: 'precondition-required',
+          detail: new PreconditionRequiredError().message,
+          unexpected: false,
+        };
       return {
         kind,
         detail: invalidFieldsMessage(fieldErrors.length),
@@ -196,6 +204,10 @@ const LOCATION_BY_SEGMENT: Record<string, FieldError['location']> = {
 };
 
 /** Validator paths look like `/body/address/0/street` or `/query/limit`: a location, then the field. */
+function isMissingIfMatch(error: FieldError): boolean {
+  return error.location === 'header' && error.pointer === '/if-match' && /required/.test(error.detail);
+}
+
 function toFieldError(item: { path: string; message: string }): FieldError {
   const [head = '', ...rest] = item.path.split('/').filter(Boolean);
   const location = LOCATION_BY_SEGMENT[head];

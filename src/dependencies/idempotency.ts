@@ -55,8 +55,14 @@ const mismatch = () =>
 export function createIdempotency(deps: {
   repository: IdempotencyRepository;
   isReplayable?: (stored: StoredResponse) => Promise<boolean>;
+  /** How long the record (and so its replay) lives; 24 hours unless an answer goes stale sooner. */
+  recordTtlSeconds?: number;
 }): WriteGuard {
-  const { repository, isReplayable = () => Promise.resolve(true) } = deps;
+  const {
+    repository,
+    isReplayable = () => Promise.resolve(true),
+    recordTtlSeconds = RECORD_TTL_SECONDS,
+  } = deps;
   return async (req, unit) => {
     const key = req.get('Idempotency-Key');
     if (!key) return {};
@@ -69,7 +75,7 @@ export function createIdempotency(deps: {
     }
 
     unit.whenOpened(async (trx) => {
-      const claimed = await repository.claim(principalId, key, requestHash, RECORD_TTL_SECONDS, trx);
+      const claimed = await repository.claim(principalId, key, requestHash, recordTtlSeconds, trx);
       switch (claimed.kind) {
         case 'claimed':
           return;

@@ -14,6 +14,7 @@ type DocsHandlers = Pick<
   | 'getApiVersionDocs'
   | 'getFavicon'
   | 'getProblemType'
+  | 'getTypeScriptSdk'
 >;
 
 /**
@@ -21,39 +22,57 @@ type DocsHandlers = Pick<
  * Redoc reference, each older API version's reference (versions/<date>/index.html), the versions'
  * changelog (changelog/index.html), the try-it console and its files, the favicon; and the problem type URIs.
  */
-export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers {
+export function createDocsHandlers(deps: {
+  docsHtmlPath: string;
+  /**
+   * The reference is built once from the checked-in spec, which names a placeholder host; it is served
+   * with this deployment's URL in its place (servers, token URLs, curl and SDK samples alike).
+   */
+  baseUrl?: { placeholder: string | undefined; deployment: string };
+  /** sha256 of the served document (before it names the deployment): the SDK must be built from it. */
+  specDigest?: string;
+}): DocsHandlers {
   const reference = resolve(deps.docsHtmlPath);
   const portal = dirname(reference);
   const consolePage = join(portal, 'try/index.html');
   const favicon = join(portal, 'favicon.svg');
   const changelogPage = join(portal, 'changelog/index.html');
+  const sdkPackage = join(portal, 'sdk/typescript.tgz');
+  const sdkManifest = join(portal, 'sdk/typescript.json');
 
-  const builtAt = async (path: string): Promise<number> => {
+  const builtAt = async (path: string, by = 'The docs portal has not been built; run `make docs`.') => {
     try {
       return (await stat(path)).mtimeMs;
     } catch {
-      throw new ServiceUnavailableError('The docs portal has not been built; run `make docs`.');
+      throw new ServiceUnavailableError(by);
     }
   };
-  // Hashing a 2.6 MB page once per build, not per request; `make docs` while running rebuilds it.
-  const referencePolicies = new Map<string, { builtAt: number; policy: string }>();
-  const policyOf = async (page: string): Promise<string> => {
-    const mtime = await builtAt(page);
-    let known = referencePolicies.get(page);
-    if (known?.builtAt !== mtime) {
-      known = { builtAt: mtime, policy: referencePagePolicy(await readFile(page, 'utf8')) };
-      referencePolicies.set(page, known);
+  const { baseUrl } = deps;
+  const forDeployment = (html: string) =>
+    baseUrl?.placeholder && baseUrl.placeholder !== baseUrl.deployment
+      ? html.replaceAll(baseUrl.placeholder, baseUrl.deployment.replace(/\/+$/, ''))
+      : html;
+  // A reference page (the latest's, an older version's) rewritten for this deployment and hashed for its
+  // policy once per build, not per request (2.6 MB each); `make docs` while running rebuilds them.
+  const referencePages = new Map<string, { builtAt: number; html: string; policy: string }>();
+  const referencePageOf = async (path: string) => {
+    const mtime = await builtAt(path);
+    let page = referencePages.get(path);
+    if (page?.builtAt !== mtime) {
+      const html = forDeployment(await readFile(path, 'utf8'));
+      page = { builtAt: mtime, html, policy: referencePagePolicy(html) };
+      referencePages.set(path, page);
     }
-    return known.policy;
+    return page;
   };
-  const policyOfReference = () => policyOf(reference);
+  const htmlOf = (page: { html: string; policy: string }) => ({
+    status: 200 as const,
+    headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': page.policy },
+    encoded: page.html,
+  });
 
   return {
-    getApiDocs: async () => ({
-      status: 200,
-      headers: { 'Content-Security-Policy': await policyOfReference() },
-      file: reference,
-    }),
+    getApiDocs: async () => htmlOf(await referencePageOf(reference)),
     getApiConsole: async () => {
       await builtAt(consolePage);
       return { status: 200, headers: { 'Content-Security-Policy': CONSOLE_PAGE_POLICY }, file: consolePage };
@@ -81,11 +100,27 @@ export function createDocsHandlers(deps: { docsHtmlPath: string }): DocsHandlers
       } catch {
         throw new NotFoundError(`No reference of API version ${req.params.version}: see /docs/changelog.`);
       }
-      return { status: 200, headers: { 'Content-Security-Policy': await policyOf(page) }, file: page };
+      return htmlOf(await referencePageOf(page));
     },
     getFavicon: async () => {
       await builtAt(favicon);
       return { status: 200, headers: { 'Content-Type': 'image/svg+xml' }, file: favicon };
+    },
+    getTypeScriptSdk: async () => {
+      await builtAt(sdkPackage, 'The SDK has not been built; run `make sdk`.');
+      const manifest = JSON.parse(await readFile(sdkManifest, 'utf8')) as { spec_sha256?: string };
+      if (deps.specDigest && manifest.spec_sha256 !== deps.specDigest)
+        throw new ServiceUnavailableError(
+          'The SDK was built from another version of this document; run `make sdk`.',
+        );
+      return {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/gzip',
+          'Content-Disposition': 'attachment; filename="typescript.tgz"',
+        },
+        file: sdkPackage,
+      };
     },
     getProblemType: (req) => {
       const { kind } = req.params;

@@ -4,10 +4,13 @@ import { UnsupportedApiVersionError } from '../utils/errors';
 import type { ApiVersions } from '../versions/api-versions';
 
 export function createMetaHandlers(deps: {
+  /** The latest version's document as served. */
   document: OpenApiDocument;
   versions: ApiVersions;
+  /** An older version's document as served (naming this deployment); as bundled when absent. */
+  forDeployment?: (document: OpenApiDocument) => OpenApiDocument;
 }): Pick<HandlerMap, 'getOpenApiJson' | 'getOpenApiYaml'> {
-  const { versions } = deps;
+  const { versions, forDeployment = (document) => document } = deps;
   // The latest is serialised now: the validator mutates the document it is given once it has loaded it.
   // An older version's text is made for its first reader; ready does not wait for it.
   const json = new Map<string, string>([[versions.latest, JSON.stringify(deps.document)]]);
@@ -20,7 +23,7 @@ export function createMetaHandlers(deps: {
     if (!versions.get(version)) throw new UnsupportedApiVersionError(version, versions.supported);
     let text = json.get(version);
     if (text === undefined) {
-      text = JSON.stringify(versions.documentOf(version));
+      text = JSON.stringify(forDeployment(versions.documentOf(version)));
       json.set(version, text);
     }
     return text;

@@ -3,9 +3,10 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import bundled from '../../generated/openapi.json';
 import { PROBLEM_TYPES } from '../../src/utils/problem-types';
 import { expectProblem } from '../support/contract';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestApp, TEST_BASE_URL, type TestApp } from '../support/test-app';
 
 const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 const directives = (policy: string): Map<string, string[]> =>
@@ -63,6 +64,25 @@ describe('the docs portal', () => {
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
     expect(policy.has('worker-src')).toBe(false);
     expect(res.headers['content-security-policy']).not.toMatch(/unsafe-eval|https?:/);
+  });
+
+  it('when /docs is served, then the placeholder host the reference was built with is this deployment, and the CSP hashes what is sent', async () => {
+    const built = await mkdtemp(join(tmpdir(), 'portal-'));
+    const script = "sample('curl https://api.partner-api.example/v1/items');";
+    await writePortal(built, script);
+    const app = await createTestApp({ env: { DOCS_HTML_PATH: join(built, 'index.html') } });
+    try {
+      const res = await request(app.app).get('/docs').expect(200);
+      const served = `sample('curl ${TEST_BASE_URL}/v1/items');`;
+      expect(res.text).toContain(served);
+      expect(res.text).not.toContain('api.partner-api.example');
+      expect(directives(res.headers['content-security-policy'] as string).get('script-src')).toEqual([
+        sha256(served),
+      ]);
+    } finally {
+      await app.close();
+      await rm(built, { recursive: true, force: true });
+    }
   });
 
   it('when the reference is rebuilt while the API runs, then /docs allows the new script instead', async () => {
@@ -179,5 +199,50 @@ describe('the docs portal', () => {
     } finally {
       await missing.close();
     }
+  });
+
+  describe('the SDK served from the API', () => {
+    const digestOfServedSpec = createHash('sha256').update(JSON.stringify(bundled)).digest('hex');
+    const writeSdk = async (portal: string, specSha256: string) => {
+      await mkdir(join(portal, 'sdk'), { recursive: true });
+      await writeFile(join(portal, 'sdk/typescript.tgz'), Buffer.from([0x1f, 0x8b, 8, 0]));
+      await writeFile(
+        join(portal, 'sdk/typescript.json'),
+        JSON.stringify({ version: '0', spec_sha256: specSha256 }),
+      );
+    };
+
+    it('when the SDK was packed from the served document, then /sdk/typescript.tgz serves it as a gzipped package', async () => {
+      await writeSdk(dir, digestOfServedSpec);
+      const res = await request(t.app)
+        .get('/sdk/typescript.tgz')
+        .expect(200)
+        .expect('Content-Type', 'application/gzip');
+      expect(Buffer.from(res.body as Buffer).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    });
+
+    it('when the SDK was packed from another document, or not at all, then 503 says to run make sdk', async () => {
+      const portal = await mkdtemp(join(tmpdir(), 'portal-'));
+      await writePortal(portal, 'hydrate(1);');
+      const app = await createTestApp({ env: { DOCS_HTML_PATH: join(portal, 'index.html') } });
+      try {
+        let problem = expectProblem(
+          await request(app.app).get('/sdk/typescript.tgz'),
+          503,
+          'service-unavailable',
+        );
+        expect(problem.detail).toContain('make sdk');
+        await writeSdk(portal, 'f'.repeat(64));
+        problem = expectProblem(
+          await request(app.app).get('/sdk/typescript.tgz'),
+          503,
+          'service-unavailable',
+        );
+        expect(problem.detail).toContain('make sdk');
+      } finally {
+        await app.close();
+        await rm(portal, { recursive: true, force: true });
+      }
+    });
   });
 });

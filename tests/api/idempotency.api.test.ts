@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { hashIdempotencyKey } from '../../src/repositories/idempotency-sealing';
 import { expectProblem } from '../support/contract';
 import { createPartnerClient, createUser, PASSWORD, uniqueEmail, type TestUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -179,6 +180,25 @@ describe('Idempotency-Key on every POST', () => {
         .get('/v1/users/me')
         .set('Authorization', `Bearer ${again.body.access_token as string}`)
         .expect(200);
+    });
+    it('when a token answer is stored, then its record lives no longer than the access token, not 24 hours', async () => {
+      const user = await createUser(t);
+      const key = randomUUID();
+      const first = await tokenRequest(key, {
+        grant_type: 'password',
+        username: user.email,
+        password: PASSWORD,
+      }).expect(200);
+      const expiresIn = (first.body as { expires_in: number }).expires_in;
+
+      const record = (await t.database
+        .db('idempotency_keys')
+        .where({ key_hash: hashIdempotencyKey(key) })
+        .first()) as { created_at?: Date; expires_at: Date | string };
+
+      const lifetime = (new Date(record.expires_at).getTime() - Date.now()) / 1000;
+      expect(lifetime).toBeLessThanOrEqual(expiresIn);
+      expect(lifetime).toBeGreaterThan(expiresIn - 60);
     });
   });
 

@@ -145,7 +145,15 @@ describe('items: conditional updates and deletes', () => {
 
   it('when If-Match is missing, then 428 and nothing changes', async () => {
     const item = await createItem(t, owner.accessToken);
-    expectProblem(await patch(item.id, { name: 'changed' }), 428, 'precondition-required');
+    const problem = expectProblem(await patch(item.id, { name: 'changed' }), 428, 'precondition-required');
+    // The spec marks If-Match required, so the validator meets its absence first: still a 428, not a 400.
+    expect(problem.detail).toBe('Send If-Match with the ETag you last read.');
+    expect(problem.errors).toBeUndefined();
+    // With another fault beside it, the missing header is one more field error of the 400.
+    const both = expectProblem(await patch(item.id, { name: '' }), 400, 'validation-error');
+    expect(both.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ location: 'header', pointer: '/if-match' })]),
+    );
     expect((await t.database.db('items').where({ id: item.id }).first()).name).toBe(item.name);
   });
 
@@ -232,6 +240,22 @@ describe('items: listing with keyset pagination', () => {
     expect(await walk({ sort: 'created_at' })).toEqual(names);
     expect(await walk({ sort: 'name' })).toEqual([...names].sort());
     expect(await walk({ sort: '-name' })).toEqual([...names].sort().reverse());
+  });
+
+  it('when pages are followed by their Link rel="next", then every item appears once and the last page has no link', async () => {
+    const seen: string[] = [];
+    let next: string | undefined = '/v1/items?sort=name&limit=2';
+    let pages = 0;
+    while (next) {
+      const res: request.Response = await request(t.app).get(next).set(bearer(owner.accessToken)).expect(200);
+      seen.push(...(res.body.data as Array<{ name: string }>).map((item) => item.name));
+      const link: string | undefined = res.headers.link;
+      expect(link === undefined).toBe(res.body.next_cursor === null);
+      next = link?.match(/^<([^>]+)>; rel="next"$/)?.[1];
+      pages++;
+    }
+    expect(seen).toEqual([...names].sort());
+    expect(pages).toBe(3);
   });
 
   const namesOf = async (query: Record<string, string | number>) =>

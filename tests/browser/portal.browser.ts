@@ -184,6 +184,7 @@ describe('the docs portal in a browser', () => {
     page: Page,
     flowName: 'password' | 'clientCredentials',
     fill: (modal: Locator) => Promise<void>,
+    scopes: string[] = ['items:read'],
   ): Promise<string> {
     const tokenRequests: string[] = [];
     page.on('request', (sent) => {
@@ -194,7 +195,8 @@ describe('the docs portal in a browser', () => {
     await page.locator('button.authorize').first().click();
     const modal = page.locator('.modal-ux');
     await fill(modal);
-    await modal.locator(`label[for="items:read-${flowName}-checkbox-oauth2"]`).click();
+    for (const scope of scopes)
+      await modal.locator(`label[for="${scope}-${flowName}-checkbox-oauth2"]`).click();
     const flow = modal.locator('.auth-container', { hasText: `OAuth2, ${flowName}` });
     await flow.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click();
     await modal.locator('button', { hasText: 'Logout' }).first().waitFor();
@@ -249,6 +251,46 @@ describe('the docs portal in a browser', () => {
         await modal.locator('#password_type').selectOption('request-body');
       });
       expect(shown).toContain(name);
+    });
+  });
+
+  it('when a partner creates twice in the console with different bodies, then each try sends a fresh Idempotency-Key and both are created', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const partner = await createPartnerClient(t, admin);
+
+    await inFreshPage(async ({ page }) => {
+      const keys: Array<string | undefined> = [];
+      page.on('request', (sent) => {
+        if (sent.method() === 'POST' && sent.url().endsWith('/v1/items'))
+          keys.push(sent.headers()['idempotency-key']);
+      });
+      await listItemsInConsole(
+        page,
+        'clientCredentials',
+        async (modal) => {
+          await modal.locator('#client_id_clientCredentials').fill(partner.clientId);
+          await modal.locator('#client_secret_clientCredentials').fill(partner.clientSecret);
+        },
+        ['items:read', 'items:write'],
+      );
+      const createItem = page.locator('#operations-Items-createItem');
+      await createItem.locator('.opblock-summary').click();
+      const statuses: number[] = [];
+      for (const name of [`Console widget ${randomUUID()}`, `Console widget ${randomUUID()}`]) {
+        await createItem.locator('textarea.body-param__text').fill(JSON.stringify({ name }));
+        const [answer] = await Promise.all([
+          page.waitForResponse(
+            (response) => response.request().method() === 'POST' && response.url().endsWith('/v1/items'),
+          ),
+          createItem.getByRole('button', { name: 'Execute' }).click(),
+        ]);
+        statuses.push(answer.status());
+      }
+
+      expect(statuses).toEqual([201, 201]);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(keys[1]).not.toBe(keys[0]);
     });
   });
 });

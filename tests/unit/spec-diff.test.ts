@@ -266,6 +266,92 @@ describe('spec diff', () => {
     ]);
   });
 
+  describe('changes a working client cannot notice', () => {
+    /** The fixture with two schemes that both take `Authorization: Bearer`, listed side by side. */
+    const withTwoBearerSchemes = (spec: Json) => {
+      spec.components.securitySchemes = {
+        bearerAuth: { type: 'http', scheme: 'bearer' },
+        oauth2: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/token', scopes: {} } } },
+        apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      };
+      spec.paths['/widgets'].get.security = [{ oauth2: ['widgets:read'] }, { bearerAuth: ['widgets:read'] }];
+      spec.paths['/widgets'].get.responses['428'] = { $ref: '#/components/responses/Problem' };
+      spec.paths['/widgets'].get.parameters.push({
+        name: 'If-Match',
+        in: 'header',
+        schema: { type: 'string' },
+      });
+    };
+    const diffFrom = (change: (spec: Json) => void) => {
+      const base = baseSpec();
+      withTwoBearerSchemes(base);
+      const head = baseSpec();
+      withTwoBearerSchemes(head);
+      change(head);
+      return diffSpecs(base, head);
+    };
+
+    it('when the oauth2 alternative is dropped beside an http bearer one with the same scopes, then it is a change, not a break', () => {
+      const changes = diffFrom(
+        (spec) => (spec.paths['/widgets'].get.security = [{ bearerAuth: ['widgets:read'] }]),
+      );
+      expect(changes).toEqual([
+        {
+          kind: 'changed',
+          operation: 'GET /widgets',
+          message:
+            'security: oauth2[widgets:read] is no longer listed; another alternative takes the same credentials (header Authorization Bearer [widgets:read])',
+        },
+      ]);
+    });
+
+    it('when the remaining bearer alternative asks for other scopes or another credential, then dropping one is still breaking', () => {
+      expect(
+        breaking(
+          diffFrom((spec) => (spec.paths['/widgets'].get.security = [{ bearerAuth: ['widgets:admin'] }])),
+        ),
+      ).toEqual([
+        'GET /widgets: security changed: oauth2[widgets:read] is no longer accepted',
+        'GET /widgets: security changed: bearerAuth[widgets:read] is no longer accepted',
+      ]);
+      expect(
+        breaking(
+          diffFrom((spec) => (spec.paths['/widgets'].get.security = [{ apiKeyAuth: ['widgets:read'] }])),
+        ),
+      ).toEqual([
+        'GET /widgets: security changed: oauth2[widgets:read] is no longer accepted',
+        'GET /widgets: security changed: bearerAuth[widgets:read] is no longer accepted',
+      ]);
+    });
+
+    it('when If-Match becomes required where the operation already answered 428, then it is a change; elsewhere it breaks', () => {
+      const markRequired = (spec: Json) => (spec.paths['/widgets'].get.parameters[2].required = true);
+      expect(diffFrom(markRequired)).toEqual([
+        {
+          kind: 'changed',
+          operation: 'GET /widgets',
+          message: 'header parameter If-Match is now marked required (already answered 428 without it)',
+        },
+      ]);
+      expect(
+        breaking(
+          diffFrom((spec) => {
+            markRequired(spec);
+            delete spec.paths['/widgets'].get.responses['428'];
+          }),
+        ),
+      ).toEqual(['GET /widgets: header parameter If-Match is now required']);
+      expect(
+        breaking(
+          diffFrom((spec) => {
+            markRequired(spec);
+            spec.paths['/widgets'].get.parameters[2].name = 'If-None-Match';
+          }),
+        ).length,
+      ).toBeGreaterThan(0);
+    });
+  });
+
   it('when changes are rendered, then the changelog has Added, Changed, Deprecated and Breaking sections', () => {
     const markdown = toMarkdown(
       [
