@@ -2953,7 +2953,7 @@ export interface components {
          *       "duration_ms": 3.42,
          *       "request_id": "0b6c3f0e-3f5e-4a4e-9a53-8c1f0d6f2b11",
          *       "idempotency_key_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-         *       "api_version": null,
+         *       "api_version": "2026-12-07",
          *       "client_address": "203.0.113.7"
          *     }
          */
@@ -2990,7 +2990,7 @@ export interface components {
             request_id: string;
             /** @description The SHA-256 (hex) of the request's `Idempotency-Key`; the key itself unlocks a stored response, so, like the idempotency records, the log keeps only its digest. Hash your key to find its request. */
             idempotency_key_sha256: string | null;
-            /** @description The API version the request was answered at, when versions apply. */
+            /** @description The API version the request was answered at (its `Api-Version` response header). */
             api_version: string | null;
             /** @description The address the request came from (behind the deployment's trusted proxies). */
             client_address: string | null;

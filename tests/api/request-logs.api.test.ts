@@ -6,6 +6,7 @@ import { RequestLogsRepository } from '../../src/repositories/request-logs.repos
 import { createPartnerClient, createUser, type TestClient, type TestUser } from '../support/identity';
 import { createTestApp, type TestApp } from '../support/test-app';
 import pino from 'pino';
+import { LATEST_API_VERSION } from '../../src/versions/catalog';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const PARTNER_SCOPES = ['items:read', 'items:write', 'logs:read'];
@@ -66,7 +67,7 @@ describe('the request log (GET /v1/request-logs)', () => {
       duration_ms: expect.any(Number),
       request_id: failed.body.request_id,
       idempotency_key_sha256: createHash('sha256').update(key).digest('hex'),
-      api_version: null,
+      api_version: LATEST_API_VERSION,
       client_address: expect.stringMatching(/^[0-9a-f.:]+$/i),
     });
     // Never the body nor the key itself.

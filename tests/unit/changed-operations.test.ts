@@ -9,10 +9,12 @@ describe('changed operations between version bundles (what make fuzz runs at an 
     expect(changedOperations(bundle('openapi.json'), bundle('openapi.json'))).toEqual([]);
   });
 
-  it('when 2026-11-30 is compared with the latest, then exactly the operations carrying an item changed', () => {
+  it('when 2026-11-30 is compared with the latest, then exactly the operations carrying an item, or an event of one, changed', () => {
     expect(changedOperations(bundle('openapi.2026-11-30.json'), bundle('openapi.json'))).toEqual([
       'createItem',
+      'getEvent',
       'getItem',
+      'listEvents',
       'listItems',
       'updateItem',
     ]);
