@@ -89,11 +89,13 @@ describe('the docs portal in a browser', () => {
         (await page.locator('a[href]').all()).map((link) => link.getAttribute('href')),
       );
       expect(hrefs).toEqual(expect.arrayContaining(['#/section/errors/conflict', '#/items']));
-      // The version picker, first in the page, links every older version's reference and the changelog.
+      // The version picker, first in the page, links every older version's reference and the changelog;
+      // the guide links the console, and the changelog again (under Versions).
       expect(hrefs.filter((href) => href?.startsWith('/'))).toEqual([
         ...olderVersions.map((version) => `/docs/versions/${version}`),
         '/docs/changelog',
         '/docs/try',
+        '/docs/changelog',
       ]);
       // Redoc renders operations as they are reached; reaching each by its link renders them all.
       for (const tag of tags) {
