@@ -275,8 +275,6 @@ export function createApp(deps: AppDependencies): Express {
       },
     }),
   );
-  const apiVersion = createApiVersionResolution({ versions, pinnedVersion: authenticator.pinnedVersion });
-  app.use(apiVersion.fromHeader);
   if (config.http.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -297,6 +295,9 @@ export function createApp(deps: AppDependencies): Express {
       }),
     );
   }
+  // After CORS, so a browser can read the problem of a version it may not ask for.
+  const apiVersion = createApiVersionResolution({ versions, pinnedVersion: authenticator.pinnedVersion });
+  app.use(apiVersion.fromHeader);
   app.use(
     express.json({
       limit: config.http.jsonBodyLimit,

@@ -64,6 +64,22 @@ describe('API versions', () => {
     },
   );
 
+  it('when a browser on an allowed origin sends an unsupported version, then it can read the problem and the version headers', async () => {
+    const browserApp = await createTestApp({ env: { CORS_ORIGINS: 'https://partner.example' } });
+    try {
+      const res = await request(browserApp.app)
+        .get('/health/live')
+        .set('Origin', 'https://partner.example')
+        .set('Api-Version', '1999-01-01')
+        .expect(400);
+      expect(res.headers['access-control-allow-origin']).toBe('https://partner.example');
+      expect(res.headers['access-control-expose-headers']).toContain('Api-Version');
+      expect(res.body.type).toBe('/problems/unsupported-api-version');
+    } finally {
+      await browserApp.close();
+    }
+  });
+
   it('when a request names no version and has no credential, then it is served at the latest; problems name their version too', async () => {
     const health = await request(t.app).get('/health/live').expect(200);
     expect(health.headers['api-version']).toBe(LATEST_API_VERSION);
