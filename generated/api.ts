@@ -3496,7 +3496,8 @@ export interface components {
         /**
          * @description RFC 8288 web link to the next page, `</v1/items?limit=20&cursor=...>; rel="next"`: the same request with
          *     `cursor` set to the body's `next_cursor`. Absent on the last page, so a client that follows `rel="next"`
-         *     until there is none has read every page.
+         *     until there is none has read every page. At a deprecated API version the header also carries that
+         *     version's `rel="deprecation"` link (see Versions).
          * @example </v1/items?limit=20&cursor=eyJrIjoiMjAyNi0xMS0yM1QxMDowMDowMC4wMDBaIn0>; rel="next"
          */
         "Link-Next": string;

@@ -84,9 +84,17 @@ export function createAuthenticator(deps: {
     );
   }
 
-  const authenticate = (req: Request): Promise<Principal> => {
+  // A request carries one credential: a bearer token or an API key. With both, neither is trusted, so an
+  // invalid one is never hidden behind a valid one.
+  const oneCredential = (req: Request): void => {
+    if (req.get('Authorization') !== undefined && req.get(API_KEY_HEADER) !== undefined)
+      throw new InvalidTokenError('Send one credential: a bearer token or an API key, not both.');
+  };
+
+  const authenticate = async (req: Request): Promise<Principal> => {
+    oneCredential(req);
     const token = fromBearer(req);
-    if (!token) return Promise.reject(new MissingCredentialsError());
+    if (!token) throw new MissingCredentialsError();
     // One of our tokens verified before and not expired: only the session check is left to do.
     const verified = verifiedTokens.get(token);
     if (verified) return resolveOwnToken(verified);
@@ -108,9 +116,11 @@ export function createAuthenticator(deps: {
   };
 
   const resolveApiKey = createApiKeyResolver({ apiKeys: deps.apiKeys });
-  const authenticateApiKey = (req: Request): Promise<Principal> => {
+  const authenticateApiKey = async (req: Request): Promise<Principal> => {
+    oneCredential(req);
     const key = req.get(API_KEY_HEADER);
-    return key ? resolveApiKey(key) : Promise.reject(new MissingCredentialsError());
+    if (!key) throw new MissingCredentialsError();
+    return resolveApiKey(key);
   };
 
   // The bearer schemes of an operation's security requirements share one resolution per request, and so

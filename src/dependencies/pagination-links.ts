@@ -18,7 +18,8 @@ export function paginationLinks(entry: OperationEntry): RequestHandler[] {
       res.json = (body: unknown) => {
         const nextCursor = (body as { next_cursor?: unknown } | null)?.next_cursor;
         if (res.statusCode === 200 && typeof nextCursor === 'string') {
-          res.set('Link', `<${nextPageUrl(req.originalUrl, nextCursor)}>; rel="next"`);
+          // Appended: a deprecated API version's answers already carry its rel="deprecation" link.
+          res.append('Link', `<${nextPageUrl(req.originalUrl, nextCursor)}>; rel="next"`);
         }
         return json(body);
       };

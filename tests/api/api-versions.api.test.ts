@@ -180,6 +180,16 @@ describe('API versions', () => {
         .set(auth)
         .expect(200);
       expect(oneEvent.body).toEqual(events[0]);
+      // A page with a next one links it; a deprecated version's page also links its changelog entry.
+      await request(t.app).post('/v1/items').set(auth).send({ name: 'a second one' }).expect(201);
+      const firstPage = await request(t.app).get('/v1/items').query({ limit: 1 }).set(auth).expect(200);
+      const links = firstPage.headers.link!.split(', ');
+      expect(links).toContainEqual(
+        expect.stringMatching(/^<\/v1\/items\?limit=1&cursor=[^>]+>; rel="next"$/),
+      );
+      if (version === PREVIOUS)
+        expect(links).toContain(`</docs/changelog#${PREVIOUS}>; rel="deprecation"; type="text/html"`);
+      else expect(links).toHaveLength(1);
     } finally {
       await receiver.close();
     }
