@@ -84,15 +84,7 @@ export function createAuthenticator(deps: {
     );
   }
 
-  // A request carries one credential: a bearer token or an API key. With both, neither is trusted, so an
-  // invalid one is never hidden behind a valid one.
-  const oneCredential = (req: Request): void => {
-    if (req.get('Authorization') !== undefined && req.get(API_KEY_HEADER) !== undefined)
-      throw new InvalidTokenError('Send one credential: a bearer token or an API key, not both.');
-  };
-
   const authenticate = async (req: Request): Promise<Principal> => {
-    oneCredential(req);
     const token = fromBearer(req);
     if (!token) throw new MissingCredentialsError();
     // One of our tokens verified before and not expired: only the session check is left to do.
@@ -117,7 +109,6 @@ export function createAuthenticator(deps: {
 
   const resolveApiKey = createApiKeyResolver({ apiKeys: deps.apiKeys });
   const authenticateApiKey = async (req: Request): Promise<Principal> => {
-    oneCredential(req);
     const key = req.get(API_KEY_HEADER);
     if (!key) throw new MissingCredentialsError();
     return resolveApiKey(key);

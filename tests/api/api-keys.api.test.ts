@@ -77,18 +77,6 @@ describe('API keys', () => {
     expect(((await keyRow(key.id)) as { last_used_at: Date }).last_used_at).toEqual(used.last_used_at);
   });
 
-  it('when a request carries a bearer token and an API key, then neither is trusted: 401 whichever is valid', async () => {
-    const key = (await createKey(alice.accessToken).expect(201)).body as CreatedKey;
-    for (const apiKey of [key.secret, `pak_live_${'x'.repeat(43)}`]) {
-      const res = await request(t.app)
-        .get('/v1/items')
-        .set(bearer(alice.accessToken))
-        .set('X-API-Key', apiKey)
-        .expect(401);
-      expect(res.body.detail).toBe('Send one credential: a bearer token or an API key, not both.');
-    }
-  });
-
   it('when a key is used beyond its scopes, then 403 and nothing changes', async () => {
     const key = (await createKey(alice.accessToken).expect(201)).body as CreatedKey;
     const res = await request(t.app).post('/v1/items').set(apiKey(key.secret)).send({ name: 'not-allowed' });
