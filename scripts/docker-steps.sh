@@ -22,7 +22,7 @@ cd "$root"
 cp package.json package-lock.json tsconfig.json tsconfig.build.json redocly.yaml "$work/build/"
 cp -r patches openapi generated migrations src "$work/build/"
 mkdir -p "$work/build/scripts" "$work/build/docs"
-cp -r scripts/docs "$work/build/scripts/docs" && cp -r docs/portal "$work/build/docs/portal"
+cp -r scripts/docs "$work/build/scripts/docs" && cp -r scripts/versions "$work/build/scripts/versions" && cp -r docs/portal "$work/build/docs/portal"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && REDOCLY_TELEMETRY=off npm run --silent docs)
 
 echo "== runtime stage in $work/runtime"
