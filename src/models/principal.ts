@@ -1,6 +1,11 @@
 import type { Scope } from './scopes';
 import type { User } from './user';
 
+/** An administrator: a user with the admin role (a partner client never is). */
+export function isAdministrator(actor: Principal): boolean {
+  return actor.kind === 'user' && actor.role === 'admin';
+}
+
 /** Who is calling, resolved once per request from the bearer token or API key and the database. */
 export type Principal =
   | {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { CreateItemInput, Item, ItemListQuery, ItemMergePatch } from '../models/item';
-import type { Principal } from '../models/principal';
+import { isAdministrator, type Principal } from '../models/principal';
 import { auditEventFor } from '../repositories/audit.repository';
 import type { WebhookAudience } from '../repositories/webhook-events.repository';
 import { ItemsRepository, type ItemFields } from '../repositories/items.repository';
@@ -23,10 +23,6 @@ export interface ItemsService {
     context: WriteContext,
   ): Promise<Item>;
   delete(id: string, ifMatch: string | undefined, context: WriteContext): Promise<void>;
-}
-
-function isAdmin(actor: Principal): boolean {
-  return actor.kind === 'user' && actor.role === 'admin';
 }
 
 /** RFC 7386 on an item: present fields replace, `null` clears, metadata merges key by key. */
@@ -57,7 +53,7 @@ export function createItemsService(deps: {
 
   // Someone else's item answers exactly like a missing one, so ids reveal nothing.
   const ensureVisible = (actor: Principal, item: Item | undefined): Item => {
-    if (!item || (item.owner.id !== actor.id && !isAdmin(actor)))
+    if (!item || (item.owner.id !== actor.id && !isAdministrator(actor)))
       throw new NotFoundError('No item with this id.');
     return item;
   };
@@ -94,7 +90,7 @@ export function createItemsService(deps: {
     },
 
     async list(actor, query) {
-      if (query.owner_id && query.owner_id !== actor.id && !isAdmin(actor)) {
+      if (query.owner_id && query.owner_id !== actor.id && !isAdministrator(actor)) {
         throw new ForbiddenError('Only administrators may list the items of another owner.');
       }
       const filters = {

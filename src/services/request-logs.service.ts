@@ -1,4 +1,4 @@
-import type { Principal } from '../models/principal';
+import { isAdministrator, type Principal } from '../models/principal';
 import type { RequestLogEntry, RequestLogListQuery } from '../models/request-log';
 import { RequestLogsRepository, type RequestLogFilters } from '../repositories/request-logs.repository';
 import type { Page } from '../utils/cursor';
@@ -17,8 +17,6 @@ const STATUS_CLASSES = {
   '4xx': [400, 500],
   '5xx': [500, 600],
 } as const;
-
-const isAdministrator = (actor: Principal) => actor.kind === 'user' && actor.role === 'admin';
 
 export function createRequestLogsService(deps: {
   requestLogs: RequestLogsRepository;
